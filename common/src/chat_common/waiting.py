@@ -1,0 +1,27 @@
+"""Bounded waits for a dependency, for commands that run before a service starts."""
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable
+
+logger = logging.getLogger(__name__)
+
+
+async def wait_until_ready(
+    check: Callable[[], Awaitable[object]],
+    what: str,
+    timeout: float = 60.0,
+    interval: float = 1.0,
+) -> None:
+    """Call `check` until it succeeds; raise TimeoutError naming `what` after `timeout` s."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            await check()
+            return
+        except Exception as exc:  # any failure means "not yet": we retry until the deadline
+            if time.monotonic() >= deadline:
+                raise TimeoutError(f"{what} not ready after {timeout:.0f}s: {exc!r}") from exc
+            logger.info("waiting for %s: %r", what, exc)
+        await asyncio.sleep(interval)
