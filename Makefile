@@ -1,0 +1,60 @@
+# The two commands: `make up` (install what is missing, start everything, return when
+# healthy) and `make test` (bring up what the tests need, run every test suite).
+SHELL := /bin/bash
+PYTHON ?= python3.11
+VENV := .venv
+PY := $(VENV)/bin/python
+# Python packages of the repo, installed editable into one virtualenv, in dependency order.
+PACKAGES := common auth-validator auth-service chat-service aggregator
+PRESENT := $(foreach p,$(PACKAGES),$(if $(wildcard $(p)/pyproject.toml),$(p)))
+STAMP := $(VENV)/.installed
+
+.PHONY: up down status clean test lint unit venv constraints
+
+up: $(STAMP)
+	@$(PY) -m infra.stack up
+
+down:
+	@if [ -x $(PY) ]; then $(PY) -m infra.stack down; else echo "Nothing was running."; fi
+
+status: $(STAMP)
+	@$(PY) -m infra.stack status
+
+clean: down
+	@rm -rf .state
+	@echo "Removed .state (server data, logs, keys)."
+
+venv: $(STAMP)
+
+# Reinstall when constraints or any package's metadata change.
+$(STAMP): constraints.txt $(foreach p,$(PRESENT),$(p)/pyproject.toml)
+	@test -x $(PY) || { echo "Creating $(VENV) with $(PYTHON)"; $(PYTHON) -m venv $(VENV); }
+	@echo "Installing Python packages: $(PRESENT)"
+	@$(PY) -m pip install -q --upgrade pip -c constraints.txt 2>/dev/null || true
+	@$(PY) -m pip install -q -c constraints.txt $(foreach p,$(PRESENT),-e ./$(p)[dev])
+	@touch $@
+
+lint: $(STAMP)
+	@$(VENV)/bin/ruff check .
+	@$(VENV)/bin/ruff format --check .
+	@$(VENV)/bin/mypy $(foreach p,$(PRESENT),$(p)/src) infra/stack
+
+# Every package's tests, then the cross-service tests; all run, any failure fails the target.
+test: up lint
+	@failed=""; \
+	for p in $(PRESENT); do \
+	  echo "=== $$p"; \
+	  (cd $$p && ../$(VENV)/bin/pytest -q) || failed="$$failed $$p"; \
+	done; \
+	echo "=== cross-service tests (tests/)"; \
+	$(VENV)/bin/pytest -q tests || failed="$$failed tests"; \
+	if [ -n "$$failed" ]; then echo "FAILED:$$failed"; exit 1; fi; \
+	echo "All test suites passed."
+
+# Re-pin every dependency from a fresh virtualenv (after editing a pyproject).
+constraints:
+	@rm -rf /tmp/chat-constraints-venv && $(PYTHON) -m venv /tmp/chat-constraints-venv
+	@/tmp/chat-constraints-venv/bin/pip install -q $(foreach p,$(PRESENT),./$(p)[dev])
+	@{ head -n 2 constraints.txt; /tmp/chat-constraints-venv/bin/pip freeze --exclude-editable \
+	  | grep -v -E '^(chat-common|auth-validator|auth-service|chat-service|aggregator)[= ]'; } > constraints.new
+	@mv constraints.new constraints.txt && echo "constraints.txt updated"

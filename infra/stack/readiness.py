@@ -1,0 +1,61 @@
+"""Checks that a server really answers (a query, a metadata request), not just a port."""
+
+import asyncio
+import os
+
+import asyncpg
+import httpx
+
+# Each check raises when the server is not ready; the caller retries until its deadline.
+
+
+async def postgres(port: int) -> None:
+    conn = await asyncpg.connect(host="127.0.0.1", port=port, user="postgres", timeout=3)
+    try:
+        await conn.fetchval("SELECT 1")
+    finally:
+        await conn.close()
+
+
+def _cassandra_query(port: int) -> None:
+    from cassandra.cluster import Cluster
+
+    cluster = Cluster(["127.0.0.1"], port=port, connect_timeout=3, control_connection_timeout=3)
+    try:
+        session = cluster.connect()
+        session.execute("SELECT release_version FROM system.local", timeout=3)
+    finally:
+        cluster.shutdown()
+
+
+async def cassandra(port: int) -> None:
+    # cassandra-driver blocks; keep it off the event loop.
+    await asyncio.to_thread(_cassandra_query, port)
+
+
+async def kafka(port: int) -> None:
+    from aiokafka.admin import AIOKafkaAdminClient
+
+    admin = AIOKafkaAdminClient(bootstrap_servers=f"127.0.0.1:{port}", request_timeout_ms=3000)
+    await admin.start()
+    try:
+        await admin.describe_cluster()
+    finally:
+        await admin.close()
+
+
+async def firestore(port: int) -> None:
+    from google.cloud import firestore as fs
+
+    os.environ["FIRESTORE_EMULATOR_HOST"] = f"127.0.0.1:{port}"
+    client = fs.AsyncClient(project="demo-chat")
+    try:
+        await client.collection("readiness").document("probe").get(timeout=3)
+    finally:
+        client.close()
+
+
+async def http_ok(url: str) -> None:
+    async with httpx.AsyncClient(timeout=3) as client:
+        response = await client.get(url)
+        response.raise_for_status()
