@@ -1,0 +1,126 @@
+"""JWKS caching with a fake HTTP transport and a fake clock: lazy, cached, rate-limited."""
+
+from typing import Any
+
+import httpx
+import pytest
+
+from auth_validator import InvalidToken, KeysUnavailable, TokenValidator, ValidatorSettings
+from auth_validator.keys import JwksKeyStore, parse_jwks
+
+URL = "http://auth.test/.well-known/jwks.json"
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+class FakeJwks:
+    """Serves whatever keys the test publishes; can be switched off."""
+
+    def __init__(self, *signers: Any) -> None:
+        self.signers = list(signers)
+        self.requests = 0
+        self.up = True
+
+    def handler(self, request: httpx.Request) -> httpx.Response:
+        self.requests += 1
+        if not self.up:
+            raise httpx.ConnectError("connection refused", request=request)
+        return httpx.Response(200, json={"keys": [s.jwk() for s in self.signers]})
+
+
+def make_validator(server: FakeJwks, clock: FakeClock) -> TokenValidator:
+    http = httpx.AsyncClient(transport=httpx.MockTransport(server.handler))
+    settings = ValidatorSettings(AUTH_JWKS_URL=URL, AUTH_JWKS_REFRESH_INTERVAL_SECONDS=30)
+    return TokenValidator(settings, http, clock=clock)
+
+
+async def test_fetched_lazily_once_then_cached(signer: Any) -> None:
+    server = FakeJwks(signer)
+    validator = make_validator(server, FakeClock())
+    assert server.requests == 0
+    for _ in range(5):
+        await validator.verify(signer.token())
+    assert server.requests == 1
+
+
+async def test_unknown_kid_refetches_at_most_once_per_interval(
+    signer: Any, foreign_signer: Any
+) -> None:
+    server = FakeJwks(signer)
+    clock = FakeClock()
+    validator = make_validator(server, clock)
+    await validator.verify(signer.token())
+    for _ in range(10):
+        with pytest.raises(InvalidToken, match="unknown signing key id"):
+            await validator.verify(foreign_signer.token())
+    assert server.requests == 1  # the first fetch was less than an interval ago
+    clock.now += 31
+    with pytest.raises(InvalidToken):
+        await validator.verify(foreign_signer.token())
+    assert server.requests == 2
+
+
+async def test_rotated_key_is_picked_up(signer: Any, foreign_signer: Any) -> None:
+    server = FakeJwks(signer)
+    clock = FakeClock()
+    validator = make_validator(server, clock)
+    await validator.verify(signer.token())
+    server.signers.append(foreign_signer)  # the new key is published beside the old
+    clock.now += 30
+    assert await validator.verify(foreign_signer.token())
+    assert await validator.verify(signer.token())
+    assert server.requests == 2
+
+
+async def test_unreachable_with_nothing_cached_is_keys_unavailable(signer: Any) -> None:
+    server = FakeJwks(signer)
+    server.up = False
+    clock = FakeClock()
+    validator = make_validator(server, clock)
+    with pytest.raises(KeysUnavailable, match="connection refused"):
+        await validator.verify(signer.token())
+    clock.now += 1.5  # with nothing cached, retries are not held back a whole interval
+    server.up = True
+    assert await validator.verify(signer.token())
+
+
+async def test_failed_refresh_keeps_cached_keys(signer: Any, foreign_signer: Any) -> None:
+    server = FakeJwks(signer)
+    clock = FakeClock()
+    validator = make_validator(server, clock)
+    await validator.verify(signer.token())
+    server.up = False
+    clock.now += 60
+    with pytest.raises(InvalidToken, match="unknown signing key id"):
+        await validator.verify(foreign_signer.token())
+    assert await validator.verify(signer.token())
+    assert server.requests == 2
+
+
+def test_parse_jwks_keeps_only_ed25519_signing_keys(signer: Any) -> None:
+    good = signer.jwk()
+    document = {
+        "keys": [
+            good,
+            {**good, "kid": "enc", "use": "enc"},
+            {**good, "kid": "hs", "alg": "HS256"},
+            {"kty": "oct", "k": "c2VjcmV0", "kid": "oct"},
+            {**good, "kid": "broken", "x": "!!"},
+            "junk",
+        ]
+    }
+    assert list(parse_jwks(document)) == [signer.kid]
+    with pytest.raises(ValueError):
+        parse_jwks({"nokeys": []})
+
+
+async def test_store_rejects_missing_kid() -> None:
+    store = JwksKeyStore(URL, httpx.AsyncClient(), 30)
+    with pytest.raises(InvalidToken, match="no key id"):
+        await store.key_for(None)
