@@ -1,0 +1,1 @@
+"""Kafka `chat-messages` to Firestore batch documents, after Camel's Aggregator EIP."""

@@ -1,0 +1,41 @@
+"""The aggregator's settings: the environment variables it reads, with local defaults."""
+
+from functools import lru_cache
+
+from pydantic import Field
+
+from chat_common.config import ServiceSettings
+
+
+class Settings(ServiceSettings):
+    """Field names are the environment variable names.
+
+    `FIRESTORE_EMULATOR_HOST` is also read by google-cloud-firestore itself, from the
+    environment, when a client is built: set, the client talks plain gRPC to that emulator
+    with anonymous credentials; empty, it talks to production Firestore with the ambient
+    Google credentials. `sink.firestore_client` hands this value to the client.
+    """
+
+    KAFKA_BOOTSTRAP_SERVERS: str = "127.0.0.1:9092"
+    KAFKA_TOPIC: str = "chat-messages"
+    KAFKA_DLQ_TOPIC: str = "chat-messages-dlq"
+    KAFKA_GROUP_ID: str = "aggregator"
+    FIRESTORE_PROJECT: str = "demo-chat"
+    FIRESTORE_EMULATOR_HOST: str = "127.0.0.1:8080"
+    AGG_WINDOW_MS: int = Field(default=1000, gt=0)
+    AGG_MAX_MESSAGES: int = Field(default=100, gt=0)
+    # Firestore's document limit is 1 MiB; stay well under it (estimates are conservative).
+    AGG_MAX_BYTES: int = Field(default=900_000, gt=1024, le=1_000_000)
+    # How long after a window's end the aggregator waits for stragglers before closing it.
+    AGG_LATENESS_MS: int = Field(default=200, ge=0)
+    BATCH_TTL_SECONDS: int = Field(default=86_400, gt=0)
+    SWEEP_INTERVAL_SECONDS: float = Field(default=60.0, gt=0)
+    # Stop fetching while this many messages wait in memory (open or unwritten groups).
+    MAX_BACKLOG_MESSAGES: int = Field(default=50_000, gt=0)
+    METRICS_HOST: str = "127.0.0.1"
+    METRICS_PORT: int = 8003
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,115 @@
+"""create_app() and the lifespan: wiring only.
+
+The aggregator has no API; its FastAPI app serves /healthz, /readyz and /metrics (port
+8003) and its lifespan runs the consumer. On SIGTERM uvicorn ends the lifespan, which
+stops the poll loop: open groups complete (`stop`), are written, offsets committed.
+"""
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Mapping
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from fastapi import FastAPI
+
+from aggregator.aggregation import AggregationConfig
+from aggregator.config import Settings, get_settings
+from aggregator.consumer import AggregatingConsumer
+from aggregator.sink import FirestoreSink, firestore_client
+from aggregator.sweeper import sweep_forever
+from chat_common.logs import configure_logging
+from chat_common.observability import ReadinessCheck, instrument
+
+logger = logging.getLogger(__name__)
+
+SHUTDOWN_SECONDS = 10.0
+
+
+def aggregation_config(settings: Settings) -> AggregationConfig:
+    return AggregationConfig(
+        window_ms=settings.AGG_WINDOW_MS,
+        max_messages=settings.AGG_MAX_MESSAGES,
+        max_bytes=settings.AGG_MAX_BYTES,
+        lateness_ms=settings.AGG_LATENESS_MS,
+    )
+
+
+@contextlib.asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    settings: Settings = app.state.settings
+    client = firestore_client(settings.FIRESTORE_PROJECT, settings.FIRESTORE_EMULATOR_HOST)
+    sink = FirestoreSink(client, settings.BATCH_TTL_SECONDS)
+    producer = AIOKafkaProducer(
+        bootstrap_servers=settings.KAFKA_BOOTSTRAP_SERVERS, acks="all", enable_idempotence=True
+    )
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=settings.KAFKA_BOOTSTRAP_SERVERS,
+        group_id=settings.KAFKA_GROUP_ID,
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
+        # Room for a final flush in the revoke listener before the group gives up on us.
+        rebalance_timeout_ms=30_000,
+    )
+    await producer.start()
+    try:
+        await consumer.start()
+    except BaseException:
+        await producer.stop()
+        raise
+    runner = AggregatingConsumer(
+        consumer,
+        producer,
+        sink,
+        aggregation_config(settings),
+        topic=settings.KAFKA_TOPIC,
+        dlq_topic=settings.KAFKA_DLQ_TOPIC,
+        max_backlog=settings.MAX_BACKLOG_MESSAGES,
+    )
+    runner.subscribe()
+    app.state.sink = sink
+    app.state.runner = runner
+    app.state.run_task = asyncio.create_task(runner.run(), name="aggregator-consumer")
+    sweeper = asyncio.create_task(
+        sweep_forever(client, settings.SWEEP_INTERVAL_SECONDS, lambda: set(sink.chats)),
+        name="aggregator-sweeper",
+    )
+    logger.info(
+        "aggregator consuming %s as group %s", settings.KAFKA_TOPIC, settings.KAFKA_GROUP_ID
+    )
+    try:
+        yield
+    finally:
+        sweeper.cancel()
+        runner.stop()
+        try:
+            await asyncio.wait_for(app.state.run_task, SHUTDOWN_SECONDS)
+        except Exception:
+            logger.exception("consumer loop ended with an error")
+        await consumer.stop()
+        await producer.stop()
+        with contextlib.suppress(asyncio.CancelledError):
+            await sweeper
+        client.close()
+        logger.info("aggregator stopped")
+
+
+def _checks(app: FastAPI) -> Mapping[str, ReadinessCheck]:
+    async def consumer_running() -> None:
+        task: asyncio.Task[None] = app.state.run_task
+        if task.done():
+            raise RuntimeError("consumer loop is not running")
+
+    async def firestore() -> None:
+        await app.state.sink.ping()
+
+    return {"consumer": consumer_running, "firestore": firestore}
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    configure_logging("aggregator", settings.LOG_LEVEL)
+    app = FastAPI(title="aggregator", lifespan=lifespan, docs_url=None, redoc_url=None)
+    app.state.settings = settings
+    instrument(app, lambda: _checks(app))
+    return app

@@ -1,0 +1,243 @@
+"""Completed groups to Firestore `chats/{chat_id}/batches/{batch_id}`, exactly once.
+
+Batch ids are `{sender_id}_{window_start_ms}_{seq}`: the window comes from the message's
+time UUID (see aggregation.py), so it is the same whatever the consumer saw before a
+crash; `seq` is the first free slot in that window's sequence of documents.
+
+Exactly once rests on three rules that stay inside the emulator's faithful subset
+(DESIGN.md): documents are only ever *created* (a create fails with AlreadyExists when the
+id is taken; nothing is set over or updated), a document never changes once created, and a
+writer that finds a slot taken reads it and drops the messages it already holds before
+moving to the next slot. Two writers holding the same message walk the same slots from 0,
+so the second always sees the first's document before it could write the message again.
+Known slots are remembered per window, so a healthy flush is one batched commit with no
+reads. Batch atomicity is not relied on: if a batched commit fails, every document is
+retried alone with create-or-read, which is correct whether the batch half-applied or not.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from google.api_core import exceptions as gexc
+from google.cloud.firestore import AsyncClient, AsyncDocumentReference
+
+from aggregator import metrics
+from aggregator.aggregation import CompletedGroup, Message
+
+logger = logging.getLogger(__name__)
+
+# A flush must fail fast when Firestore is down: the consumer retries with its own backoff.
+RPC_TIMEOUT_SECONDS = 5.0
+# Known slots of windows older than this are forgotten; a later redelivery reads instead.
+WINDOW_MEMORY_SECONDS = 600
+# A taken slot that vanishes between create and read (swept) is retried at most this often.
+MAX_SLOT_ATTEMPTS = 1000
+
+
+class SinkUnavailable(RuntimeError):
+    """Firestore did not accept the flush; nothing unwritten may be committed."""
+
+
+def firestore_client(project: str, emulator_host: str) -> AsyncClient:
+    """An AsyncClient for `project`; against the emulator at `emulator_host` when set.
+
+    google-cloud-firestore reads FIRESTORE_EMULATOR_HOST from the environment when the
+    client is built (insecure gRPC, anonymous credentials); the setting is handed over
+    that way. Empty means production Firestore with the ambient credentials.
+    """
+    if emulator_host:
+        os.environ["FIRESTORE_EMULATOR_HOST"] = emulator_host
+    else:
+        os.environ.pop("FIRESTORE_EMULATOR_HOST", None)
+    return AsyncClient(project=project)
+
+
+def batch_id(sender_id: str, window_start_ms: int, seq: int) -> str:
+    return f"{sender_id}_{window_start_ms}_{seq}"
+
+
+def parse_sent_at(value: str) -> datetime:
+    return datetime.fromisoformat(value.replace("Z", "+00:00"))
+
+
+def batch_document(
+    chat_id: str,
+    sender_id: str,
+    messages: Sequence[Message],
+    completed_by: str,
+    now: datetime,
+    ttl: timedelta,
+) -> dict[str, Any]:
+    """The document fields of DESIGN.md (times as Timestamps), plus why the group completed."""
+    return {
+        "chat_id": chat_id,
+        "sender_id": sender_id,
+        "messages": [{"id": str(m.id), "text": m.text, "sent_at": m.sent_at} for m in messages],
+        "count": len(messages),
+        "first_sent_at": parse_sent_at(messages[0].sent_at),
+        "last_sent_at": parse_sent_at(messages[-1].sent_at),
+        "created_at": now,
+        "expire_at": now + ttl,
+        "completed_by": completed_by,
+    }
+
+
+WindowKey = tuple[str, str, int]
+"""(chat_id, sender_id, window_start_ms)."""
+
+
+@dataclass(slots=True)
+class _WindowSlots:
+    """What this process knows of one window's documents (immutable once created)."""
+
+    next_seq: int = 0
+    message_ids: set[str] = field(default_factory=set)
+    touched: float = field(default_factory=time.monotonic)
+
+
+@dataclass(slots=True)
+class _Pending:
+    window: WindowKey
+    messages: list[Message]
+    completed_by: str
+
+
+@dataclass(frozen=True, slots=True)
+class FlushResult:
+    documents: int
+    messages: int
+    written: tuple[Message, ...]
+
+
+class FirestoreSink:
+    """Writes completed groups; `write` either writes them all or raises SinkUnavailable.
+
+    After a SinkUnavailable, calling `write` again with the same groups is cheap and
+    correct: what was written is remembered and skipped.
+    """
+
+    def __init__(self, client: AsyncClient, ttl_seconds: int) -> None:
+        self.client = client
+        self.ttl = timedelta(seconds=ttl_seconds)
+        self._slots: dict[WindowKey, _WindowSlots] = {}
+        # Chats written to since start, for the sweeper (it also lists them from Firestore).
+        self.chats: set[str] = set()
+
+    def _ref(self, chat_id: str, doc_id: str) -> AsyncDocumentReference:
+        return (
+            self.client.collection("chats").document(chat_id).collection("batches").document(doc_id)
+        )
+
+    def _pending(self, groups: Iterable[CompletedGroup]) -> list[_Pending]:
+        pending: list[_Pending] = []
+        for group in groups:
+            window = (group.chat_id, group.sender_id, group.window_start_ms)
+            known = self._slots.setdefault(window, _WindowSlots())
+            known.touched = time.monotonic()
+            fresh = [m for m in group.messages if str(m.id) not in known.message_ids]
+            if fresh:
+                pending.append(_Pending(window, fresh, group.completed_by.value))
+        return pending
+
+    async def write(self, groups: Sequence[CompletedGroup]) -> FlushResult:
+        """Create one document per group (one batched commit when all goes well)."""
+        self._forget_old_windows()
+        pending = self._pending(groups)
+        if not pending:
+            return FlushResult(0, 0, ())
+        now = datetime.now(UTC)
+        try:
+            await self._commit_batch(pending, now)
+        except gexc.AlreadyExists:
+            # Some slot was taken (a crash, a rebalance, a half-applied batch): slot by slot.
+            logger.info("batched create hit a taken id; resolving %d documents", len(pending))
+            return await self._write_one_by_one(pending, now)
+        except gexc.GoogleAPIError as exc:
+            raise SinkUnavailable(f"batched commit failed: {exc!r}") from exc
+        written: list[Message] = []
+        for item in pending:
+            self._remember(item.window, item.messages)
+            written.extend(item.messages)
+        return self._result(len(pending), written)
+
+    async def _commit_batch(self, pending: Sequence[_Pending], now: datetime) -> None:
+        batch = self.client.batch()
+        for item in pending:
+            chat_id, sender_id, window_start = item.window
+            seq = self._slots[item.window].next_seq
+            ref = self._ref(chat_id, batch_id(sender_id, window_start, seq))
+            batch.create(
+                ref,
+                batch_document(chat_id, sender_id, item.messages, item.completed_by, now, self.ttl),
+            )
+        await batch.commit(retry=None, timeout=RPC_TIMEOUT_SECONDS)
+
+    async def _write_one_by_one(self, pending: Sequence[_Pending], now: datetime) -> FlushResult:
+        documents = 0
+        written: list[Message] = []
+        for item in pending:
+            created, messages = await self._create_or_merge(item, now)
+            documents += created
+            written.extend(messages)
+        return self._result(documents, written)
+
+    async def _create_or_merge(self, item: _Pending, now: datetime) -> tuple[int, list[Message]]:
+        """Walk the window's slots from the first unknown one; create where free."""
+        chat_id, sender_id, window_start = item.window
+        known = self._slots[item.window]
+        remaining = [m for m in item.messages if str(m.id) not in known.message_ids]
+        for _ in range(MAX_SLOT_ATTEMPTS):
+            if not remaining:
+                return 0, []
+            ref = self._ref(chat_id, batch_id(sender_id, window_start, known.next_seq))
+            try:
+                await ref.create(
+                    batch_document(chat_id, sender_id, remaining, item.completed_by, now, self.ttl),
+                    retry=None,
+                    timeout=RPC_TIMEOUT_SECONDS,
+                )
+            except gexc.AlreadyExists:
+                try:
+                    snapshot = await ref.get(retry=None, timeout=RPC_TIMEOUT_SECONDS)
+                except gexc.GoogleAPIError as exc:
+                    raise SinkUnavailable(f"reading {ref.path} failed: {exc!r}") from exc
+                metrics.FIRESTORE_READS.inc()
+                if not snapshot.exists:
+                    continue  # deleted in between (swept): the slot is free again
+                held = {str(entry["id"]) for entry in (snapshot.get("messages") or [])}
+                known.message_ids |= held
+                known.next_seq += 1
+                remaining = [m for m in remaining if str(m.id) not in held]
+                continue
+            except gexc.GoogleAPIError as exc:
+                raise SinkUnavailable(f"creating {ref.path} failed: {exc!r}") from exc
+            self._remember(item.window, remaining)
+            return 1, remaining
+        raise SinkUnavailable(f"no free slot for window {item.window}")
+
+    def _remember(self, window: WindowKey, messages: Sequence[Message]) -> None:
+        self.chats.add(window[0])
+        known = self._slots[window]
+        known.message_ids.update(str(m.id) for m in messages)
+        known.next_seq += 1
+
+    def _forget_old_windows(self) -> None:
+        horizon = time.monotonic() - WINDOW_MEMORY_SECONDS
+        for window in [w for w, s in self._slots.items() if s.touched < horizon]:
+            del self._slots[window]
+
+    @staticmethod
+    def _result(documents: int, written: list[Message]) -> FlushResult:
+        return FlushResult(documents, len(written), tuple(written))
+
+    async def ping(self) -> None:
+        """Readiness: one cheap read (a missing document is fine, an RPC error is not)."""
+        probe = self.client.collection("aggregator-readiness").document("probe")
+        await probe.get(retry=None, timeout=2.0)
