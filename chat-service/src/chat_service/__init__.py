@@ -1,0 +1,1 @@
+"""Chat service: two-person chats and their message history, announced on Kafka."""

@@ -1,0 +1,47 @@
+"""Settings of the chat service, read from the environment (the only module that does)."""
+
+from functools import lru_cache
+
+from pydantic import Field
+
+from auth_validator import ValidatorSettings
+from chat_common.config import ServiceSettings
+
+
+class Settings(ServiceSettings, ValidatorSettings):
+    """Every variable the chat service reads; names are the environment variable names."""
+
+    # Comma-separated contact points, e.g. "10.0.0.1,10.0.0.2".
+    CASSANDRA_HOSTS: str = "127.0.0.1"
+    CASSANDRA_PORT: int = 9042
+    CASSANDRA_KEYSPACE: str = Field(default="chat", pattern=r"^[a-z][a-z0-9_]{0,47}$")
+    CASSANDRA_REPLICATION_FACTOR: int = Field(default=1, ge=1)
+    # Every driver request gives up after this long, so a dead or frozen Cassandra
+    # becomes a 503 well inside the 2 s the contract allows, never a hang.
+    CASSANDRA_REQUEST_TIMEOUT_SECONDS: float = Field(default=1.5, gt=0)
+    CASSANDRA_CONNECT_TIMEOUT_SECONDS: float = Field(default=1.5, gt=0)
+    # One partition of `message` holds one chat's messages of one bucket. An hour keeps
+    # even an abusive chat well under 100 MB per partition: one 4,000-character message
+    # (at most 16 KB of UTF-8) every second for an hour is ~58 MB, and a lively chat of
+    # ordinary 300-byte messages at 10/s is ~11 MB. Smaller buckets only add rows to the
+    # tiny per-chat bucket index (one per active hour), never empty-bucket scans.
+    MESSAGE_BUCKET_SECONDS: int = Field(default=3600, ge=1)
+    KAFKA_BOOTSTRAP_SERVERS: str = "127.0.0.1:9092"
+    KAFKA_TOPIC: str = "chat-messages"
+    KAFKA_REQUEST_TIMEOUT_MS: int = Field(default=10_000, ge=1000)
+    # How often the outbox relay re-reads the outbox for messages that the fast path
+    # could not announce (Kafka down, process restarted).
+    OUTBOX_SCAN_INTERVAL_SECONDS: float = Field(default=2.0, gt=0)
+    AUTH_SERVICE_URL: str = "http://127.0.0.1:8001"
+    AUTH_SERVICE_TIMEOUT_SECONDS: float = Field(default=2.0, gt=0)
+
+    @property
+    def cassandra_contact_points(self) -> list[str]:
+        """CASSANDRA_HOSTS as a list of host names."""
+        return [host.strip() for host in self.CASSANDRA_HOSTS.split(",") if host.strip()]
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """The settings of this process, read once."""
+    return Settings()

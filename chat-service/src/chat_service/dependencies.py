@@ -1,0 +1,66 @@
+"""Annotated dependency aliases; chains from the caller to a chat they belong to."""
+
+import uuid
+from typing import Annotated
+
+from fastapi import Depends, Query, Request
+from fastapi.exceptions import RequestValidationError
+
+from auth_validator import Principal
+from auth_validator.fastapi import CurrentPrincipal
+from chat_service.models import Chat
+from chat_service.service import ChatService
+from chat_service.timeuuids import is_time_uuid
+
+
+def get_chat_service(request: Request) -> ChatService:
+    """The service object built in the lifespan."""
+    service: ChatService = request.app.state.chat_service
+    return service
+
+
+ChatServiceDep = Annotated[ChatService, Depends(get_chat_service)]
+
+
+async def member_chat(
+    chat_id: uuid.UUID, principal: CurrentPrincipal, service: ChatServiceDep
+) -> Chat:
+    """The chat in the path, if the caller is a member (404 otherwise, nothing written)."""
+    return await service.member_chat(chat_id, principal.id)
+
+
+MemberChat = Annotated[Chat, Depends(member_chat)]
+
+
+def valid_page_time(
+    time: Annotated[
+        uuid.UUID | None,
+        Query(description="A version-1 time UUID: messages strictly older than it."),
+    ] = None,
+) -> uuid.UUID | None:
+    """`time` must be a version-1 UUID (422 otherwise): only those carry a time."""
+    if time is not None and not is_time_uuid(time):
+        raise RequestValidationError(
+            [
+                {
+                    "type": "uuid_version",
+                    "loc": ("query", "time"),
+                    "msg": "time must be a version-1 (time-based) UUID",
+                    "input": str(time),
+                }
+            ]
+        )
+    return time
+
+
+PageTime = Annotated[uuid.UUID | None, Depends(valid_page_time)]
+PageQuantity = Annotated[int, Query(ge=1, le=100, description="Messages per page.")]
+
+__all__ = [
+    "ChatServiceDep",
+    "CurrentPrincipal",
+    "MemberChat",
+    "PageQuantity",
+    "PageTime",
+    "Principal",
+]

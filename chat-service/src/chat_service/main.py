@@ -1,0 +1,88 @@
+"""create_app() and the lifespan: wiring only."""
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Mapping
+
+import httpx
+from fastapi import FastAPI
+
+from auth_validator import TokenValidator
+from chat_common.logs import configure_logging
+from chat_common.observability import ReadinessCheck, instrument
+from chat_service.config import Settings, get_settings
+from chat_service.events import EventPublisher
+from chat_service.exceptions import register_exception_handlers
+from chat_service.outbox import OutboxRelay
+from chat_service.repository import STATEMENTS, ChatRepository
+from chat_service.router import router
+from chat_service.service import ChatService
+from chat_service.store import CassandraStore
+from chat_service.users import UserDirectory
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """The chat service application; `settings` defaults to the environment's."""
+    settings = settings or get_settings()
+    configure_logging("chat-service", settings.LOG_LEVEL)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        store = CassandraStore(
+            settings.cassandra_contact_points,
+            settings.CASSANDRA_PORT,
+            settings.CASSANDRA_KEYSPACE,
+            STATEMENTS,
+            connect_timeout=settings.CASSANDRA_CONNECT_TIMEOUT_SECONDS,
+            request_timeout=settings.CASSANDRA_REQUEST_TIMEOUT_SECONDS,
+        )
+        repository = ChatRepository(store)
+        publisher = EventPublisher(
+            settings.KAFKA_BOOTSTRAP_SERVERS,
+            settings.KAFKA_TOPIC,
+            settings.KAFKA_REQUEST_TIMEOUT_MS,
+        )
+        relay = OutboxRelay(repository, publisher, settings.OUTBOX_SCAN_INTERVAL_SECONDS)
+        auth_http = httpx.AsyncClient(
+            timeout=httpx.Timeout(settings.AUTH_SERVICE_TIMEOUT_SECONDS, connect=1.0)
+        )
+        validator = TokenValidator(settings)
+        app.state.settings = settings
+        app.state.store = store
+        app.state.publisher = publisher
+        app.state.relay = relay
+        app.state.token_validator = validator
+        app.state.chat_service = ChatService(
+            repository,
+            UserDirectory(auth_http, settings.AUTH_SERVICE_URL),
+            relay.notify,
+            settings.MESSAGE_BUCKET_SECONDS,
+        )
+        relay_task = asyncio.create_task(relay.run(), name="outbox-relay")
+        try:
+            yield
+        finally:
+            # Stopping mid-send loses nothing: unacknowledged rows stay in the outbox.
+            relay.stop()
+            relay_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await relay_task
+            await publisher.stop()
+            await validator.aclose()
+            await auth_http.aclose()
+            await store.close()
+
+    app = FastAPI(
+        title="chat-service",
+        version="0.1.0",
+        description="Two-person chats and their history on Cassandra, announced on Kafka.",
+        lifespan=lifespan,
+    )
+
+    def checks() -> Mapping[str, ReadinessCheck]:
+        return {"cassandra": app.state.store.ping, "kafka": app.state.publisher.check}
+
+    instrument(app, checks)
+    register_exception_handlers(app)
+    app.include_router(router)
+    return app

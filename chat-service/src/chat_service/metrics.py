@@ -1,0 +1,11 @@
+"""One Prometheus counter per side effect of the chat service."""
+
+from prometheus_client import Counter
+
+CHATS_CREATED = Counter("chat_chats_created_total", "Chats created (first POST /chats of a pair).")
+MESSAGES_STORED = Counter("chat_messages_stored_total", "Messages stored in Cassandra.")
+DUPLICATE_SENDS = Counter(
+    "chat_duplicate_sends_total", "Sends answered with the message of an earlier client_message_id."
+)
+EVENTS_PRODUCED = Counter("chat_events_produced_total", "Message events acknowledged by Kafka.")
+OUTBOX_ROWS_CLEARED = Counter("chat_outbox_rows_cleared_total", "Outbox rows deleted after acks.")

@@ -1,0 +1,64 @@
+"""`python -m chat_service.migrate`: wait for Cassandra, then create keyspace and tables.
+
+Idempotent (every statement is IF NOT EXISTS), so `make up` runs it on every start.
+"""
+
+import asyncio
+import logging
+
+from cassandra.cluster import Session
+
+from chat_common.logs import configure_logging
+from chat_common.waiting import wait_until_ready
+from chat_service.config import Settings, get_settings
+from chat_service.schema import TABLES, create_keyspace_cql
+from chat_service.store import build_cluster
+
+logger = logging.getLogger(__name__)
+
+# Schema changes wait for agreement and can take far longer than a request.
+_DDL_TIMEOUT_SECONDS = 60.0
+
+
+def _apply(session: Session, keyspace: str, replication_factor: int) -> None:
+    session.execute(create_keyspace_cql(keyspace, replication_factor), timeout=_DDL_TIMEOUT_SECONDS)
+    session.set_keyspace(keyspace)
+    for statement in TABLES:
+        session.execute(statement, timeout=_DDL_TIMEOUT_SECONDS)
+
+
+def migrate_blocking(settings: Settings, keyspace: str | None = None) -> None:
+    """Create the keyspace (settings' or `keyspace`) and every table, if missing."""
+    cluster = build_cluster(
+        settings.cassandra_contact_points,
+        settings.CASSANDRA_PORT,
+        connect_timeout=5.0,
+        request_timeout=_DDL_TIMEOUT_SECONDS,
+    )
+    try:
+        session = cluster.connect()
+        _apply(
+            session, keyspace or settings.CASSANDRA_KEYSPACE, settings.CASSANDRA_REPLICATION_FACTOR
+        )
+    finally:
+        cluster.shutdown()
+
+
+async def migrate(settings: Settings, keyspace: str | None = None, timeout: float = 120.0) -> None:
+    """Wait (bounded) until Cassandra accepts the schema, then apply it."""
+
+    async def attempt() -> None:
+        await asyncio.to_thread(migrate_blocking, settings, keyspace)
+
+    await wait_until_ready(attempt, "Cassandra schema migration", timeout=timeout, interval=2.0)
+
+
+def main() -> None:
+    settings = get_settings()
+    configure_logging("chat-service-migrate", settings.LOG_LEVEL)
+    asyncio.run(migrate(settings))
+    logger.info("Cassandra keyspace %s is up to date", settings.CASSANDRA_KEYSPACE)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,63 @@
+"""Domain records of the chat service (no I/O, no framework)."""
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+
+from chat_service.timeuuids import sent_at
+
+# Namespace of chat ids: uuid5(namespace, "<lower id>:<higher id>").
+CHAT_ID_NAMESPACE = uuid.UUID("6f6b3f5e-2d0c-4d3e-9a57-2b8f8e1f6c11")
+
+
+def chat_id_for(first: uuid.UUID, second: uuid.UUID) -> uuid.UUID:
+    """The one chat id of a pair, whoever starts it: concurrent creations meet on one row."""
+    low, high = sorted((first, second))
+    return uuid.uuid5(CHAT_ID_NAMESPACE, f"{low}:{high}")
+
+
+@dataclass(frozen=True, slots=True)
+class Chat:
+    """A two-person chat; members are sorted and never change."""
+
+    id: uuid.UUID
+    members: tuple[uuid.UUID, uuid.UUID]
+    created_at: datetime
+
+    def has_member(self, user_id: uuid.UUID) -> bool:
+        return user_id in self.members
+
+
+@dataclass(frozen=True, slots=True)
+class ChatActivity:
+    """A chat seen from one member's list, with its latest message time."""
+
+    chat: Chat
+    last_message_at: datetime | None
+
+    @property
+    def active_at(self) -> datetime:
+        """What "most recent activity" sorts by: the last message, else the creation."""
+        return self.last_message_at or self.chat.created_at
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    """A chat message; `id` is a version-1 time UUID and carries the send time."""
+
+    id: uuid.UUID
+    chat_id: uuid.UUID
+    sender_id: uuid.UUID
+    text: str
+
+    @property
+    def sent_at(self) -> datetime:
+        return sent_at(self.id)
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimedMessage:
+    """The message an earlier request stored (or is storing) under a client_message_id."""
+
+    message: Message
+    bucket: int

@@ -1,0 +1,237 @@
+"""Every query of the chat service, as named prepared statements with bound values."""
+
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from chat_service.models import Chat, ChatActivity, ClaimedMessage, Message
+from chat_service.store import CassandraStore
+
+# Outbox rows are spread over a fixed number of partitions so that no single outbox
+# partition is hot. Changing it would strand rows in the old shards: it is not a setting.
+OUTBOX_SHARDS = 16
+
+# The largest bigint: "no upper bound" for a bucket query.
+_NO_BUCKET_BOUND = 2**63 - 1
+
+STATEMENTS: dict[str, str] = {
+    "ping": "SELECT release_version FROM system.local",
+    "insert_chat": (
+        "INSERT INTO chat (chat_id, member_low, member_high, created_at) "
+        "VALUES (?, ?, ?, ?) IF NOT EXISTS"
+    ),
+    "select_chat": (
+        "SELECT chat_id, member_low, member_high, created_at FROM chat WHERE chat_id = ?"
+    ),
+    # Never touches last_message_at, so re-running it (a retried creation) loses no activity.
+    "upsert_chat_by_user": (
+        "INSERT INTO chat_by_user (user_id, chat_id, other_user_id, created_at) VALUES (?, ?, ?, ?)"
+    ),
+    "select_chats_by_user": (
+        "SELECT chat_id, other_user_id, created_at, last_message_at "
+        "FROM chat_by_user WHERE user_id = ?"
+    ),
+    # A whole row rather than an UPDATE, so a chat whose creation died before listing it
+    # under its members is repaired by its first message.
+    "touch_chat_by_user": (
+        "INSERT INTO chat_by_user (user_id, chat_id, other_user_id, created_at, last_message_at) "
+        "VALUES (?, ?, ?, ?, ?)"
+    ),
+    "insert_message": (
+        "INSERT INTO message (chat_id, bucket, message_id, sender_id, text) VALUES (?, ?, ?, ?, ?)"
+    ),
+    "insert_bucket": "INSERT INTO message_bucket (chat_id, bucket) VALUES (?, ?)",
+    "insert_outbox": (
+        "INSERT INTO outbox (shard, message_id, chat_id, sender_id, text) VALUES (?, ?, ?, ?, ?)"
+    ),
+    "claim_client_message": (
+        "INSERT INTO client_message "
+        "(chat_id, sender_id, client_message_id, message_id, bucket, text) "
+        "VALUES (?, ?, ?, ?, ?, ?) IF NOT EXISTS"
+    ),
+    "select_message": (
+        "SELECT message_id, sender_id, text FROM message "
+        "WHERE chat_id = ? AND bucket = ? AND message_id = ?"
+    ),
+    "select_buckets": (
+        "SELECT bucket FROM message_bucket WHERE chat_id = ? AND bucket <= ? LIMIT ?"
+    ),
+    "select_messages_newest": (
+        "SELECT message_id, sender_id, text FROM message WHERE chat_id = ? AND bucket = ? LIMIT ?"
+    ),
+    "select_messages_before": (
+        "SELECT message_id, sender_id, text FROM message "
+        "WHERE chat_id = ? AND bucket = ? AND message_id < ? LIMIT ?"
+    ),
+    "select_outbox": (
+        "SELECT message_id, chat_id, sender_id, text FROM outbox "
+        "WHERE shard = ? AND message_id > minTimeuuid(?) LIMIT ?"
+    ),
+    "delete_outbox": "DELETE FROM outbox WHERE shard = ? AND message_id = ?",
+}
+
+
+def outbox_shard(chat_id: uuid.UUID) -> int:
+    """The outbox partition of a chat's messages."""
+    return chat_id.int % OUTBOX_SHARDS
+
+
+def _utc(value: datetime | None) -> datetime | None:
+    # The driver returns naive datetimes that are UTC.
+    return value.replace(tzinfo=UTC) if value is not None and value.tzinfo is None else value
+
+
+def _chat(row: dict[str, Any]) -> Chat:
+    created_at = _utc(row["created_at"])
+    assert created_at is not None
+    return Chat(
+        id=row["chat_id"],
+        members=(row["member_low"], row["member_high"]),
+        created_at=created_at,
+    )
+
+
+class ChatRepository:
+    """Reads and writes chats, messages and the outbox in Cassandra."""
+
+    def __init__(self, store: CassandraStore) -> None:
+        self._store = store
+
+    async def insert_chat_if_absent(self, chat: Chat) -> tuple[Chat, bool]:
+        """Create the chat unless its row exists: (the stored chat, created by this call)."""
+        rows = await self._store.execute(
+            "insert_chat", (chat.id, chat.members[0], chat.members[1], chat.created_at)
+        )
+        row = rows[0]
+        if row["[applied]"]:
+            return chat, True
+        return _chat(row), False
+
+    async def get_chat(self, chat_id: uuid.UUID) -> Chat | None:
+        rows = await self._store.execute("select_chat", (chat_id,))
+        return _chat(rows[0]) if rows else None
+
+    async def add_chat_to_members(self, chat: Chat) -> None:
+        """List the chat under both members (idempotent, so a retry repairs a crash)."""
+        low, high = chat.members
+        await self._store.execute_logged_batch(
+            [
+                ("upsert_chat_by_user", (low, chat.id, high, chat.created_at)),
+                ("upsert_chat_by_user", (high, chat.id, low, chat.created_at)),
+            ]
+        )
+
+    async def list_user_chats(self, user_id: uuid.UUID) -> list[ChatActivity]:
+        rows = await self._store.execute("select_chats_by_user", (user_id,))
+        activities = []
+        for row in rows:
+            created_at = _utc(row["created_at"])
+            assert created_at is not None
+            members = sorted((user_id, row["other_user_id"]))
+            chat = Chat(id=row["chat_id"], members=(members[0], members[1]), created_at=created_at)
+            activities.append(ChatActivity(chat=chat, last_message_at=_utc(row["last_message_at"])))
+        return activities
+
+    async def claim_client_message(
+        self, client_message_id: str, message: Message, bucket: int
+    ) -> ClaimedMessage | None:
+        """Claim a client_message_id for `message`; the earlier claim if one exists."""
+        rows = await self._store.execute(
+            "claim_client_message",
+            (
+                message.chat_id,
+                message.sender_id,
+                client_message_id,
+                message.id,
+                bucket,
+                message.text,
+            ),
+        )
+        row = rows[0]
+        if row["[applied]"]:
+            return None
+        first = Message(
+            id=row["message_id"],
+            chat_id=message.chat_id,
+            sender_id=message.sender_id,
+            text=row["text"],
+        )
+        return ClaimedMessage(message=first, bucket=row["bucket"])
+
+    async def store_message(self, message: Message, bucket: int, chat: Chat) -> None:
+        """Message, bucket index, outbox row and both members' activity in one logged batch.
+
+        Logged, so the outbox row exists exactly when the message does: nothing stored
+        can miss Kafka. Re-running it for the same message is harmless.
+        """
+        sent_at = message.sent_at
+        low, high = chat.members
+        await self._store.execute_logged_batch(
+            [
+                (
+                    "insert_message",
+                    (message.chat_id, bucket, message.id, message.sender_id, message.text),
+                ),
+                ("insert_bucket", (message.chat_id, bucket)),
+                (
+                    "insert_outbox",
+                    (
+                        outbox_shard(message.chat_id),
+                        message.id,
+                        message.chat_id,
+                        message.sender_id,
+                        message.text,
+                    ),
+                ),
+                ("touch_chat_by_user", (low, chat.id, high, chat.created_at, sent_at)),
+                ("touch_chat_by_user", (high, chat.id, low, chat.created_at, sent_at)),
+            ]
+        )
+
+    async def get_message(
+        self, chat_id: uuid.UUID, bucket: int, message_id: uuid.UUID
+    ) -> Message | None:
+        rows = await self._store.execute("select_message", (chat_id, bucket, message_id))
+        return self._message(chat_id, rows[0]) if rows else None
+
+    async def list_buckets(
+        self, chat_id: uuid.UUID, at_or_before: int | None, limit: int
+    ) -> list[int]:
+        """The chat's non-empty buckets starting at or before a second, newest first."""
+        bound = _NO_BUCKET_BOUND if at_or_before is None else at_or_before
+        rows = await self._store.execute("select_buckets", (chat_id, bound, limit))
+        return [row["bucket"] for row in rows]
+
+    async def list_messages(
+        self, chat_id: uuid.UUID, bucket: int, before: uuid.UUID | None, limit: int
+    ) -> list[Message]:
+        """Up to `limit` messages of one bucket strictly older than `before`, newest first."""
+        if before is None:
+            rows = await self._store.execute("select_messages_newest", (chat_id, bucket, limit))
+        else:
+            rows = await self._store.execute(
+                "select_messages_before", (chat_id, bucket, before, limit)
+            )
+        return [self._message(chat_id, row) for row in rows]
+
+    async def pending_outbox(self, shard: int, after: datetime, limit: int) -> list[Message]:
+        """Outbox rows of a shard whose id time is after `after`, oldest first."""
+        rows = await self._store.execute("select_outbox", (shard, after, limit))
+        return [
+            Message(
+                id=row["message_id"],
+                chat_id=row["chat_id"],
+                sender_id=row["sender_id"],
+                text=row["text"],
+            )
+            for row in rows
+        ]
+
+    async def delete_outbox(self, message: Message) -> None:
+        await self._store.execute("delete_outbox", (outbox_shard(message.chat_id), message.id))
+
+    @staticmethod
+    def _message(chat_id: uuid.UUID, row: dict[str, Any]) -> Message:
+        return Message(
+            id=row["message_id"], chat_id=chat_id, sender_id=row["sender_id"], text=row["text"]
+        )

@@ -1,0 +1,101 @@
+"""HTTP routes of the chat service: parse, call the service, return a schema."""
+
+from fastapi import APIRouter, Response, status
+
+from auth_validator.fastapi import BearerToken, CurrentPrincipal
+from chat_service.dependencies import ChatServiceDep, MemberChat, PageQuantity, PageTime
+from chat_service.models import Chat, ChatActivity, Message
+from chat_service.schemas import (
+    ChatCreate,
+    ChatList,
+    ChatPublic,
+    ChatSummary,
+    MessageCreate,
+    MessagePage,
+    MessagePublic,
+)
+
+router = APIRouter(tags=["chats"])
+
+_ERRORS: dict[int | str, dict[str, str]] = {
+    401: {"description": "Missing or invalid bearer token"},
+    503: {"description": "Cassandra or the auth service is unavailable"},
+}
+
+
+def _chat_public(chat: Chat) -> ChatPublic:
+    return ChatPublic(id=chat.id, members=list(chat.members), created_at=chat.created_at)
+
+
+def _chat_summary(item: ChatActivity) -> ChatSummary:
+    chat = item.chat
+    return ChatSummary(
+        id=chat.id,
+        members=list(chat.members),
+        created_at=chat.created_at,
+        last_message_at=item.last_message_at,
+    )
+
+
+def _message_public(message: Message) -> MessagePublic:
+    return MessagePublic(
+        id=message.id,
+        chat_id=message.chat_id,
+        sender_id=message.sender_id,
+        text=message.text,
+        sent_at=message.sent_at,
+    )
+
+
+@router.post(
+    "/chats",
+    status_code=status.HTTP_201_CREATED,
+    responses={
+        **_ERRORS,
+        200: {"model": ChatPublic, "description": "The pair's existing chat"},
+        404: {"description": "Unknown user"},
+    },
+)
+async def start_chat(
+    body: ChatCreate,
+    principal: CurrentPrincipal,
+    token: BearerToken,
+    service: ChatServiceDep,
+    response: Response,
+) -> ChatPublic:
+    """Start (or find) the chat between the caller and `user_id`."""
+    chat, created = await service.start_chat(principal.id, body.user_id, token)
+    response.status_code = status.HTTP_201_CREATED if created else status.HTTP_200_OK
+    return _chat_public(chat)
+
+
+@router.get("/chats", responses=_ERRORS)
+async def list_chats(principal: CurrentPrincipal, service: ChatServiceDep) -> ChatList:
+    """The caller's chats, most recent activity first."""
+    chats = await service.list_chats(principal.id)
+    return ChatList(items=[_chat_summary(item) for item in chats])
+
+
+@router.post(
+    "/chat/{chat_id}/messages",
+    status_code=status.HTTP_201_CREATED,
+    responses={**_ERRORS, 404: {"description": "No such chat, or not a member"}},
+)
+async def send_message(
+    body: MessageCreate, chat: MemberChat, principal: CurrentPrincipal, service: ChatServiceDep
+) -> MessagePublic:
+    """Send a message; a repeated `client_message_id` returns the first message."""
+    message = await service.send_message(chat, principal.id, body.text, body.client_message_id)
+    return _message_public(message)
+
+
+@router.get(
+    "/chat/{chat_id}",
+    responses={**_ERRORS, 404: {"description": "No such chat, or not a member"}},
+)
+async def history(
+    chat: MemberChat, service: ChatServiceDep, time: PageTime, quantity: PageQuantity = 10
+) -> MessagePage:
+    """Messages strictly older than `time` (default: from the newest), newest first."""
+    items, next_time = await service.history(chat, time, quantity)
+    return MessagePage(items=[_message_public(item) for item in items], next_time=next_time)

@@ -1,0 +1,70 @@
+"""Request and response bodies of the chat API."""
+
+import uuid
+from datetime import datetime
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+MAX_TEXT_LENGTH = 4000
+
+# Text is trimmed first, so "   " is empty (422) and the 4,000 limit counts what is kept.
+MessageText = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_TEXT_LENGTH)
+]
+
+
+class ChatCreate(BaseModel):
+    """`POST /chats`: the other member of the chat."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    user_id: uuid.UUID
+
+
+class ChatPublic(BaseModel):
+    """A chat as `POST /chats` returns it."""
+
+    id: uuid.UUID
+    members: list[uuid.UUID]
+    created_at: datetime
+
+
+class ChatSummary(ChatPublic):
+    """A chat in the caller's list, with its latest activity."""
+
+    last_message_at: datetime | None
+
+
+class ChatList(BaseModel):
+    """`GET /chats`: the caller's chats, most recent activity first."""
+
+    items: list[ChatSummary]
+
+
+class MessageCreate(BaseModel):
+    """`POST /chat/{chat_id}/messages`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    text: MessageText
+    client_message_id: Annotated[str, StringConstraints(min_length=1, max_length=128)] | None = (
+        Field(default=None, description="Retries with the same value return the first message.")
+    )
+
+
+class MessagePublic(BaseModel):
+    """A stored message; `id` is a version-1 time UUID and `sent_at` is its time."""
+
+    id: uuid.UUID
+    chat_id: uuid.UUID
+    sender_id: uuid.UUID
+    text: str
+    sent_at: datetime
+
+
+class MessagePage(BaseModel):
+    """A page of history, newest first; `next_time` continues it, null at the beginning."""
+
+    items: list[MessagePublic]
+    next_time: uuid.UUID | None

@@ -1,0 +1,136 @@
+"""The rules of chats and messages; no HTTP here."""
+
+import uuid
+from collections import OrderedDict
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from chat_service.exceptions import ChatNotFound, ChatWithSelf, UserNotFound
+from chat_service.metrics import CHATS_CREATED, DUPLICATE_SENDS, MESSAGES_STORED
+from chat_service.models import Chat, ChatActivity, Message, chat_id_for
+from chat_service.repository import ChatRepository
+from chat_service.timeuuids import bucket_start, new_message_id, unix_micros
+from chat_service.users import UserDirectory
+
+# A page reads this many buckets at first and doubles on each further step: one bucket
+# serves a busy chat, a sparse chat reaches far back in a few round trips.
+_FIRST_BUCKET_STEP = 1
+_MAX_BUCKET_STEP = 16
+
+
+class ChatService:
+    """Start chats, send messages, read history."""
+
+    def __init__(
+        self,
+        repository: ChatRepository,
+        users: UserDirectory,
+        announce: Callable[[Message], None],
+        bucket_seconds: int,
+        chat_cache_size: int = 10_000,
+    ) -> None:
+        self._repository = repository
+        self._users = users
+        self._announce = announce
+        self._bucket_seconds = bucket_seconds
+        # Chats never change once created, so a found chat can be remembered safely;
+        # it saves a read on every send.
+        self._chats: OrderedDict[uuid.UUID, Chat] = OrderedDict()
+        self._chat_cache_size = chat_cache_size
+
+    async def start_chat(
+        self, caller: uuid.UUID, other: uuid.UUID, bearer_token: str
+    ) -> tuple[Chat, bool]:
+        """The pair's chat, creating it on the first call: (chat, created by this call)."""
+        if caller == other:
+            raise ChatWithSelf()
+        if not await self._users.exists(other, bearer_token):
+            raise UserNotFound()
+        low, high = sorted((caller, other))
+        # Millisecond precision: what Cassandra's timestamp keeps.
+        now = datetime.now(UTC)
+        now = now.replace(microsecond=now.microsecond - now.microsecond % 1000)
+        proposed = Chat(id=chat_id_for(caller, other), members=(low, high), created_at=now)
+        chat, created = await self._repository.insert_chat_if_absent(proposed)
+        # Also on a repeat: repairs a creation that died before this write.
+        await self._repository.add_chat_to_members(chat)
+        if created:
+            CHATS_CREATED.inc()
+        return chat, created
+
+    async def list_chats(self, user_id: uuid.UUID) -> list[ChatActivity]:
+        """The user's chats, most recent activity first."""
+        chats = await self._repository.list_user_chats(user_id)
+        return sorted(chats, key=lambda item: (item.active_at, item.chat.id), reverse=True)
+
+    async def member_chat(self, chat_id: uuid.UUID, user_id: uuid.UUID) -> Chat:
+        """The chat if `user_id` is a member; ChatNotFound otherwise (also for no chat)."""
+        chat = self._chats.get(chat_id)
+        if chat is None:
+            chat = await self._repository.get_chat(chat_id)
+            if chat is None:
+                raise ChatNotFound()
+            self._remember(chat)
+        if not chat.has_member(user_id):
+            raise ChatNotFound()
+        return chat
+
+    async def send_message(
+        self, chat: Chat, sender: uuid.UUID, text: str, client_message_id: str | None
+    ) -> Message:
+        """Store a message (once per client_message_id) and hand it to the outbox relay."""
+        message = Message(id=new_message_id(), chat_id=chat.id, sender_id=sender, text=text)
+        bucket = bucket_start(message.id, self._bucket_seconds)
+        if client_message_id is not None:
+            earlier = await self._repository.claim_client_message(
+                client_message_id, message, bucket
+            )
+            if earlier is not None:
+                stored = await self._repository.get_message(
+                    chat.id, earlier.bucket, earlier.message.id
+                )
+                DUPLICATE_SENDS.inc()
+                if stored is not None:
+                    return stored
+                # The first request claimed the id but its batch is not there (still in
+                # flight, or it died): write the claimed message ourselves. Writing the
+                # same message twice is idempotent, so the two requests cannot diverge.
+                message, bucket = earlier.message, earlier.bucket
+        await self._repository.store_message(message, bucket, chat)
+        MESSAGES_STORED.inc()
+        self._announce(message)
+        return message
+
+    async def history(
+        self, chat: Chat, before: uuid.UUID | None, quantity: int
+    ) -> tuple[list[Message], uuid.UUID | None]:
+        """Up to `quantity` messages strictly older than `before`, newest first, and the
+        `time` of the next page (None when nothing older is left)."""
+        wanted = quantity + 1  # one more than asked tells whether anything older is left
+        # Any bucket starting at or before `before`'s second may hold older messages.
+        bound = None if before is None else unix_micros(before) // 1_000_000
+        collected: list[Message] = []
+        step = _FIRST_BUCKET_STEP
+        while len(collected) < wanted:
+            buckets = await self._repository.list_buckets(chat.id, bound, step)
+            if not buckets:
+                break
+            for bucket in buckets:
+                # Buckets are newest first; within one, Cassandra returns newest first.
+                collected += await self._repository.list_messages(
+                    chat.id, bucket, before, wanted - len(collected)
+                )
+                if len(collected) >= wanted:
+                    break
+            if len(buckets) < step:
+                break
+            bound = buckets[-1] - 1
+            step = min(step * 2, _MAX_BUCKET_STEP)
+        items = collected[:quantity]
+        next_time = items[-1].id if len(collected) > quantity else None
+        return items, next_time
+
+    def _remember(self, chat: Chat) -> None:
+        self._chats[chat.id] = chat
+        if len(self._chats) > self._chat_cache_size:
+            self._chats.popitem(last=False)

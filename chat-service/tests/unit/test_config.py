@@ -1,0 +1,19 @@
+import pytest
+
+from chat_service.config import Settings
+
+
+def test_defaults_work_locally() -> None:
+    settings = Settings()
+    assert settings.cassandra_contact_points == ["127.0.0.1"]
+    assert settings.CASSANDRA_KEYSPACE == "chat"
+    assert settings.KAFKA_TOPIC == "chat-messages"
+    assert settings.AUTH_ISSUER == "chat-auth"
+
+
+def test_hosts_are_comma_separated(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CASSANDRA_HOSTS", "10.0.0.1, 10.0.0.2")
+    monkeypatch.setenv("MESSAGE_BUCKET_SECONDS", "60")
+    settings = Settings()
+    assert settings.cassandra_contact_points == ["10.0.0.1", "10.0.0.2"]
+    assert settings.MESSAGE_BUCKET_SECONDS == 60
