@@ -1,0 +1,123 @@
+// Launcher for the npm Firestore emulator (@firestore-emulator/server), bound to loopback.
+//
+// FirestoreServer.start() always binds 0.0.0.0, so we bind its gRPC server ourselves on
+// 127.0.0.1 instead: nothing outside this machine can reach the emulator. The emulator
+// keeps everything in memory; when FIRESTORE_SNAPSHOT is set, documents are written to
+// that file on SIGTERM/SIGINT and loaded back on the next start, so a restart keeps the
+// data like the other local servers do.
+//
+// Environment: FIRESTORE_HOST (default 127.0.0.1), FIRESTORE_PORT (default 8080),
+// FIRESTORE_SNAPSHOT (optional path of the snapshot file).
+import { readFileSync, renameSync, writeFileSync } from "node:fs";
+import { createRequire } from "node:module";
+
+import { FirestoreServer } from "@firestore-emulator/server";
+import { ServerCredentials } from "@grpc/grpc-js";
+
+const require = createRequire(import.meta.url);
+// The same module instance the emulator itself requires, so Write objects are its own.
+const { Document, Write } = {
+  ...require("@firestore-emulator/proto/dist/google/firestore/v1/document"),
+  ...require("@firestore-emulator/proto/dist/google/firestore/v1/write"),
+};
+
+const host = process.env.FIRESTORE_HOST || "127.0.0.1";
+const port = Number.parseInt(process.env.FIRESTORE_PORT || "8080", 10);
+const snapshotPath = process.env.FIRESTORE_SNAPSHOT || "";
+
+function log(message) {
+  console.log(`[${new Date().toISOString()}] firestore-emulator: ${message}`);
+}
+
+/** Every existing document of the state, found by walking its JSON view. */
+function* existingDocuments(state) {
+  function* inCollections(collections) {
+    for (const collection of Object.values(collections)) {
+      for (const document of Object.values(collection.documents)) {
+        const live = state.getDocument(document.path);
+        if (live.metadata.hasExist) yield live;
+        yield* inCollections(document.collections);
+      }
+    }
+  }
+  for (const project of Object.values(state.toJSON().projects)) {
+    for (const database of Object.values(project.databases)) {
+      yield* inCollections(database.collections);
+    }
+  }
+}
+
+function saveSnapshot(state) {
+  const documents = Array.from(existingDocuments(state), (document) =>
+    Buffer.from(document.toV1Document().serializeBinary()).toString("base64"),
+  );
+  // Write then rename, so an interrupted save never leaves a truncated snapshot.
+  writeFileSync(`${snapshotPath}.tmp`, JSON.stringify({ version: 1, documents }));
+  renameSync(`${snapshotPath}.tmp`, snapshotPath);
+  return documents.length;
+}
+
+function loadSnapshot(state) {
+  let text;
+  try {
+    text = readFileSync(snapshotPath, "utf8");
+  } catch (error) {
+    if (error.code === "ENOENT") return 0;
+    throw error;
+  }
+  const { documents } = JSON.parse(text);
+  const now = new Date();
+  for (const encoded of documents) {
+    const saved = Document.deserializeBinary(Buffer.from(encoded, "base64"));
+    // Replayed as ordinary writes of the saved messages (no round trip through plain
+    // objects, which loses which value of a oneof is set). The emulator rejects writes that
+    // carry timestamps, so create/update times become the time of this start.
+    const update = new Document({ name: saved.name, fields: saved.fields });
+    state.writeV1Document(now, new Write({ update }));
+  }
+  return documents.length;
+}
+
+const emulator = new FirestoreServer();
+// `server` is the emulator's gRPC server with the Firestore service already added; it is
+// private in the TypeScript types but a plain property at run time (version pinned).
+const grpcServer = emulator.server;
+if (!grpcServer || typeof grpcServer.bindAsync !== "function") {
+  console.error(
+    "firestore-emulator: this @firestore-emulator/server version has no .server; update emulator.mjs",
+  );
+  process.exit(1);
+}
+
+if (snapshotPath) {
+  try {
+    log(`loaded ${loadSnapshot(emulator.state)} document(s) from ${snapshotPath}`);
+  } catch (error) {
+    console.error(`firestore-emulator: cannot load ${snapshotPath} (${error.message});`);
+    console.error("firestore-emulator: move that file away to start with an empty emulator");
+    process.exit(1);
+  }
+}
+
+grpcServer.bindAsync(`${host}:${port}`, ServerCredentials.createInsecure(), (error, bound) => {
+  if (error) {
+    console.error(`firestore-emulator: cannot listen on ${host}:${port}: ${error.message}`);
+    process.exit(1);
+  }
+  log(`listening on ${host}:${bound} (FIRESTORE_EMULATOR_HOST=${host}:${bound}, any project id)`);
+});
+
+let stopping = false;
+function stop(signal) {
+  if (stopping) return;
+  stopping = true;
+  log(`${signal} received, stopping`);
+  // Listeners are open streams that never end by themselves; close them at once.
+  grpcServer.forceShutdown();
+  if (snapshotPath) {
+    log(`saved ${saveSnapshot(emulator.state)} document(s) to ${snapshotPath}`);
+  }
+  process.exit(0);
+}
+process.on("SIGTERM", () => stop("SIGTERM"));
+process.on("SIGINT", () => stop("SIGINT"));

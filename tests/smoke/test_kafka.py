@@ -1,0 +1,146 @@
+"""Kafka (KRaft, one node) does what the chat services rely on, through aiokafka.
+
+Produce with acks=all and idempotence, consume in a group with manual commits, and a new
+consumer in the same group resumes from the committed offset. Every test uses its own
+topic and group, so the suite can run again and again against a long-running broker.
+"""
+
+import asyncio
+import os
+import time
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import KafkaError
+
+BOOTSTRAP = os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092")
+LOG_FILE = Path(__file__).resolve().parents[2] / ".state" / "kafka" / "kafka.log"
+READY_TIMEOUT_S = 60.0
+
+
+def _log_tail(lines: int = 20) -> str:
+    if not LOG_FILE.exists():
+        return f"(no broker log at {LOG_FILE})"
+    tail = LOG_FILE.read_text(errors="replace").splitlines()[-lines:]
+    return f"last lines of {LOG_FILE}:\n" + "\n".join(tail)
+
+
+async def _describe_cluster() -> dict[str, object]:
+    admin = AIOKafkaAdminClient(bootstrap_servers=BOOTSTRAP, request_timeout_ms=5000)
+    try:
+        await admin.start()
+        return await admin.describe_cluster()
+    finally:
+        await admin.close()
+
+
+@pytest.fixture(scope="session")
+async def cluster() -> dict[str, object]:
+    """Wait (bounded) until the broker answers a metadata request."""
+    deadline = time.monotonic() + READY_TIMEOUT_S
+    while True:
+        try:
+            return await _describe_cluster()
+        except (KafkaError, OSError) as exc:
+            if time.monotonic() > deadline:
+                pytest.fail(
+                    f"Kafka is not answering metadata requests at {BOOTSTRAP} after "
+                    f"{READY_TIMEOUT_S:.0f} s (run `make up`): {exc!r}\n{_log_tail()}"
+                )
+        await asyncio.sleep(1.0)
+
+
+@pytest.fixture
+async def admin(cluster: dict[str, object]) -> AsyncIterator[AIOKafkaAdminClient]:
+    client = AIOKafkaAdminClient(bootstrap_servers=BOOTSTRAP)
+    await client.start()
+    yield client
+    await client.close()
+
+
+@pytest.fixture
+async def topic(admin: AIOKafkaAdminClient) -> AsyncIterator[str]:
+    """A fresh, uniquely named topic with 3 partitions, deleted afterwards."""
+    name = f"smoke-{uuid.uuid4().hex[:12]}"
+    response = await admin.create_topics(
+        [NewTopic(name=name, num_partitions=3, replication_factor=1)]
+    )
+    errors = [(t[0], t[1]) for t in response.topic_errors if t[1] != 0]
+    assert not errors, f"CreateTopics failed: {errors}"
+    yield name
+    await admin.delete_topics([name])
+
+
+async def _consume(consumer: AIOKafkaConsumer, count: int) -> list[tuple[bytes, int, int]]:
+    """Read exactly `count` records as (value, partition, offset), bounded in time."""
+    records: list[tuple[bytes, int, int]] = []
+    async with asyncio.timeout(30):
+        while len(records) < count:
+            batch = await consumer.getmany(timeout_ms=500, max_records=count - len(records))
+            for tp_records in batch.values():
+                records.extend((r.value, r.partition, r.offset) for r in tp_records)
+    return records
+
+
+def _consumer(topic: str, group: str) -> AIOKafkaConsumer:
+    return AIOKafkaConsumer(
+        topic,
+        bootstrap_servers=BOOTSTRAP,
+        group_id=group,
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
+    )
+
+
+async def test_single_node_cluster_metadata(cluster: dict[str, object]) -> None:
+    brokers = cluster["brokers"]
+    assert isinstance(brokers, list)
+    assert [(b["host"], b["port"]) for b in brokers] == [("127.0.0.1", 9092)]
+    assert cluster["controller_id"] == brokers[0]["node_id"]
+
+
+async def test_topic_gets_the_requested_partitions(admin: AIOKafkaAdminClient, topic: str) -> None:
+    (described,) = await admin.describe_topics([topic])
+    assert described["error_code"] == 0
+    assert len(described["partitions"]) == 3
+
+
+async def test_consumer_group_resumes_from_committed_offset(topic: str) -> None:
+    # One key, so every record lands in one partition and the order is the send order.
+    key = b"chat-1"
+    values = [f"message {i}".encode() for i in range(10)]
+    producer = AIOKafkaProducer(bootstrap_servers=BOOTSTRAP, acks="all", enable_idempotence=True)
+    await producer.start()
+    try:
+        metadata = [await producer.send_and_wait(topic, v, key=key) for v in values]
+    finally:
+        await producer.stop()
+    partition = metadata[0].partition
+    assert {m.partition for m in metadata} == {partition}
+    assert [m.offset for m in metadata] == list(range(len(values)))
+
+    group = f"smoke-group-{uuid.uuid4().hex[:12]}"
+    first = _consumer(topic, group)
+    await first.start()
+    try:
+        head = await _consume(first, 4)
+        assert [v for v, _, _ in head] == values[:4]
+        # Commit the next offset to read (last processed + 1), as the aggregator does.
+        tp = TopicPartition(topic, partition)
+        await first.commit({tp: head[-1][2] + 1})
+        assert await first.committed(tp) == 4
+    finally:
+        await first.stop()
+
+    second = _consumer(topic, group)
+    await second.start()
+    try:
+        rest = await _consume(second, len(values) - 4)
+        assert [v for v, _, _ in rest] == values[4:]
+        assert [offset for _, _, offset in rest] == list(range(4, len(values)))
+    finally:
+        await second.stop()
