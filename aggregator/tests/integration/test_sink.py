@@ -1,0 +1,170 @@
+"""The Firestore sink against the emulator, and the Firestore behaviour it relies on.
+
+The contract tests pin down exactly what sink.py assumes, so they can be run against any
+Firestore endpoint (set FIRESTORE_EMULATOR_HOST) to check the assumption still holds.
+"""
+
+import asyncio
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from google.api_core import exceptions as gexc
+from google.cloud.firestore import AsyncClient
+from google.cloud.firestore_v1.base_query import FieldFilter
+
+from aggregator.aggregation import AggregationConfig, CompletedBy, CompletedGroup, Message
+from aggregator.events import sent_at_of
+from aggregator.sink import FirestoreSink, batch_id
+
+WINDOW = AggregationConfig().window_start
+
+
+def batches_of(client: AsyncClient, chat_id: str):  # type: ignore[no-untyped-def]
+    return client.collection("chats").document(chat_id).collection("batches")
+
+
+def new_chat() -> str:
+    return f"test-chat-{uuid.uuid4().hex}"
+
+
+def messages(chat_id: str, sender: str, n: int) -> list[Message]:
+    """n messages of one sender, all in one window (as the aggregator's groups are)."""
+    while True:
+        out = []
+        for i in range(n):
+            mid = uuid.uuid1()
+            out.append(Message(mid, chat_id, sender, f"m{i}", sent_at_of(mid), i))
+        if len({WINDOW(m.time_ms) for m in out}) == 1:
+            return out
+
+
+def group(msgs: list[Message], reason: CompletedBy = CompletedBy.WINDOW) -> CompletedGroup:
+    first = msgs[0]
+    return CompletedGroup(
+        first.chat_id, first.sender_id, WINDOW(first.time_ms), tuple(msgs), reason
+    )
+
+
+async def all_docs(client: AsyncClient, chat_id: str) -> dict[str, dict]:  # type: ignore[type-arg]
+    return {s.id: s.to_dict() async for s in batches_of(client, chat_id).stream()}
+
+
+# -- contract: the Firestore behaviour the sink relies on --------------------------------
+
+
+async def test_contract_create_on_taken_id_fails_and_keeps_the_document(
+    firestore: AsyncClient,
+) -> None:
+    ref = batches_of(firestore, new_chat()).document("a")
+    await ref.create({"messages": [{"id": "1"}], "count": 1})
+    with pytest.raises(gexc.AlreadyExists):
+        await ref.create({"messages": [{"id": "2"}], "count": 1}, retry=None, timeout=5)
+    snapshot = await ref.get()
+    assert snapshot.to_dict() == {"messages": [{"id": "1"}], "count": 1}
+
+
+async def test_contract_batched_create_with_a_taken_id_raises_already_exists(
+    firestore: AsyncClient,
+) -> None:
+    col = batches_of(firestore, new_chat())
+    await col.document("taken").create({"x": 1})
+    batch = firestore.batch()
+    batch.create(col.document("free"), {"x": 2})
+    batch.create(col.document("taken"), {"x": 3})
+    with pytest.raises(gexc.AlreadyExists):
+        await batch.commit(retry=None, timeout=5)
+    # Whether "free" was applied is exactly what the sink must not depend on (the
+    # emulator applies it, production does not); the taken document is never changed.
+    assert (await col.document("taken").get()).to_dict() == {"x": 1}
+
+
+async def test_contract_timestamp_range_query_ordered_and_limited(firestore: AsyncClient) -> None:
+    col = batches_of(firestore, new_chat())
+    base = datetime(2030, 1, 1, tzinfo=UTC)
+    for i in range(4):
+        await col.document(f"d{i}").create({"last_sent_at": base + timedelta(seconds=i)})
+    query = (
+        col.where(filter=FieldFilter("last_sent_at", "<=", base + timedelta(seconds=2)))
+        .order_by("last_sent_at")
+        .limit(2)
+    )
+    assert [s.id async for s in query.stream()] == ["d0", "d1"]
+
+
+# -- the sink ------------------------------------------------------------------------------
+
+
+async def test_one_document_per_group_with_the_design_fields(firestore: AsyncClient) -> None:
+    chat = new_chat()
+    alice, bob = messages(chat, "alice", 3), messages(chat, "bob", 2)
+    sink = FirestoreSink(firestore, ttl_seconds=3600)
+    result = await sink.write([group(alice), group(bob, CompletedBy.EAGER)])
+    assert (result.documents, result.messages) == (2, 5)
+    docs = await all_docs(firestore, chat)
+    a_id = batch_id("alice", WINDOW(alice[0].time_ms), 0)
+    assert set(docs) == {a_id, batch_id("bob", WINDOW(bob[0].time_ms), 0)}
+    doc = docs[a_id]
+    assert doc["chat_id"] == chat and doc["sender_id"] == "alice" and doc["count"] == 3
+    assert [m["id"] for m in doc["messages"]] == [str(m.id) for m in alice]
+    assert doc["messages"][0] == {"id": str(alice[0].id), "text": "m0", "sent_at": alice[0].sent_at}
+    assert doc["first_sent_at"] <= doc["last_sent_at"]
+    assert timedelta(seconds=3599) < doc["expire_at"] - doc["created_at"] <= timedelta(hours=1)
+    assert doc["completed_by"] == "window"
+
+
+async def test_redelivery_after_restart_writes_nothing_twice(firestore: AsyncClient) -> None:
+    chat = new_chat()
+    msgs = messages(chat, "alice", 4)
+    await FirestoreSink(firestore, 3600).write([group(msgs[:2])])
+    # A restarted process (fresh memory) sees the same two again plus two more.
+    restarted = FirestoreSink(firestore, 3600)
+    result = await restarted.write([group(msgs)])
+    assert (result.documents, result.messages) == (1, 2)
+    docs = await all_docs(firestore, chat)
+    window = WINDOW(msgs[0].time_ms)
+    assert [m["id"] for m in docs[batch_id("alice", window, 1)]["messages"]] == [
+        str(m.id) for m in msgs[2:]
+    ]
+    # And the same again: everything is known now, nothing is written.
+    assert (await restarted.write([group(msgs)])).documents == 0
+    assert (await FirestoreSink(firestore, 3600).write([group(msgs)])).documents == 0
+    assert len(await all_docs(firestore, chat)) == 2
+
+
+async def test_half_applied_batch_is_resolved_exactly_once(firestore: AsyncClient) -> None:
+    chat = new_chat()
+    first, second = messages(chat, "alice", 2), messages(chat, "bob", 2)
+    # As if an earlier batched commit had applied only its first document.
+    await FirestoreSink(firestore, 3600).write([group(first)])
+    result = await FirestoreSink(firestore, 3600).write([group(first), group(second)])
+    assert (result.documents, result.messages) == (1, 2)
+    counts = [m["id"] for d in (await all_docs(firestore, chat)).values() for m in d["messages"]]
+    assert sorted(counts) == sorted(str(m.id) for m in first + second)
+
+
+async def test_racing_writers_put_each_message_in_exactly_one_document(
+    firestore: AsyncClient,
+) -> None:
+    chat = new_chat()
+    msgs = messages(chat, "alice", 12)
+    # Two processes holding overlapping groups of one window (a zombie after a rebalance).
+    sinks = [FirestoreSink(firestore, 3600) for _ in range(3)]
+    await asyncio.gather(
+        sinks[0].write([group(msgs[:8])]),
+        sinks[1].write([group(msgs[4:])]),
+        sinks[2].write([group(msgs[2:10])]),
+    )
+    ids = [m["id"] for d in (await all_docs(firestore, chat)).values() for m in d["messages"]]
+    assert sorted(ids) == sorted(str(m.id) for m in msgs)
+
+
+async def test_unreachable_firestore_raises_sink_unavailable() -> None:
+    from aggregator.sink import SinkUnavailable, firestore_client
+
+    client = firestore_client("demo-chat", "127.0.0.1:1")
+    try:
+        with pytest.raises(SinkUnavailable):
+            await FirestoreSink(client, 3600).write([group(messages(new_chat(), "a", 1))])
+    finally:
+        client.close()

@@ -1,0 +1,34 @@
+"""The sweeper deletes expired batches and nothing else (the emulator has no TTL policy)."""
+
+import uuid
+from datetime import UTC, datetime, timedelta
+
+from google.cloud.firestore import AsyncClient
+
+from aggregator.aggregation import AggregationConfig, CompletedBy, CompletedGroup, Message
+from aggregator.events import sent_at_of
+from aggregator.sink import FirestoreSink
+from aggregator.sweeper import sweep
+
+
+def one_group(chat_id: str, sender: str) -> CompletedGroup:
+    mid = uuid.uuid1()
+    msg = Message(mid, chat_id, sender, "hello", sent_at_of(mid), 0)
+    window = AggregationConfig().window_start(msg.time_ms)
+    return CompletedGroup(chat_id, sender, window, (msg,), CompletedBy.EAGER)
+
+
+async def test_sweep_deletes_only_expired_batches(firestore: AsyncClient) -> None:
+    chat = f"test-chat-{uuid.uuid4().hex}"
+    short = FirestoreSink(firestore, ttl_seconds=60)
+    long = FirestoreSink(firestore, ttl_seconds=86_400)
+    await short.write([one_group(chat, "alice")])
+    await long.write([one_group(chat, "bob")])
+    assert short.chats == {chat}
+
+    col = firestore.collection("chats").document(chat).collection("batches")
+    assert await sweep(firestore, short.chats, now=datetime.now(UTC)) == 0
+    deleted = await sweep(firestore, short.chats, now=datetime.now(UTC) + timedelta(minutes=5))
+    assert deleted == 1
+    remaining = [s.to_dict() async for s in col.stream()]
+    assert [d["sender_id"] for d in remaining] == ["bob"]
