@@ -1,7 +1,13 @@
 #!/usr/bin/env bash
 # Run a single-node Apache Cassandra 5.0 in the foreground on OpenJDK 17: CQL on
 # 127.0.0.1:$CASSANDRA_PORT, data, commit log and generated config under $STATE_DIR,
-# logs on stdout. SIGTERM drains (flushes memtables) and stops it cleanly.
+# logs on stdout. SIGTERM drains (flushes memtables) and stops it cleanly; the JVM then exits
+# with status 143 (128 + SIGTERM), which is its normal way of ending on that signal.
+#
+# Environment: STATE_DIR (required; data, commit log, generated cassandra.yaml, classpath.txt
+# from install.sh), CASSANDRA_PORT (CQL, 9042), CASSANDRA_STORAGE_PORT (7000),
+# CASSANDRA_JMX_PORT (local-only JMX, 7199), CASSANDRA_HEAP (-Xms/-Xmx, 768m),
+# CASSANDRA_JAVA (the java binary, OpenJDK 17 by default).
 set -euo pipefail
 : "${STATE_DIR:?STATE_DIR must be set}"
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"

@@ -66,7 +66,8 @@ def _connect_when_ready() -> tuple[Cluster, Session]:
             if time.monotonic() > deadline:
                 pytest.fail(
                     f"Cassandra is not answering CQL on {HOST}:{PORT} after {READY_TIMEOUT_S:.0f}s"
-                    f" (run `make up`): {exc!r}\n{_log_tail()}"
+                    f" (run `make up`): {exc!r}\n{_log_tail()}",
+                    pytrace=False,
                 )
             time.sleep(1)
 
