@@ -99,9 +99,9 @@ fast_start=(
 # Cassandra calls mlockall() at start. It fails harmlessly (one WARN) for a normal user, whose
 # RLIMIT_MEMLOCK is small, but as root it succeeds and makes the whole heap resident at once.
 # Behave like a normal user: small soft limit and, as root, no CAP_IPC_LOCK for the JVM.
-ulimit -S -l 64
+ulimit -S -l 64 2>/dev/null || true
 as_user=()
-if [ "$(id -u)" -eq 0 ] && command -v setpriv >/dev/null; then
+if [ "$(id -u)" -eq 0 ] && setpriv --bounding-set -ipc_lock -- true 2>/dev/null; then
   as_user=(setpriv --bounding-set -ipc_lock --)
 fi
 
