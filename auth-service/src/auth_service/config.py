@@ -1,0 +1,53 @@
+"""Settings of the auth service; the only module that reads the environment."""
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, SecretStr, model_validator
+
+from chat_common.config import ServiceSettings
+
+
+class DatabaseSettings(ServiceSettings):
+    """What the migration command needs: where Postgres is and how long to wait for it."""
+
+    DATABASE_URL: str = "postgresql+asyncpg://postgres@127.0.0.1:5432/chat"
+    # Short bounds so a Postgres outage answers 503 quickly instead of hanging requests.
+    DATABASE_CONNECT_TIMEOUT_SECONDS: float = Field(default=3, gt=0)
+    DATABASE_COMMAND_TIMEOUT_SECONDS: float = Field(default=5, gt=0)
+    DATABASE_POOL_SIZE: int = Field(default=10, ge=1)
+    DATABASE_WAIT_SECONDS: float = Field(default=60, gt=0)
+
+
+class Settings(DatabaseSettings):
+    """Every variable the auth service reads, with working local defaults."""
+
+    # The signing key: a PEM file (the usual way; a mounted Secret in Kubernetes) or the PEM
+    # itself. There is no default key: one of the two must be given.
+    JWT_PRIVATE_KEY_FILE: Path | None = None
+    JWT_PRIVATE_KEY: SecretStr | None = None
+    # During a rotation, the previous key's public half stays published so tokens it signed
+    # keep verifying until they expire.
+    JWT_PREVIOUS_PUBLIC_KEY_FILE: Path | None = None
+    JWT_ISSUER: str = "chat-auth"
+    JWT_AUDIENCE: str = "chat-backend"
+    ACCESS_TOKEN_TTL_SECONDS: int = Field(default=900, ge=10)
+    REFRESH_TOKEN_TTL_SECONDS: int = Field(default=2_592_000, ge=60)
+    JWT_LEEWAY_SECONDS: float = Field(default=30, ge=0)
+
+    # Argon2id cost: OWASP's minimum profile (19 MiB, 2 passes, 1 lane) suits a 2-core box.
+    ARGON2_TIME_COST: int = Field(default=2, ge=1)
+    ARGON2_MEMORY_COST_KIB: int = Field(default=19_456, ge=8)
+    ARGON2_PARALLELISM: int = Field(default=1, ge=1)
+
+    @model_validator(mode="after")
+    def _one_signing_key(self) -> "Settings":
+        if self.JWT_PRIVATE_KEY_FILE is None and self.JWT_PRIVATE_KEY is None:
+            raise ValueError("set JWT_PRIVATE_KEY_FILE (a PEM file) or JWT_PRIVATE_KEY (PEM)")
+        return self
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """The process's settings, read once."""
+    return Settings()

@@ -1,0 +1,98 @@
+"""Annotated dependency aliases: the service, the caller, login credentials, page cursor."""
+
+import json
+from typing import Annotated
+from urllib.parse import parse_qsl
+
+from fastapi import Depends, HTTPException, Query, Request, status
+from fastapi.exceptions import RequestValidationError
+from fastapi.security import OAuth2PasswordBearer
+from pydantic import ValidationError
+
+from auth_service.pagination import InvalidCursor, decode_cursor
+from auth_service.schemas import LoginRequest
+from auth_service.service import AuthService
+from auth_validator import Principal
+from auth_validator.fastapi import TokenValidatorDep, authenticate
+
+MAX_LOGIN_BODY_BYTES = 8192
+
+# The OAuth2 password scheme (not plain HTTPBearer) so Swagger UI's "Authorize" button logs
+# in through /auth/login and then sends the token; auto_error=False: we answer 401 ourselves.
+oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/auth/login", auto_error=False)
+
+
+def get_auth_service(request: Request) -> AuthService:
+    service: AuthService = request.app.state.auth_service
+    return service
+
+
+AuthServiceDep = Annotated[AuthService, Depends(get_auth_service)]
+
+
+async def current_principal(
+    token: Annotated[str | None, Depends(oauth2_scheme)], validator: TokenValidatorDep
+) -> Principal:
+    if not token:
+        raise HTTPException(
+            status.HTTP_401_UNAUTHORIZED,
+            "Not authenticated",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    return await authenticate(validator, token)
+
+
+CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
+
+
+def _body_error(message: str) -> RequestValidationError:
+    return RequestValidationError([{"type": "value_error", "loc": ("body",), "msg": message}])
+
+
+async def login_credentials(request: Request) -> LoginRequest:
+    """Username and password from an OAuth2 password form or from a JSON body."""
+    media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    body = await request.body()
+    if len(body) > MAX_LOGIN_BODY_BYTES:
+        raise _body_error("body is too large")
+    try:
+        if media_type == "application/x-www-form-urlencoded":
+            form = dict(parse_qsl(body.decode(), keep_blank_values=True))
+            if form.get("grant_type", "password") != "password":
+                raise _body_error("grant_type must be 'password'")
+            data: object = form
+        elif media_type == "application/json":
+            data = json.loads(body)
+        else:
+            raise HTTPException(
+                status.HTTP_415_UNSUPPORTED_MEDIA_TYPE,
+                "Send application/json or application/x-www-form-urlencoded",
+            )
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise _body_error("body is not valid UTF-8 JSON or form data") from exc
+    try:
+        return LoginRequest.model_validate(data)
+    except ValidationError as exc:
+        errors = [{**error, "loc": ("body", *error["loc"])} for error in exc.errors()]
+        raise RequestValidationError(errors) from exc
+
+
+LoginCredentials = Annotated[LoginRequest, Depends(login_credentials)]
+
+
+def valid_cursor(
+    cursor: Annotated[
+        str | None, Query(max_length=512, description="next_cursor of a page")
+    ] = None,
+) -> str | None:
+    if cursor is not None:
+        try:
+            decode_cursor(cursor)
+        except InvalidCursor as exc:
+            raise RequestValidationError(
+                [{"type": "value_error", "loc": ("query", "cursor"), "msg": str(exc)}]
+            ) from exc
+    return cursor
+
+
+ValidCursor = Annotated[str | None, Depends(valid_cursor)]

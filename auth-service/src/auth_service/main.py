@@ -1,0 +1,66 @@
+"""create_app() and the lifespan: wiring only."""
+
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from auth_service.config import Settings, get_settings
+from auth_service.database import create_engine, create_session_factory, ping
+from auth_service.exceptions import register_error_handler
+from auth_service.router import auth_router, keys_router, users_router
+from auth_service.security import Passwords, TokenSigner
+from auth_service.service import AuthService
+from auth_validator import TokenValidator, ValidatorSettings
+from chat_common.logs import configure_logging
+from chat_common.observability import ReadinessCheck, instrument
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    configure_logging("auth-service", settings.LOG_LEVEL)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        signer = TokenSigner.from_settings(settings)
+        engine = create_engine(settings)
+        app.state.engine = engine
+        app.state.signer = signer
+        app.state.auth_service = AuthService(
+            create_session_factory(engine),
+            Passwords.from_settings(settings),
+            signer,
+            settings.ACCESS_TOKEN_TTL_SECONDS,
+            settings.REFRESH_TOKEN_TTL_SECONDS,
+        )
+        # The service verifies its own access tokens with the same library as everyone
+        # else, from its own JWKS document (no HTTP round trip to itself).
+        app.state.token_validator = TokenValidator(
+            ValidatorSettings(
+                AUTH_ISSUER=settings.JWT_ISSUER,
+                AUTH_AUDIENCE=settings.JWT_AUDIENCE,
+                AUTH_LEEWAY_SECONDS=settings.JWT_LEEWAY_SECONDS,
+            ),
+            jwks=signer.jwks(),
+        )
+        try:
+            yield
+        finally:
+            await app.state.token_validator.aclose()
+            await engine.dispose()
+
+    app = FastAPI(
+        title="auth-service",
+        summary="Users, passwords and tokens of the chat backend",
+        lifespan=lifespan,
+    )
+    app.include_router(auth_router)
+    app.include_router(users_router)
+    app.include_router(keys_router)
+    register_error_handler(app)
+
+    def checks() -> Mapping[str, ReadinessCheck]:
+        return {"postgres": lambda: ping(app.state.engine)}
+
+    instrument(app, checks)
+    return app

@@ -1,0 +1,178 @@
+"""The rules of the auth service: registration, login, refresh rotation, user lookup."""
+
+import logging
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from auth_service import repository
+from auth_service.exceptions import (
+    InvalidCredentials,
+    RefreshRejected,
+    UsernameTaken,
+    UserNotFound,
+)
+from auth_service.metrics import FAMILIES_REVOKED, LOGINS, REFRESHES, USERS_REGISTERED
+from auth_service.models import RefreshToken, UserAccount
+from auth_service.pagination import decode_cursor, encode_cursor
+from auth_service.security import (
+    InvalidRefreshToken,
+    Passwords,
+    TokenSigner,
+    hash_refresh_token,
+)
+
+logger = logging.getLogger(__name__)
+
+USERNAME_INDEX = "uq_user_account_username_lower"
+
+
+@dataclass(frozen=True)
+class IssuedTokens:
+    access_token: str
+    refresh_token: str
+    expires_in: int
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class AuthService:
+    """Owns its transactions: each public method is one unit of work."""
+
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        passwords: Passwords,
+        signer: TokenSigner,
+        access_ttl_seconds: int,
+        refresh_ttl_seconds: int,
+        clock: Callable[[], datetime] = utc_now,
+    ) -> None:
+        self._sessions = sessions
+        self._passwords = passwords
+        self._signer = signer
+        self._access_ttl = access_ttl_seconds
+        self._refresh_ttl = timedelta(seconds=refresh_ttl_seconds)
+        self._clock = clock
+
+    async def register(self, username: str, password: str, display_name: str | None) -> UserAccount:
+        async with self._sessions() as session:
+            # Cheap early answer; the unique index still decides races (below).
+            if await repository.username_exists(session, username):
+                raise UsernameTaken()
+        user = UserAccount(
+            id=uuid.uuid4(),
+            username=username,
+            display_name=display_name,
+            password_hash=await self._passwords.hash(password),
+            created_at=self._clock(),
+        )
+        try:
+            async with self._sessions.begin() as session:
+                session.add(user)
+        except IntegrityError as exc:
+            if USERNAME_INDEX in str(exc.orig):
+                raise UsernameTaken() from exc
+            raise
+        USERS_REGISTERED.inc()
+        logger.info("registered user %s", user.id)
+        return user
+
+    async def login(self, username: str, password: str) -> IssuedTokens:
+        async with self._sessions() as session:
+            user = await repository.user_by_username(session, username)
+        # Always one Argon2 verification (a dummy hash for unknown users): same time, same body.
+        matches, new_hash = await self._passwords.verify(
+            password, user.password_hash if user else None
+        )
+        if user is None or not matches:
+            LOGINS.labels("failure").inc()
+            raise InvalidCredentials()
+        async with self._sessions.begin() as session:
+            if new_hash is not None:
+                # Parameters were raised since this hash was made: upgrade it while we can.
+                await repository.set_password_hash(session, user.id, new_hash)
+            tokens = self._issue(session, user, family_id=uuid.uuid4())
+        LOGINS.labels("success").inc()
+        return tokens
+
+    async def refresh(self, refresh_token: str) -> IssuedTokens:
+        try:
+            claims = self._signer.read_refresh_token(refresh_token)
+        except InvalidRefreshToken as exc:
+            REFRESHES.labels("rejected").inc()
+            raise RefreshRejected() from exc
+        now = self._clock()
+        reused = False
+        tokens: IssuedTokens | None = None
+        async with self._sessions.begin() as session:
+            row = await repository.refresh_token_for_update(
+                session, hash_refresh_token(refresh_token)
+            )
+            if row is not None and row.id == claims.token_id and row.revoked_at is None:
+                if row.used_at is not None:
+                    # A spent token came back: it was stolen or replayed. Whoever holds the
+                    # family's newer tokens can no longer be trusted either.
+                    await repository.revoke_family(session, row.family_id, now)
+                    reused = True
+                elif row.expires_at > now:
+                    user = await repository.user_by_id(session, row.user_id)
+                    if user is not None:
+                        row.used_at = now
+                        tokens = self._issue(session, user, family_id=row.family_id)
+        if reused:
+            REFRESHES.labels("reuse_detected").inc()
+            FAMILIES_REVOKED.inc()
+            logger.warning("refresh token reuse: revoked family %s", claims.family_id)
+        if tokens is None:
+            if not reused:
+                REFRESHES.labels("rejected").inc()
+            raise RefreshRejected()
+        REFRESHES.labels("rotated").inc()
+        return tokens
+
+    async def get_user(self, user_id: uuid.UUID) -> UserAccount:
+        async with self._sessions() as session:
+            user = await repository.user_by_id(session, user_id)
+        if user is None:
+            raise UserNotFound()
+        return user
+
+    async def search_users(
+        self, prefix: str, cursor: str | None, limit: int
+    ) -> tuple[Sequence[UserAccount], str | None]:
+        """One page of users by username prefix, and the cursor of the next page (or None)."""
+        after = decode_cursor(cursor) if cursor is not None else None
+        async with self._sessions() as session:
+            users = await repository.search_users(session, prefix, after, limit + 1)
+        page = users[:limit]
+        next_cursor = encode_cursor(page[-1].username.lower()) if len(users) > limit else None
+        return page, next_cursor
+
+    def _issue(
+        self, session: AsyncSession, user: UserAccount, family_id: uuid.UUID
+    ) -> IssuedTokens:
+        now = self._clock()
+        token_id = uuid.uuid4()
+        refresh_token = self._signer.refresh_token(user.id, token_id, family_id, now)
+        session.add(
+            RefreshToken(
+                id=token_id,
+                family_id=family_id,
+                user_id=user.id,
+                token_hash=hash_refresh_token(refresh_token),
+                created_at=now,
+                expires_at=now + self._refresh_ttl,
+            )
+        )
+        return IssuedTokens(
+            access_token=self._signer.access_token(user.id, user.username, now),
+            refresh_token=refresh_token,
+            expires_in=self._access_ttl,
+        )

@@ -1,0 +1,62 @@
+"""Postgres unreachable: 503 quickly (never a 500 or a hang); liveness unaffected."""
+
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import httpx
+import pytest
+from asgi_lifespan import LifespanManager
+from support import PASSWORD, bearer, make_settings, valid_token
+
+from auth_service.main import create_app
+
+CLOSED_PORT_URL = "postgresql+asyncpg://postgres@127.0.0.1:1/chat_test"
+
+
+@pytest.fixture(scope="module")
+async def down_client(key_path: Path) -> AsyncIterator[httpx.AsyncClient]:
+    app = create_app(make_settings(key_path, DATABASE_URL=CLOSED_PORT_URL))
+    async with LifespanManager(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://auth") as client:
+            yield client
+
+
+async def test_readyz_is_503_and_healthz_200(down_client: httpx.AsyncClient) -> None:
+    started = time.perf_counter()
+    ready = await down_client.get("/readyz")
+    assert time.perf_counter() - started < 3
+    assert ready.status_code == 503
+    assert ready.json()["checks"] == {"postgres": "unavailable"}
+    assert (await down_client.get("/healthz")).status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        ("/auth/login", {"username": "someone", "password": PASSWORD}),
+        ("/auth/register", {"username": "someone", "password": PASSWORD}),
+    ],
+)
+async def test_writes_are_503_quickly(
+    down_client: httpx.AsyncClient, path: str, body: dict[str, str]
+) -> None:
+    started = time.perf_counter()
+    response = await down_client.post(path, json=body)
+    assert time.perf_counter() - started < 3
+    assert response.status_code == 503
+    assert response.headers["retry-after"]
+    assert "database" in response.json()["detail"]
+
+
+async def test_authenticated_read_is_503(down_client: httpx.AsyncClient, key_path: Path) -> None:
+    token = valid_token(key_path, "6f1c1f52-7b0e-4a43-9a37-1b0c0f8b1a11", "someone")
+    response = await down_client.get("/users/me", headers=bearer(token))
+    assert response.status_code == 503
+
+
+async def test_readyz_ok_when_postgres_is_up(client: httpx.AsyncClient) -> None:
+    ready = await client.get("/readyz")
+    assert ready.status_code == 200
+    assert ready.json() == {"status": "ready", "checks": {"postgres": "ok"}}

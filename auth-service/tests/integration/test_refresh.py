@@ -1,0 +1,69 @@
+"""POST /auth/refresh: rotation on every use, and reuse of a spent token revokes its family."""
+
+import httpx
+import pytest
+from support import Login, Register, bearer
+
+
+async def refresh(client: httpx.AsyncClient, token: str) -> httpx.Response:
+    return await client.post("/auth/refresh", json={"refresh_token": token})
+
+
+async def test_refresh_rotates(client: httpx.AsyncClient, register: Register, login: Login) -> None:
+    user = await register()
+    first = await login(user["username"])
+    response = await refresh(client, first["refresh_token"])
+    assert response.status_code == 200
+    second = response.json()
+    assert set(second) == {"access_token", "token_type", "expires_in", "refresh_token"}
+    assert second["refresh_token"] != first["refresh_token"]
+    me = await client.get("/users/me", headers=bearer(second["access_token"]))
+    assert me.json()["id"] == user["id"]
+    # The new refresh token works in turn.
+    assert (await refresh(client, second["refresh_token"])).status_code == 200
+
+
+async def test_reuse_revokes_the_whole_family(
+    client: httpx.AsyncClient, register: Register, login: Login
+) -> None:
+    user = await register()
+    stolen = await login(user["username"])
+    other_device = await login(user["username"])
+    rotated = (await refresh(client, stolen["refresh_token"])).json()
+    reused = await refresh(client, stolen["refresh_token"])
+    assert reused.status_code == 401
+    assert reused.json() == {"detail": "Refresh token is invalid, expired or revoked"}
+    # The family's newest token is revoked too: the thief cannot have kept a live branch.
+    assert (await refresh(client, rotated["refresh_token"])).status_code == 401
+    # Another login (another family) is untouched.
+    assert (await refresh(client, other_device["refresh_token"])).status_code == 200
+
+
+@pytest.mark.parametrize("kind", ["access_token", "garbage", "tampered"])
+async def test_non_refresh_tokens_are_401(
+    client: httpx.AsyncClient, register: Register, login: Login, kind: str
+) -> None:
+    tokens = await login((await register())["username"])
+    token = {
+        "access_token": tokens["access_token"],
+        "garbage": "not-a-token",
+        "tampered": tokens["refresh_token"][:-4] + "AAAA",
+    }[kind]
+    response = await refresh(client, token)
+    assert response.status_code == 401
+    assert response.headers["www-authenticate"] == "Bearer"
+
+
+async def test_refresh_token_of_another_service_key_is_401(
+    client: httpx.AsyncClient, register: Register, login: Login
+) -> None:
+    from support import tamper
+
+    tokens = await login((await register())["username"])
+    forged = tamper(tokens["refresh_token"], sub="00000000-0000-0000-0000-000000000000")
+    assert (await refresh(client, forged)).status_code == 401
+
+
+@pytest.mark.parametrize("body", [{}, {"refresh_token": ""}, {"refresh_token": "x" * 5000}])
+async def test_bad_refresh_body_is_422(client: httpx.AsyncClient, body: dict[str, str]) -> None:
+    assert (await client.post("/auth/refresh", json=body)).status_code == 422

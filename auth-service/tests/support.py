@@ -1,0 +1,121 @@
+"""Helpers shared by the auth service's test modules (conftest keeps the fixtures)."""
+
+import base64
+import hashlib
+import hmac
+import json
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import jwt
+
+from auth_service.config import Settings
+from auth_service.security import jwk_thumbprint, load_private_key
+
+PASSWORD = "correct horse battery"
+# Tests use their own database so they never touch the running service's data.
+TEST_DATABASE_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/chat_test"
+
+# The `register` and `login` fixtures: make a user / log one in, asserting success.
+Register = Callable[..., Awaitable[dict[str, Any]]]
+Login = Callable[[str], Awaitable[dict[str, Any]]]
+
+
+def unique_name(prefix: str = "u") -> str:
+    return f"{prefix}{uuid.uuid4().hex[:12]}"
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def _b64(raw: bytes) -> str:
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+
+def hand_made(header: dict[str, Any], claims: dict[str, Any], secret: bytes | None) -> str:
+    """A token assembled by hand: unsigned (`alg: none`) or HS256 with `secret`."""
+    signing_input = f"{_b64(json.dumps(header).encode())}.{_b64(json.dumps(claims).encode())}"
+    if secret is None:
+        return signing_input + "."
+    digest = hmac.new(secret, signing_input.encode(), hashlib.sha256).digest()
+    return f"{signing_input}.{_b64(digest)}"
+
+
+def tamper(token: str, **changes: Any) -> str:
+    header, payload, signature = token.split(".")
+    claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    claims.update(changes)
+    return f"{header}.{_b64(json.dumps(claims).encode())}.{signature}"
+
+
+def attack_tokens(
+    key_path: Path, user_id: str, username: str, refresh_token: str
+) -> dict[str, str]:
+    """Every forged or unacceptable token the issue lists, aimed at a real user."""
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+    from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
+    key = load_private_key(key_path.read_bytes())
+    kid = jwk_thumbprint(key.public_key())
+    public_pem = key.public_key().public_bytes(Encoding.PEM, PublicFormat.SubjectPublicKeyInfo)
+    now = int(time.time())
+
+    def claims(**overrides: Any) -> dict[str, Any]:
+        base = {
+            "sub": user_id,
+            "username": username,
+            "iat": now,
+            "exp": now + 600,
+            "iss": "chat-auth",
+            "aud": "chat-backend",
+            "token_type": "access",
+            "jti": uuid.uuid4().hex,
+        }
+        return {**base, **overrides}
+
+    def signed(signing_key: Ed25519PrivateKey = key, **overrides: Any) -> str:
+        return jwt.encode(claims(**overrides), signing_key, algorithm="EdDSA", headers={"kid": kid})
+
+    return {
+        "alg_none": hand_made({"alg": "none", "kid": kid}, claims(), None),
+        "hmac_with_public_key": hand_made({"alg": "HS256", "kid": kid}, claims(), public_pem),
+        "expired": signed(iat=now - 3600, exp=now - 600),
+        "not_yet_valid": signed(nbf=now + 600),
+        "tampered_payload": tamper(signed(), username="admin"),
+        "foreign_key_known_kid": signed(Ed25519PrivateKey.generate()),
+        "wrong_audience": signed(aud="another-service"),
+        "wrong_issuer": signed(iss="evil-issuer"),
+        "refresh_as_access": refresh_token,
+    }
+
+
+def valid_token(key_path: Path, user_id: str, username: str) -> str:
+    """An access token made outside the service with its key (the control case)."""
+    key = load_private_key(key_path.read_bytes())
+    now = int(time.time())
+    claims = {
+        "sub": user_id,
+        "username": username,
+        "iat": now,
+        "exp": now + 600,
+        "iss": "chat-auth",
+        "aud": "chat-backend",
+        "token_type": "access",
+        "jti": uuid.uuid4().hex,
+    }
+    kid = jwk_thumbprint(key.public_key())
+    return jwt.encode(claims, key, algorithm="EdDSA", headers={"kid": kid})
+
+
+def make_settings(key_path: Path, **overrides: Any) -> Settings:
+    values: dict[str, Any] = {
+        "ENVIRONMENT": "test",
+        "DATABASE_URL": TEST_DATABASE_URL,
+        "JWT_PRIVATE_KEY_FILE": key_path,
+        **overrides,
+    }
+    return Settings(**values)
