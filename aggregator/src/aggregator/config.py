@@ -20,6 +20,8 @@ class Settings(ServiceSettings):
     KAFKA_TOPIC: str = "chat-messages"
     KAFKA_DLQ_TOPIC: str = "chat-messages-dlq"
     KAFKA_GROUP_ID: str = "aggregator"
+    # How soon the group notices a crashed member (kill -9) and hands its partitions on.
+    KAFKA_SESSION_TIMEOUT_MS: int = Field(default=10_000, ge=6000)
     FIRESTORE_PROJECT: str = "demo-chat"
     FIRESTORE_EMULATOR_HOST: str = "127.0.0.1:8080"
     AGG_WINDOW_MS: int = Field(default=1000, gt=0)

@@ -89,6 +89,10 @@ class AggregatingConsumer:
         return self._backoff == 0.0
 
     @property
+    def paused(self) -> bool:
+        return self._paused
+
+    @property
     def assigned(self) -> list[TopicPartition]:
         return list(self._aggregators)
 

@@ -50,6 +50,8 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         auto_offset_reset="earliest",
         # Room for a final flush in the revoke listener before the group gives up on us.
         rebalance_timeout_ms=30_000,
+        session_timeout_ms=settings.KAFKA_SESSION_TIMEOUT_MS,
+        heartbeat_interval_ms=min(3000, settings.KAFKA_SESSION_TIMEOUT_MS // 3),
     )
     await producer.start()
     try:
