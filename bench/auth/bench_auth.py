@@ -133,8 +133,8 @@ async def main() -> None:
     with tempfile.TemporaryDirectory() as folder:
         key = Path(folder) / "bench.pem"
         generate(key)
-        overrides = {"DATABASE_URL": os.environ.get("DATABASE_URL", BENCH_DATABASE_URL)}
-        settings = Settings(JWT_PRIVATE_KEY_FILE=key, LOG_LEVEL="WARNING", **overrides)
+        database_url = os.environ.get("DATABASE_URL", BENCH_DATABASE_URL)
+        settings = Settings(JWT_PRIVATE_KEY_FILE=key, LOG_LEVEL="WARNING", DATABASE_URL=database_url)
         print(f"machine: {os.cpu_count()} cores")
         await bench_verification(settings, args.tokens)
         if not args.skip_login:
