@@ -134,7 +134,9 @@ async def main() -> None:
         key = Path(folder) / "bench.pem"
         generate(key)
         database_url = os.environ.get("DATABASE_URL", BENCH_DATABASE_URL)
-        settings = Settings(JWT_PRIVATE_KEY_FILE=key, LOG_LEVEL="WARNING", DATABASE_URL=database_url)
+        settings = Settings(
+            JWT_PRIVATE_KEY_FILE=key, LOG_LEVEL="WARNING", DATABASE_URL=database_url
+        )
         print(f"machine: {os.cpu_count()} cores")
         await bench_verification(settings, args.tokens)
         if not args.skip_login:
