@@ -40,9 +40,11 @@ fi
 command -v mvn >/dev/null || apt_install "Apache Maven (mvn)" maven
 echo "kafka: resolving broker jars with Maven (pom: $HERE/pom.xml)"
 # Write to a temporary file first so an interrupted run never leaves a half classpath.
-if ! JAVA_HOME="/usr/lib/jvm/java-17-openjdk-amd64" mvn -B -q -Dstyle.color=never -f "$HERE/pom.xml" \
+# Maven's output is shown only on failure (in quiet mode it prints stray colour codes).
+if ! output="$(JAVA_HOME="/usr/lib/jvm/java-17-openjdk-amd64" mvn -B -q -f "$HERE/pom.xml" \
     dependency:build-classpath -Dmdep.includeScope=runtime \
-    -Dmdep.outputFile="$CLASSPATH_FILE.tmp"; then
+    -Dmdep.outputFile="$CLASSPATH_FILE.tmp" 2>&1)"; then
+  printf '%s\n' "$output" | sed 's/\x1b\[[0-9;]*m//g' >&2
   echo "kafka: Maven could not resolve the broker jars (see the output above)" >&2
   exit 1
 fi
