@@ -80,6 +80,9 @@ class EventPublisher:
         except Exception as exc:  # aiokafka raises several types for "cannot connect"
             await producer.stop()
             raise KafkaUnavailable(f"cannot start Kafka producer: {exc!r}") from exc
+        except BaseException:  # cancelled while starting: release its connections
+            await producer.stop()
+            raise
         self._producer = producer
         logger.info("Kafka producer started (%s)", self._bootstrap_servers)
 

@@ -11,7 +11,7 @@ from auth_validator import TokenValidator
 from chat_common.logs import configure_logging
 from chat_common.observability import ReadinessCheck, instrument
 from chat_service.config import Settings, get_settings
-from chat_service.events import EventPublisher
+from chat_service.events import EventPublisher, KafkaUnavailable
 from chat_service.exceptions import register_exception_handlers
 from chat_service.outbox import OutboxRelay
 from chat_service.repository import STATEMENTS, ChatRepository
@@ -19,6 +19,8 @@ from chat_service.router import router
 from chat_service.service import ChatService
 from chat_service.store import CassandraStore
 from chat_service.users import UserDirectory
+
+_KAFKA_STARTUP_WAIT_SECONDS = 5.0
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -58,6 +60,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             relay.notify,
             settings.MESSAGE_BUCKET_SECONDS,
         )
+        # Start the producer now if Kafka answers quickly, so a fresh instance is ready at
+        # once; if not, the relay keeps trying and sends are accepted meanwhile.
+        with contextlib.suppress(KafkaUnavailable, TimeoutError):
+            await asyncio.wait_for(publisher.ensure_started(), _KAFKA_STARTUP_WAIT_SECONDS)
         relay_task = asyncio.create_task(relay.run(), name="outbox-relay")
         try:
             yield

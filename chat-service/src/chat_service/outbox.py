@@ -34,7 +34,9 @@ _WATERMARK_MARGIN = timedelta(seconds=30)
 _FULL_SWEEP_EVERY_SECONDS = 300.0
 _SWEEP_PAGE = 500
 _FAST_BATCH = 500
-_RETRY_SECONDS = 1.0
+# Backoff while Kafka or Cassandra is down: quick to notice a return, quiet meanwhile.
+_FIRST_RETRY_SECONDS = 0.5
+_MAX_RETRY_SECONDS = 4.0
 
 
 class OutboxRelay:
@@ -72,6 +74,7 @@ class OutboxRelay:
     async def run(self) -> None:
         """Publish until `stop`; every failure is logged and retried, never fatal."""
         next_sweep = 0.0
+        retry = _FIRST_RETRY_SECONDS
         while not self._stopping.is_set():
             try:
                 await self._publisher.ensure_started()
@@ -81,10 +84,18 @@ class OutboxRelay:
                 batch = await self._take_batch(max(0.0, next_sweep - time.monotonic()))
                 if batch:
                     await self._deliver(batch)
+                retry = _FIRST_RETRY_SECONDS
             except (KafkaUnavailable, StoreUnavailable) as exc:
-                logger.warning("outbox relay waiting: %s", exc)
+                logger.warning("outbox relay waiting %.1fs: %s", retry, exc)
                 self._drop_queue()
-                await self._pause(_RETRY_SECONDS)
+                await self._pause(retry)
+                retry = min(retry * 2, _MAX_RETRY_SECONDS)
+            except Exception:
+                # A bug must not silence the realtime path for the life of the process:
+                # the outbox still holds every row, so log loudly and go on.
+                logger.exception("outbox relay failed; retrying in %.1fs", _MAX_RETRY_SECONDS)
+                self._drop_queue()
+                await self._pause(_MAX_RETRY_SECONDS)
 
     async def sweep(self) -> int:
         """Announce every outbox row the fast path left behind; how many were announced."""
@@ -115,7 +126,7 @@ class OutboxRelay:
             if len(rows) < _SWEEP_PAGE or young:
                 break
             after = rows[-1].sent_at - timedelta(milliseconds=1)
-        self._watermarks[shard] = min(upper, *(row.sent_at for row in young)) - _WATERMARK_MARGIN
+        self._watermarks[shard] = min([upper, *(row.sent_at for row in young)]) - _WATERMARK_MARGIN
         return announced
 
     async def _take_batch(self, timeout: float) -> list[Message]:

@@ -14,60 +14,68 @@ OUTBOX_SHARDS = 16
 # The largest bigint: "no upper bound" for a bucket query.
 _NO_BUCKET_BOUND = 2**63 - 1
 
+# `{keyspace}` is filled in once at start-up with the validated keyspace name (see
+# schema.qualify): identifiers cannot be bind values, and Cassandra 5 warns on every
+# execution of a prepared statement whose tables are not qualified.
 STATEMENTS: dict[str, str] = {
     "ping": "SELECT release_version FROM system.local",
     "insert_chat": (
-        "INSERT INTO chat (chat_id, member_low, member_high, created_at) "
+        "INSERT INTO {keyspace}.chat (chat_id, member_low, member_high, created_at) "
         "VALUES (?, ?, ?, ?) IF NOT EXISTS"
     ),
     "select_chat": (
-        "SELECT chat_id, member_low, member_high, created_at FROM chat WHERE chat_id = ?"
+        "SELECT chat_id, member_low, member_high, created_at FROM {keyspace}.chat WHERE chat_id = ?"
     ),
     # Never touches last_message_at, so re-running it (a retried creation) loses no activity.
     "upsert_chat_by_user": (
-        "INSERT INTO chat_by_user (user_id, chat_id, other_user_id, created_at) VALUES (?, ?, ?, ?)"
+        "INSERT INTO {keyspace}.chat_by_user (user_id, chat_id, other_user_id, created_at) "
+        "VALUES (?, ?, ?, ?)"
     ),
     "select_chats_by_user": (
         "SELECT chat_id, other_user_id, created_at, last_message_at "
-        "FROM chat_by_user WHERE user_id = ?"
+        "FROM {keyspace}.chat_by_user WHERE user_id = ?"
     ),
     # A whole row rather than an UPDATE, so a chat whose creation died before listing it
     # under its members is repaired by its first message.
     "touch_chat_by_user": (
-        "INSERT INTO chat_by_user (user_id, chat_id, other_user_id, created_at, last_message_at) "
+        "INSERT INTO {keyspace}.chat_by_user "
+        "(user_id, chat_id, other_user_id, created_at, last_message_at) "
         "VALUES (?, ?, ?, ?, ?)"
     ),
     "insert_message": (
-        "INSERT INTO message (chat_id, bucket, message_id, sender_id, text) VALUES (?, ?, ?, ?, ?)"
+        "INSERT INTO {keyspace}.message (chat_id, bucket, message_id, sender_id, text) "
+        "VALUES (?, ?, ?, ?, ?)"
     ),
-    "insert_bucket": "INSERT INTO message_bucket (chat_id, bucket) VALUES (?, ?)",
+    "insert_bucket": "INSERT INTO {keyspace}.message_bucket (chat_id, bucket) VALUES (?, ?)",
     "insert_outbox": (
-        "INSERT INTO outbox (shard, message_id, chat_id, sender_id, text) VALUES (?, ?, ?, ?, ?)"
+        "INSERT INTO {keyspace}.outbox (shard, message_id, chat_id, sender_id, text) "
+        "VALUES (?, ?, ?, ?, ?)"
     ),
     "claim_client_message": (
-        "INSERT INTO client_message "
+        "INSERT INTO {keyspace}.client_message "
         "(chat_id, sender_id, client_message_id, message_id, bucket, text) "
         "VALUES (?, ?, ?, ?, ?, ?) IF NOT EXISTS"
     ),
     "select_message": (
-        "SELECT message_id, sender_id, text FROM message "
+        "SELECT message_id, sender_id, text FROM {keyspace}.message "
         "WHERE chat_id = ? AND bucket = ? AND message_id = ?"
     ),
     "select_buckets": (
-        "SELECT bucket FROM message_bucket WHERE chat_id = ? AND bucket <= ? LIMIT ?"
+        "SELECT bucket FROM {keyspace}.message_bucket WHERE chat_id = ? AND bucket <= ? LIMIT ?"
     ),
     "select_messages_newest": (
-        "SELECT message_id, sender_id, text FROM message WHERE chat_id = ? AND bucket = ? LIMIT ?"
+        "SELECT message_id, sender_id, text FROM {keyspace}.message "
+        "WHERE chat_id = ? AND bucket = ? LIMIT ?"
     ),
     "select_messages_before": (
-        "SELECT message_id, sender_id, text FROM message "
+        "SELECT message_id, sender_id, text FROM {keyspace}.message "
         "WHERE chat_id = ? AND bucket = ? AND message_id < ? LIMIT ?"
     ),
     "select_outbox": (
-        "SELECT message_id, chat_id, sender_id, text FROM outbox "
+        "SELECT message_id, chat_id, sender_id, text FROM {keyspace}.outbox "
         "WHERE shard = ? AND message_id > minTimeuuid(?) LIMIT ?"
     ),
-    "delete_outbox": "DELETE FROM outbox WHERE shard = ? AND message_id = ?",
+    "delete_outbox": "DELETE FROM {keyspace}.outbox WHERE shard = ? AND message_id = ?",
 }
 
 

@@ -75,10 +75,25 @@ TABLES: tuple[str, ...] = (
 )
 
 
-def create_keyspace_cql(keyspace: str, replication_factor: int) -> str:
-    """CREATE KEYSPACE for a validated name: DDL cannot take identifiers as bind values."""
+def valid_keyspace(keyspace: str) -> str:
+    """The name itself if it is a plain lower-case CQL identifier, else ValueError."""
     if not KEYSPACE_NAME.match(keyspace):
         raise ValueError(f"invalid keyspace name {keyspace!r}")
+    return keyspace
+
+
+def qualify(cql: str, keyspace: str) -> str:
+    """Put a validated keyspace name where a statement says `{keyspace}`.
+
+    The only text ever spliced into CQL is this identifier, checked against a strict
+    pattern first; every value is a bind marker.
+    """
+    return cql.replace("{keyspace}", valid_keyspace(keyspace))
+
+
+def create_keyspace_cql(keyspace: str, replication_factor: int) -> str:
+    """CREATE KEYSPACE for a validated name: DDL cannot take identifiers as bind values."""
+    valid_keyspace(keyspace)
     if replication_factor < 1:
         raise ValueError("replication factor must be at least 1")
     return (

@@ -4,9 +4,15 @@ import uuid
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, StringConstraints
+
+from chat_service.timeuuids import rfc3339_millis
 
 MAX_TEXT_LENGTH = 4000
+
+# Every instant leaves as RFC 3339 UTC with milliseconds, exactly like the Kafka event,
+# so a client merging realtime batches with history sees the same strings.
+Timestamp = Annotated[datetime, PlainSerializer(rfc3339_millis, return_type=str)]
 
 # Text is trimmed first, so "   " is empty (422) and the 4,000 limit counts what is kept.
 MessageText = Annotated[
@@ -27,13 +33,13 @@ class ChatPublic(BaseModel):
 
     id: uuid.UUID
     members: list[uuid.UUID]
-    created_at: datetime
+    created_at: Timestamp
 
 
 class ChatSummary(ChatPublic):
     """A chat in the caller's list, with its latest activity."""
 
-    last_message_at: datetime | None
+    last_message_at: Timestamp | None
 
 
 class ChatList(BaseModel):
@@ -60,7 +66,7 @@ class MessagePublic(BaseModel):
     chat_id: uuid.UUID
     sender_id: uuid.UUID
     text: str
-    sent_at: datetime
+    sent_at: Timestamp
 
 
 class MessagePage(BaseModel):

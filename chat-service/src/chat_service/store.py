@@ -34,6 +34,7 @@ from cassandra.policies import (
 from cassandra.query import BatchStatement, BatchType, PreparedStatement, dict_factory
 
 from chat_service.exceptions import StoreUnavailable
+from chat_service.schema import qualify
 
 logger = logging.getLogger(__name__)
 
@@ -122,8 +123,11 @@ class CassandraStore:
             self._hosts, self._port, self._connect_timeout, self._request_timeout
         )
         try:
-            session = cluster.connect(self._keyspace)
-            prepared = {name: session.prepare(cql) for name, cql in self._cql.items()}
+            session = cluster.connect()
+            prepared = {
+                name: session.prepare(qualify(cql, self._keyspace))
+                for name, cql in self._cql.items()
+            }
         except BaseException:
             cluster.shutdown()
             raise

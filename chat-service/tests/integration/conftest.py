@@ -1,0 +1,320 @@
+"""Fixtures over the real servers `make up` runs: Cassandra, Kafka and the auth service.
+
+Nothing is skipped: a server that does not answer within a minute fails the session
+with a message naming it. Data uses fresh users and chats, so runs can repeat against
+the same long-running servers.
+"""
+
+import asyncio
+import contextlib
+import json
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import pytest
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import TopicAlreadyExistsError
+from asgi_lifespan import LifespanManager
+from fastapi import FastAPI
+
+from chat_common.waiting import wait_until_ready
+from chat_service.config import Settings
+from chat_service.main import create_app
+from chat_service.migrate import migrate
+
+TEST_KEYSPACE = "chat_test"
+# Tiny buckets, so a few seconds of messages cross several bucket boundaries.
+TEST_BUCKET_SECONDS = 1
+READY_TIMEOUT = 60.0
+
+
+def settings_for_test(**overrides: Any) -> Settings:
+    """Settings of an app under test: the environment's servers, the test keyspace."""
+    values: dict[str, Any] = {
+        "ENVIRONMENT": "test",
+        "CASSANDRA_KEYSPACE": TEST_KEYSPACE,
+        "MESSAGE_BUCKET_SECONDS": TEST_BUCKET_SECONDS,
+        "OUTBOX_SCAN_INTERVAL_SECONDS": 0.5,
+    }
+    values.update(overrides)
+    return Settings(**values)
+
+
+@dataclass(frozen=True)
+class User:
+    id: uuid.UUID
+    username: str
+    token: str
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"}
+
+
+async def _ready_or_fail(check: Callable[[], Awaitable[object]], what: str) -> None:
+    try:
+        await wait_until_ready(check, what, timeout=READY_TIMEOUT)
+    except TimeoutError as exc:
+        pytest.fail(f"{exc} (is `make up` running?)", pytrace=False)
+
+
+@pytest.fixture(scope="session")
+async def cassandra_keyspace() -> str:
+    """The test keyspace, created by the service's own migration (waits for Cassandra)."""
+    settings = settings_for_test()
+    try:
+        await migrate(settings, TEST_KEYSPACE, timeout=READY_TIMEOUT)
+    except TimeoutError as exc:
+        pytest.fail(f"{exc} (is `make up` running?)", pytrace=False)
+    return TEST_KEYSPACE
+
+
+@pytest.fixture(scope="session")
+async def kafka_topic() -> str:
+    """The `chat-messages` topic on the real Kafka (created with 6 partitions if missing)."""
+    settings = settings_for_test()
+
+    async def ensure_topic() -> None:
+        admin = AIOKafkaAdminClient(bootstrap_servers=settings.KAFKA_BOOTSTRAP_SERVERS)
+        await admin.start()
+        try:
+            if settings.KAFKA_TOPIC not in await admin.list_topics():
+                with contextlib.suppress(TopicAlreadyExistsError):
+                    await admin.create_topics(
+                        [NewTopic(settings.KAFKA_TOPIC, num_partitions=6, replication_factor=1)]
+                    )
+        finally:
+            await admin.close()
+
+    await _ready_or_fail(ensure_topic, f"Kafka at {settings.KAFKA_BOOTSTRAP_SERVERS}")
+    return settings.KAFKA_TOPIC
+
+
+@pytest.fixture(scope="session")
+async def auth_http() -> AsyncIterator[httpx.AsyncClient]:
+    """A client of the real auth service, once it answers /readyz."""
+    settings = settings_for_test()
+    async with httpx.AsyncClient(base_url=settings.AUTH_SERVICE_URL, timeout=10) as client:
+
+        async def ready() -> None:
+            (await client.get("/readyz")).raise_for_status()
+
+        await _ready_or_fail(ready, f"auth-service at {settings.AUTH_SERVICE_URL}")
+        yield client
+
+
+@pytest.fixture(scope="session")
+def make_user(auth_http: httpx.AsyncClient) -> Callable[[], Awaitable[User]]:
+    """Register a fresh user on the real auth service and log in."""
+
+    async def create() -> User:
+        username = f"ct_{uuid.uuid4().hex[:20]}"
+        password = f"pw-{uuid.uuid4().hex}"
+        created = await auth_http.post(
+            "/auth/register", json={"username": username, "password": password}
+        )
+        assert created.status_code == 201, created.text
+        login = await auth_http.post(
+            "/auth/login", json={"username": username, "password": password}
+        )
+        assert login.status_code == 200, login.text
+        return User(uuid.UUID(created.json()["id"]), username, login.json()["access_token"])
+
+    return create
+
+
+class EventLog:
+    """Every `chat-messages` event produced after the session started, by message id."""
+
+    def __init__(self) -> None:
+        self.events: dict[str, list[tuple[bytes | None, dict[str, Any]]]] = {}
+        self._arrived = asyncio.Condition()
+
+    async def add(self, key: bytes | None, value: bytes) -> None:
+        event = json.loads(value)
+        async with self._arrived:
+            self.events.setdefault(event["id"], []).append((key, event))
+            self._arrived.notify_all()
+
+    async def wait_for(self, ids: list[str], timeout: float = 20.0) -> None:
+        async def all_there() -> None:
+            async with self._arrived:
+                await self._arrived.wait_for(lambda: all(i in self.events for i in ids))
+
+        try:
+            await asyncio.wait_for(all_there(), timeout)
+        except TimeoutError:
+            missing = [i for i in ids if i not in self.events]
+            pytest.fail(f"{len(missing)} events never reached Kafka: {missing[:5]}")
+
+
+@pytest.fixture(scope="session")
+async def kafka_events(kafka_topic: str) -> AsyncIterator[EventLog]:
+    """A consumer reading the topic from its current end, into an EventLog."""
+    settings = settings_for_test()
+    consumer = AIOKafkaConsumer(bootstrap_servers=settings.KAFKA_BOOTSTRAP_SERVERS)
+    await consumer.start()
+    log = EventLog()
+    try:
+        partitions: list[int] = []
+        admin = AIOKafkaAdminClient(bootstrap_servers=settings.KAFKA_BOOTSTRAP_SERVERS)
+        await admin.start()
+        try:
+            for _attempt in range(40):  # a just-created topic takes a moment to show up
+                (described,) = await admin.describe_topics([kafka_topic])
+                partitions = [p["partition"] for p in described["partitions"]]
+                if partitions:
+                    break
+                await asyncio.sleep(0.5)
+        finally:
+            await admin.close()
+        assert partitions, f"topic {kafka_topic} has no partitions"
+        assigned = [TopicPartition(kafka_topic, p) for p in sorted(partitions)]
+        consumer.assign(assigned)
+        await consumer.seek_to_end(*assigned)
+        for tp in assigned:  # resolve the end offsets now, before any test produces
+            await consumer.position(tp)
+
+        async def pump() -> None:
+            async for record in consumer:
+                await log.add(record.key, record.value)
+
+        task = asyncio.create_task(pump())
+        yield log
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+    finally:
+        await consumer.stop()
+
+
+async def running_app(settings: Settings) -> AsyncIterator[tuple[FastAPI, httpx.AsyncClient]]:
+    """An app with its lifespan running, and an in-process client of it."""
+    app = create_app(settings)
+    async with LifespanManager(app, startup_timeout=30, shutdown_timeout=30):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://chat") as client:
+            yield app, client
+
+
+@pytest.fixture(scope="session")
+async def app_and_client(
+    cassandra_keyspace: str, kafka_topic: str, auth_http: httpx.AsyncClient
+) -> AsyncIterator[tuple[FastAPI, httpx.AsyncClient]]:
+    async for pair in running_app(settings_for_test()):
+        yield pair
+
+
+@pytest.fixture(scope="session")
+def client(app_and_client: tuple[FastAPI, httpx.AsyncClient]) -> httpx.AsyncClient:
+    return app_and_client[1]
+
+
+@pytest.fixture
+async def pair(make_user: Callable[[], Awaitable[User]]) -> tuple[User, User]:
+    return await make_user(), await make_user()
+
+
+StartChat = Callable[[User, User], Awaitable[dict[str, Any]]]
+
+
+@pytest.fixture
+def start_chat(client: httpx.AsyncClient) -> StartChat:
+    """POST /chats as `user` with `other`; the chat body."""
+
+    async def start(user: User, other: User) -> dict[str, Any]:
+        response = await client.post(
+            "/chats", json={"user_id": str(other.id)}, headers=user.headers
+        )
+        assert response.status_code in (200, 201), response.text
+        chat: dict[str, Any] = response.json()
+        return chat
+
+    return start
+
+
+@pytest.fixture
+def app_factory(cassandra_keyspace: str) -> Callable[..., Any]:
+    """Run another app: `async with app_factory(**overrides) as (app, client)`."""
+
+    @contextlib.asynccontextmanager
+    async def run(**overrides: Any) -> AsyncIterator[tuple[FastAPI, httpx.AsyncClient]]:
+        async for pair in running_app(settings_for_test(**overrides)):
+            yield pair
+
+    return run
+
+
+@pytest.fixture
+def settings() -> Settings:
+    return settings_for_test()
+
+
+class TcpProxy:
+    """Listens on a free local port while up and forwards every connection to a target."""
+
+    def __init__(self, target_host: str, target_port: int) -> None:
+        self._target = (target_host, target_port)
+        self._server: asyncio.Server | None = None
+        self._writers: set[asyncio.StreamWriter] = set()
+        self.port = 0
+
+    async def reserve_port(self) -> int:
+        """Pick a free port without listening on it yet (the proxy starts out down)."""
+        server = await asyncio.start_server(lambda r, w: None, "127.0.0.1", 0)
+        self.port = server.sockets[0].getsockname()[1]
+        server.close()
+        await server.wait_closed()
+        return self.port
+
+    async def up(self) -> None:
+        self._server = await asyncio.start_server(self._serve, "127.0.0.1", self.port)
+        self.port = self._server.sockets[0].getsockname()[1]
+
+    async def down(self) -> None:
+        """Stop listening and cut every forwarded connection."""
+        if self._server is not None:
+            self._server.close()
+            self._server = None
+        for writer in list(self._writers):
+            writer.close()
+        self._writers.clear()
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            upstream_reader, upstream_writer = await asyncio.open_connection(*self._target)
+        except OSError:
+            writer.close()
+            return
+        self._writers.update({writer, upstream_writer})
+        await asyncio.gather(
+            self._pipe(reader, upstream_writer), self._pipe(upstream_reader, writer)
+        )
+
+    async def _pipe(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        with contextlib.suppress(OSError, asyncio.IncompleteReadError):
+            while data := await reader.read(65536):
+                writer.write(data)
+                await writer.drain()
+        writer.close()
+        self._writers.discard(writer)
+
+
+@pytest.fixture
+async def tcp_proxy() -> AsyncIterator[Callable[[str, int], Awaitable[TcpProxy]]]:
+    """Make switchable forwarders to a server; all taken down after the test."""
+    proxies: list[TcpProxy] = []
+
+    async def make(host: str, port: int) -> TcpProxy:
+        proxy = TcpProxy(host, port)
+        await proxy.reserve_port()
+        proxies.append(proxy)
+        return proxy
+
+    yield make
+    for proxy in proxies:
+        await proxy.down()

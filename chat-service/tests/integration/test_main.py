@@ -1,0 +1,28 @@
+"""Operations routes and OpenAPI of the running app."""
+
+import httpx
+
+
+async def test_health_readiness_and_metrics(client: httpx.AsyncClient) -> None:
+    assert (await client.get("/healthz")).json() == {"status": "ok"}
+    ready = await client.get("/readyz")
+    assert ready.status_code == 200, ready.text
+    assert ready.json()["checks"] == {"cassandra": "ok", "kafka": "ok"}
+    metrics = (await client.get("/metrics")).text
+    assert "chat_messages_stored_total" in metrics
+    assert "chat_events_produced_total" in metrics
+    assert 'route="/chat/{chat_id}/messages"' in metrics or "http_requests_total" in metrics
+
+
+async def test_openapi_declares_bearer_auth(client: httpx.AsyncClient) -> None:
+    schema = (await client.get("/openapi.json")).json()
+    schemes = schema["components"]["securitySchemes"]
+    assert any(s.get("type") == "http" and s.get("scheme") == "bearer" for s in schemes.values())
+    for path in ("/chats", "/chat/{chat_id}/messages", "/chat/{chat_id}"):
+        operations = schema["paths"][path]
+        assert all(op.get("security") for op in operations.values()), path
+
+
+async def test_responses_carry_a_request_id(client: httpx.AsyncClient) -> None:
+    response = await client.get("/healthz", headers={"x-request-id": "abc-123"})
+    assert response.headers["x-request-id"] == "abc-123"

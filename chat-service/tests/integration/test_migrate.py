@@ -1,0 +1,26 @@
+"""The migration command is idempotent against the real Cassandra."""
+
+from cassandra.cluster import Cluster
+
+from chat_service.config import Settings
+from chat_service.migrate import migrate
+
+
+async def test_migration_runs_twice_and_creates_every_table(
+    cassandra_keyspace: str, settings: Settings
+) -> None:
+    await migrate(settings, cassandra_keyspace, timeout=60)
+    cluster = Cluster(settings.cassandra_contact_points, port=settings.CASSANDRA_PORT)
+    try:
+        cluster.connect()
+        tables = set(cluster.metadata.keyspaces[cassandra_keyspace].tables)
+    finally:
+        cluster.shutdown()
+    assert {
+        "chat",
+        "chat_by_user",
+        "message",
+        "message_bucket",
+        "client_message",
+        "outbox",
+    } <= tables

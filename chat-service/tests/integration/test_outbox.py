@@ -1,0 +1,83 @@
+"""Every stored message reaches Kafka, also when Kafka was unreachable at send time."""
+
+import asyncio
+import uuid
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import httpx
+
+from chat_service.repository import outbox_shard
+from chat_service.timeuuids import rfc3339_millis, sent_at
+
+User = Any
+StartChat = Callable[[Any, Any], Awaitable[dict[str, Any]]]
+
+
+async def test_each_message_is_announced_with_the_contract_event(
+    client: httpx.AsyncClient, pair: tuple[User, User], start_chat: StartChat, kafka_events: Any
+) -> None:
+    alice, bob = pair
+    chat = await start_chat(alice, bob)
+    sent = []
+    for i in range(5):
+        user = (alice, bob)[i % 2]
+        response = await client.post(
+            f"/chat/{chat['id']}/messages", json={"text": f"event {i}"}, headers=user.headers
+        )
+        assert response.status_code == 201
+        sent.append(response.json())
+    await kafka_events.wait_for([m["id"] for m in sent])
+    for message in sent:
+        key, event = kafka_events.events[message["id"]][0]
+        assert key == chat["id"].encode()
+        assert event == {
+            "v": 1,
+            "id": message["id"],
+            "chat_id": chat["id"],
+            "sender_id": message["sender_id"],
+            "text": message["text"],
+            "sent_at": rfc3339_millis(sent_at(uuid.UUID(message["id"]))),
+        }
+
+
+async def test_send_while_kafka_is_unreachable_is_announced_when_it_is_back(
+    pair: tuple[User, User],
+    app_factory: Callable[..., Any],
+    tcp_proxy: Callable[[str, int], Awaitable[Any]],
+    kafka_events: Any,
+    settings: Any,
+) -> None:
+    alice, bob = pair
+    host, port = settings.KAFKA_BOOTSTRAP_SERVERS.split(",")[0].rsplit(":", 1)
+    # The service reaches Kafka only through this forwarder, which starts out down
+    # (nothing listens on its port): Kafka is unreachable for the service.
+    proxy = await tcp_proxy(host, int(port))
+    async with app_factory(KAFKA_BOOTSTRAP_SERVERS=f"127.0.0.1:{proxy.port}") as (app, client):
+        created = await client.post("/chats", json={"user_id": str(bob.id)}, headers=alice.headers)
+        chat_id = created.json()["id"]
+        sent = []
+        for i in range(3):
+            started = asyncio.get_running_loop().time()
+            response = await client.post(
+                f"/chat/{chat_id}/messages", json={"text": f"offline {i}"}, headers=alice.headers
+            )
+            assert response.status_code == 201
+            assert asyncio.get_running_loop().time() - started < 2.0
+            sent.append(response.json()["id"])
+        assert (await client.get("/readyz")).status_code == 503
+        await asyncio.sleep(2.0)
+        assert not any(message_id in kafka_events.events for message_id in sent)
+        # Kafka is back: the same running relay finds the outbox rows and announces them.
+        await proxy.up()
+        await kafka_events.wait_for(sent, timeout=30)
+        # Once acknowledged, the relay deletes the outbox rows.
+        repository = app.state.chat_service._repository
+        since = sent_at(uuid.UUID(sent[0])).replace(year=2000)
+        for _attempt in range(40):
+            pending = await repository.pending_outbox(outbox_shard(uuid.UUID(chat_id)), since, 500)
+            if not {str(m.id) for m in pending} & set(sent):
+                break
+            await asyncio.sleep(0.25)
+        else:
+            raise AssertionError("outbox rows of announced messages were not cleared")

@@ -1,0 +1,66 @@
+"""Cassandra unreachable: 503 within 2 seconds, never a 500 or a hang; then recovery."""
+
+import asyncio
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+User = Any
+
+
+async def test_cassandra_down_is_503_fast_and_the_service_recovers(
+    pair: tuple[User, User],
+    app_factory: Callable[..., Any],
+    tcp_proxy: Callable[[str, int], Awaitable[Any]],
+    settings: Any,
+) -> None:
+    alice, bob = pair
+    proxy = await tcp_proxy(settings.cassandra_contact_points[0], settings.CASSANDRA_PORT)
+    await proxy.up()
+    async with app_factory(CASSANDRA_HOSTS="127.0.0.1", CASSANDRA_PORT=proxy.port) as (_, client):
+        created = await client.post("/chats", json={"user_id": str(bob.id)}, headers=alice.headers)
+        assert created.status_code == 201, created.text
+        chat_id = created.json()["id"]
+        assert (await client.get(f"/chat/{chat_id}", headers=alice.headers)).status_code == 200
+
+        await proxy.down()
+        for call in (
+            lambda: client.post(
+                f"/chat/{chat_id}/messages", json={"text": "x"}, headers=alice.headers
+            ),
+            lambda: client.get(f"/chat/{uuid.uuid4()}", headers=alice.headers),
+            lambda: client.get("/chats", headers=alice.headers),
+        ):
+            started = time.perf_counter()
+            response = await call()
+            assert response.status_code == 503, response.text
+            assert time.perf_counter() - started < 2.0
+        assert (await client.get("/readyz")).json()["checks"]["cassandra"] == "unavailable"
+
+        await proxy.up()
+        deadline = time.monotonic() + 30
+        while True:
+            response = await client.post(
+                f"/chat/{chat_id}/messages", json={"text": "back"}, headers=alice.headers
+            )
+            if response.status_code == 201 or time.monotonic() > deadline:
+                break
+            assert response.status_code == 503
+            await asyncio.sleep(0.5)
+        assert response.status_code == 201, "the service did not recover after Cassandra came back"
+
+
+async def test_service_started_while_cassandra_is_unreachable_answers_503(
+    pair: tuple[User, User], app_factory: Callable[..., Any]
+) -> None:
+    alice, _ = pair
+    async with app_factory(CASSANDRA_PORT=9) as (_, client):
+        for _attempt in range(3):
+            started = time.perf_counter()
+            response = await client.get("/chats", headers=alice.headers)
+            assert response.status_code == 503
+            assert response.headers["retry-after"] == "1"
+            assert time.perf_counter() - started < 2.0
+        assert (await client.get("/healthz")).status_code == 200
+        assert (await client.get("/readyz")).status_code == 503
