@@ -1,0 +1,223 @@
+"""Rendered Kubernetes manifests: schema-valid offline, wired together, probes and limits."""
+
+from typing import Any
+
+import pytest
+from kubernetes_validate import ValidationError, validate
+
+# The oldest Kubernetes minor we still promise, and the newest schema shipped.
+KUBERNETES_VERSIONS = ["1.30.0", "1.37.0"]
+WORKLOAD_KINDS = {"Deployment", "StatefulSet", "Job"}
+STORES = {"postgres", "kafka", "cassandra", "firestore-emulator"}
+
+Manifest = dict[str, Any]
+
+
+def pods(docs: list[Manifest]) -> list[tuple[Manifest, dict[str, str], dict[str, Any]]]:
+    """(workload, pod labels, pod spec) for every workload."""
+    return [
+        (doc, doc["spec"]["template"]["metadata"]["labels"], doc["spec"]["template"]["spec"])
+        for doc in docs
+        if doc["kind"] in WORKLOAD_KINDS
+    ]
+
+
+def selects(selector: dict[str, str], labels: dict[str, str]) -> bool:
+    return all(labels.get(key) == value for key, value in selector.items())
+
+
+def named(docs: list[Manifest], kind: str) -> dict[str, Manifest]:
+    return {doc["metadata"]["name"]: doc for doc in docs if doc["kind"] == kind}
+
+
+@pytest.mark.parametrize("version", KUBERNETES_VERSIONS)
+@pytest.mark.parametrize("overlay", ["base", "dev"])
+def test_every_manifest_validates_against_the_schema(
+    rendered: dict[str, list[Manifest]], overlay: str, version: str
+) -> None:
+    docs = rendered[overlay]
+    assert len(docs) >= 20, f"{overlay} renders only {len(docs)} objects"
+    errors = []
+    for doc in docs:
+        try:
+            validate(doc, version, strict=True)
+        except ValidationError as exc:
+            errors.append(f"{doc['kind']}/{doc['metadata']['name']}: {exc.message}")
+    assert not errors, "\n".join(errors)
+
+
+def test_the_validator_rejects_a_broken_manifest(rendered: dict[str, list[Manifest]]) -> None:
+    # Guards the check above: a misspelt field must fail strict validation, not pass.
+    deployment = dict(named(rendered["base"], "Deployment")["auth-service"])
+    broken = {**deployment, "spec": {**deployment["spec"], "replica": 2}}
+    with pytest.raises(ValidationError):
+        validate(broken, KUBERNETES_VERSIONS[-1], strict=True)
+
+
+@pytest.mark.parametrize("overlay", ["base", "dev"])
+def test_services_have_probes_limits_and_run_as_non_root(
+    rendered: dict[str, list[Manifest]], overlay: str
+) -> None:
+    deployments = named(rendered[overlay], "Deployment")
+    assert set(deployments) == {"auth-service", "chat-service", "aggregator"}
+    for name, deployment in deployments.items():
+        spec = deployment["spec"]["template"]["spec"]
+        assert spec["securityContext"]["runAsNonRoot"] is True, name
+        assert spec["securityContext"]["runAsUser"] != 0, name
+        assert spec["enableServiceLinks"] is False, name
+        for container in spec["containers"]:
+            assert container["readinessProbe"]["httpGet"]["path"] == "/readyz", name
+            assert container["livenessProbe"]["httpGet"]["path"] == "/healthz", name
+            for bound in ("requests", "limits"):
+                assert set(container["resources"][bound]) >= {"cpu", "memory"}, (name, bound)
+            assert container["securityContext"]["allowPrivilegeEscalation"] is False, name
+            assert container["image"].startswith(f"chat-backend/{name}:"), name
+
+
+def test_base_is_read_only_and_dev_allows_live_update(
+    rendered: dict[str, list[Manifest]],
+) -> None:
+    for overlay, expected in (("base", True), ("dev", False)):
+        for name, deployment in named(rendered[overlay], "Deployment").items():
+            container = deployment["spec"]["template"]["spec"]["containers"][0]
+            assert container["securityContext"]["readOnlyRootFilesystem"] is expected, (
+                overlay,
+                name,
+            )
+
+
+@pytest.mark.parametrize("overlay", ["base", "dev"])
+def test_references_resolve_within_the_render(
+    rendered: dict[str, list[Manifest]], overlay: str
+) -> None:
+    docs = rendered[overlay]
+    config_maps, secrets = named(docs, "ConfigMap"), named(docs, "Secret")
+    accounts = named(docs, "ServiceAccount")
+    for workload, _, spec in pods(docs):
+        where = f"{workload['kind']}/{workload['metadata']['name']}"
+        if "serviceAccountName" in spec:
+            assert spec["serviceAccountName"] in accounts, where
+        for volume in spec.get("volumes", []):
+            if "secret" in volume:
+                assert volume["secret"]["secretName"] in secrets, where
+            if "configMap" in volume:
+                assert volume["configMap"]["name"] in config_maps, where
+        for container in spec["containers"]:
+            for source in container.get("envFrom", []):
+                if "configMapRef" in source:
+                    assert source["configMapRef"]["name"] in config_maps, where
+                if "secretRef" in source:
+                    assert source["secretRef"]["name"] in secrets, where
+            claims = workload["spec"].get("volumeClaimTemplates", [])
+            volumes = {v["name"] for v in spec.get("volumes", [])}
+            volumes |= {claim["metadata"]["name"] for claim in claims}
+            mounted = {mount["name"] for mount in container.get("volumeMounts", [])}
+            assert mounted <= volumes, where
+
+
+@pytest.mark.parametrize("overlay", ["base", "dev"])
+def test_selectors_match_the_pods_they_are_meant_for(
+    rendered: dict[str, list[Manifest]], overlay: str
+) -> None:
+    docs = rendered[overlay]
+    all_pods = pods(docs)
+    for service in named(docs, "Service").values():
+        matched = [w for w, labels, _ in all_pods if selects(service["spec"]["selector"], labels)]
+        assert matched, f"Service/{service['metadata']['name']} selects no pods"
+        # Never a migration Job's pod: it would receive traffic it cannot answer.
+        assert {w["kind"] for w in matched} <= {"Deployment", "StatefulSet"}, service
+        for port in service["spec"]["ports"]:
+            target = port["targetPort"]
+            for _, _, spec in (p for p in all_pods if p[0] in matched):
+                names = {p.get("name") for c in spec["containers"] for p in c.get("ports", [])} | {
+                    p["containerPort"] for c in spec["containers"] for p in c.get("ports", [])
+                }
+                assert target in names, f"Service/{service['metadata']['name']} -> {target}"
+    for budget in named(docs, "PodDisruptionBudget").values():
+        selector = budget["spec"]["selector"]["matchLabels"]
+        matched = [w for w, labels, _ in all_pods if selects(selector, labels)]
+        assert [w["kind"] for w in matched] == ["Deployment"], budget["metadata"]["name"]
+    for workload, labels, _ in all_pods:
+        if workload["kind"] != "Job":
+            assert selects(workload["spec"]["selector"]["matchLabels"], labels), workload
+
+
+def test_chat_service_autoscales_and_owns_its_replica_count(
+    rendered: dict[str, list[Manifest]],
+) -> None:
+    for overlay in ("base", "dev"):
+        docs = rendered[overlay]
+        autoscalers = named(docs, "HorizontalPodAutoscaler")
+        assert set(autoscalers) == {"chat-service"}
+        target = autoscalers["chat-service"]["spec"]["scaleTargetRef"]
+        assert (target["kind"], target["name"]) == ("Deployment", "chat-service")
+        # A fixed replica count would fight the autoscaler on every apply.
+        assert "replicas" not in named(docs, "Deployment")["chat-service"]["spec"]
+
+
+def test_one_migration_job_per_migrating_service(rendered: dict[str, list[Manifest]]) -> None:
+    jobs = named(rendered["base"], "Job")
+    commands = {
+        name: job["spec"]["template"]["spec"]["containers"][0]["command"]
+        for name, job in jobs.items()
+    }
+    assert commands == {
+        "auth-service-migrate": ["python", "-m", "auth_service.migrate"],
+        "chat-service-migrate": ["python", "-m", "chat_service.migrate"],
+    }
+
+
+def test_stores_live_only_in_the_dev_overlay(rendered: dict[str, list[Manifest]]) -> None:
+    assert not named(rendered["base"], "StatefulSet")
+    stateful = named(rendered["dev"], "StatefulSet")
+    assert set(stateful) == STORES
+    for name, store in stateful.items():
+        assert store["spec"]["replicas"] == 1, name
+        assert store["spec"]["serviceName"] in named(rendered["dev"], "Service"), name
+
+
+# What each service's pods may reach, besides DNS: its own stores and the APIs it calls.
+EXPECTED_EGRESS = {
+    "auth-service": {("postgres", 5432)},
+    "chat-service": {("cassandra", 9042), ("kafka", 9092), ("auth-service", 8001)},
+    "aggregator": {("kafka", 9092), ("firestore-emulator", 8080), ("0.0.0.0/0", 443)},
+}
+
+
+def test_network_policies_let_each_service_reach_only_its_own_stores(
+    rendered: dict[str, list[Manifest]],
+) -> None:
+    docs = rendered["dev"]
+    all_pods = pods(docs)
+    policies = named(docs, "NetworkPolicy")
+    for service, expected in EXPECTED_EGRESS.items():
+        policy = policies[service]["spec"]
+        assert set(policy["policyTypes"]) == {"Ingress", "Egress"}, service
+        selected = [
+            w for w, labels, _ in all_pods if selects(policy["podSelector"]["matchLabels"], labels)
+        ]
+        # The service's Deployment and its migration Job (if any) are both confined.
+        assert "Deployment" in {w["kind"] for w in selected}, service
+        reached: set[tuple[str, int]] = set()
+        for rule in policy["egress"]:
+            ports = {port["port"] for port in rule["ports"]}
+            for peer in rule["to"]:
+                if "ipBlock" in peer:
+                    reached |= {(peer["ipBlock"]["cidr"], port) for port in ports}
+                    continue
+                labels = peer["podSelector"]["matchLabels"]
+                if labels == {"k8s-app": "kube-dns"}:
+                    assert ports == {53}, service
+                    continue
+                targets = [
+                    (w, spec) for w, pod_labels, spec in all_pods if selects(labels, pod_labels)
+                ]
+                # A selector that matches nothing would silently cut the service off.
+                assert targets, f"{service}: egress selector {labels} matches no pod in dev"
+                for workload, spec in targets:
+                    open_ports = {
+                        p["containerPort"] for c in spec["containers"] for p in c.get("ports", [])
+                    }
+                    assert ports <= open_ports, (service, workload["metadata"]["name"])
+                    reached |= {(workload["metadata"]["name"], port) for port in ports}
+        assert reached == expected, service

@@ -1,0 +1,162 @@
+"""Every setting a service reads (its real pydantic-settings fields, imported, not copied) is
+provided by docker-compose.yml and by the Kubernetes ConfigMap/Secret, and nothing provided
+is unknown to it: a renamed setting fails here instead of silently reverting to a default."""
+
+import importlib
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pydantic_settings import BaseSettings
+
+SETTINGS = {
+    "auth-service": "auth_service.config",
+    "chat-service": "chat_service.config",
+    "aggregator": "aggregator.config",
+}
+# Optional settings that are deliberately left unset, with the reason. Each must still be a
+# real field whose default is None, so this list cannot hide a required setting.
+UNSET_BY_DESIGN = {
+    "auth-service": {
+        "JWT_PRIVATE_KEY": "the key comes as a file, JWT_PRIVATE_KEY_FILE, from the secret",
+        "JWT_PREVIOUS_PUBLIC_KEY_FILE": "set only while a signing key is being rotated",
+    },
+    "chat-service": {"AUTH_PUBLIC_KEY": "keys come from the JWKS at AUTH_JWKS_URL"},
+    "aggregator": {},
+}
+SIGNING_KEY_PATH = "/run/secrets/chat/jwt-signing-key.pem"
+
+Manifest = dict[str, Any]
+
+
+def settings_class(service: str) -> type[BaseSettings]:
+    module_name = SETTINGS[service]
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as exc:
+        pytest.fail(f"cannot import {module_name} (is {service} installed? `make venv`): {exc}")
+    cls: type[BaseSettings] = module.Settings
+    return cls
+
+
+def check_coverage(service: str, provided: dict[str, str], where: str) -> None:
+    cls = settings_class(service)
+    fields = set(cls.model_fields)
+    unset = UNSET_BY_DESIGN[service]
+    for name in unset:
+        assert name in fields, f"UNSET_BY_DESIGN names {name}, which {service} no longer reads"
+        assert cls.model_fields[name].default is None, f"{name} is not optional"
+    missing = sorted(fields - set(provided) - set(unset))
+    unknown = sorted(set(provided) - fields)
+    assert not missing, f"{where}: {service} reads {missing}, which are not provided"
+    assert not unknown, f"{where}: provides {unknown}, which {service} does not read"
+    # The values must also be valid for the service (types, bounds, enums).
+    cls.model_validate(provided)
+
+
+def compose_env(
+    service: dict[str, Any], repo: Path, read: Callable[[Path], dict[str, str]]
+) -> dict[str, str]:
+    env: dict[str, str] = {}
+    for env_file in service.get("env_file", []):
+        env.update(read(repo / env_file))
+    env.update({key: str(value) for key, value in service.get("environment", {}).items()})
+    return env
+
+
+@pytest.mark.parametrize("service", sorted(SETTINGS))
+def test_compose_provides_every_setting(
+    service: str,
+    compose: dict[str, Any],
+    repo: Path,
+    read_env_file: Callable[[Path], dict[str, str]],
+) -> None:
+    containers = {
+        name: spec
+        for name, spec in compose["services"].items()
+        if spec.get("image", "").startswith(f"chat-backend/{service}:")
+    }
+    assert service in containers
+    for name, spec in containers.items():
+        env = compose_env(spec, repo, read_env_file)
+        if name == service:
+            check_coverage(service, env, f"docker-compose.yml service {name}")
+        if "JWT_PRIVATE_KEY_FILE" in env and name == service:
+            targets = {secret["target"] for secret in spec.get("secrets", [])}
+            assert env["JWT_PRIVATE_KEY_FILE"] in targets, name
+
+
+def k8s_env(pod_spec: dict[str, Any], docs: list[Manifest]) -> dict[str, str]:
+    maps = {d["metadata"]["name"]: d for d in docs if d["kind"] in {"ConfigMap", "Secret"}}
+    env: dict[str, str] = {}
+    container = pod_spec["containers"][0]
+    for source in container.get("envFrom", []):
+        ref = source.get("configMapRef") or source["secretRef"]
+        obj = maps[ref["name"]]
+        env.update(obj.get("data", {}))
+        env.update(obj.get("stringData", {}))
+    for item in container.get("env", []):
+        env[item["name"]] = item.get("value", "<from valueFrom>")
+    return env
+
+
+@pytest.mark.parametrize("overlay", ["base", "dev"])
+@pytest.mark.parametrize("service", sorted(SETTINGS))
+def test_kubernetes_config_provides_every_setting(
+    service: str, overlay: str, rendered: dict[str, list[Manifest]]
+) -> None:
+    docs = rendered[overlay]
+    deployment = next(
+        d for d in docs if d["kind"] == "Deployment" and d["metadata"]["name"] == service
+    )
+    spec = deployment["spec"]["template"]["spec"]
+    env = k8s_env(spec, docs)
+    check_coverage(service, env, f"k8s/{overlay} Deployment/{service}")
+    if "JWT_PRIVATE_KEY_FILE" in env:
+        assert env["JWT_PRIVATE_KEY_FILE"] == SIGNING_KEY_PATH
+        mounts = {m["name"]: m["mountPath"] for m in spec["containers"][0]["volumeMounts"]}
+        secret_paths = {
+            f"{mounts[v['name']]}/{item['path']}"
+            for v in spec["volumes"]
+            if "secret" in v
+            for item in v["secret"]["items"]
+        }
+        assert SIGNING_KEY_PATH in secret_paths
+
+
+def test_compose_and_kubernetes_run_one_configuration(
+    compose: dict[str, Any],
+    repo: Path,
+    read_env_file: Callable[[Path], dict[str, str]],
+    rendered: dict[str, list[Manifest]],
+) -> None:
+    # Same values everywhere except ENVIRONMENT (dev in compose and the dev overlay).
+    docs = rendered["dev"]
+    for service in SETTINGS:
+        from_compose = compose_env(compose["services"][service], repo, read_env_file)
+        deployment = next(
+            d for d in docs if d["kind"] == "Deployment" and d["metadata"]["name"] == service
+        )
+        from_k8s = k8s_env(deployment["spec"]["template"]["spec"], docs)
+        assert from_compose == from_k8s, service
+        assert from_compose["ENVIRONMENT"] == "dev"
+    base_env = {
+        d["metadata"]["name"].rsplit("-", 1)[0]: d["data"]["ENVIRONMENT"]
+        for d in rendered["base"]
+        if d["kind"] == "ConfigMap"
+    }
+    assert base_env == {f"{s}-config": "prod" for s in SETTINGS}
+
+
+def test_migration_jobs_read_the_same_settings_as_their_service(
+    rendered: dict[str, list[Manifest]],
+) -> None:
+    docs = rendered["base"]
+    for job in (d for d in docs if d["kind"] == "Job"):
+        service = job["metadata"]["labels"]["app.kubernetes.io/name"]
+        deployment = next(
+            d for d in docs if d["kind"] == "Deployment" and d["metadata"]["name"] == service
+        )
+        job_env = job["spec"]["template"]["spec"]["containers"][0]["envFrom"]
+        assert job_env == deployment["spec"]["template"]["spec"]["containers"][0]["envFrom"]
