@@ -1,5 +1,7 @@
 """POST /auth/refresh: rotation on every use, and reuse of a spent token revokes its family."""
 
+import asyncio
+
 import httpx
 import pytest
 from support import Login, Register, bearer
@@ -67,3 +69,16 @@ async def test_refresh_token_of_another_service_key_is_401(
 @pytest.mark.parametrize("body", [{}, {"refresh_token": ""}, {"refresh_token": "x" * 5000}])
 async def test_bad_refresh_body_is_422(client: httpx.AsyncClient, body: dict[str, str]) -> None:
     assert (await client.post("/auth/refresh", json=body)).status_code == 422
+
+
+async def test_concurrent_use_of_one_refresh_token(
+    client: httpx.AsyncClient, register: Register, login: Login
+) -> None:
+    tokens = await login((await register())["username"])
+    responses = await asyncio.gather(*(refresh(client, tokens["refresh_token"]) for _ in range(5)))
+    codes = sorted(r.status_code for r in responses)
+    # The row lock serialises them: one rotation, the rest are reuse of a spent token...
+    assert codes == [200, 401, 401, 401, 401]
+    winner = next(r for r in responses if r.status_code == 200).json()
+    # ...and reuse revokes the family, including the token the winner just received.
+    assert (await refresh(client, winner["refresh_token"])).status_code == 401
