@@ -9,7 +9,6 @@ from collections.abc import Awaitable, Callable, Mapping
 from fastapi import APIRouter, FastAPI, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
-from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from chat_common.logs import request_id_var
@@ -31,14 +30,10 @@ HTTP_LATENCY = Histogram(
 ReadinessCheck = Callable[[], Awaitable[None]]
 
 
-def _route_template(app: ASGIApp, scope: Scope) -> str:
+def _route_template(scope: Scope) -> str:
     # Label by template (/users/{id}), never by raw path, so label cardinality stays bounded.
-    router = getattr(app, "router", None)
-    for route in getattr(router, "routes", []):
-        match, _ = route.matches(scope)
-        if match is Match.FULL:
-            return str(getattr(route, "path", "unmatched"))
-    return "unmatched"
+    # The router records the matched route in the scope while it dispatches.
+    return str(getattr(scope.get("route"), "path", "unmatched"))
 
 
 class RequestContextMiddleware:
@@ -47,9 +42,8 @@ class RequestContextMiddleware:
     Pure ASGI (not BaseHTTPMiddleware) so streaming responses pass through untouched.
     """
 
-    def __init__(self, app: ASGIApp, root_app: FastAPI) -> None:
+    def __init__(self, app: ASGIApp) -> None:
         self.app = app
-        self.root_app = root_app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -59,7 +53,6 @@ class RequestContextMiddleware:
         incoming = headers.get(REQUEST_ID_HEADER.encode(), b"").decode("latin-1")
         request_id = incoming if 0 < len(incoming) <= 128 else uuid.uuid4().hex
         token = request_id_var.set(request_id)
-        route = _route_template(self.root_app, scope)
         method = scope["method"]
         status = 500
         started = time.perf_counter()
@@ -78,6 +71,7 @@ class RequestContextMiddleware:
         try:
             await self.app(scope, receive, send_with_id)
         finally:
+            route = _route_template(scope)
             HTTP_REQUESTS.labels(method, route, str(status)).inc()
             HTTP_LATENCY.labels(method, route).observe(time.perf_counter() - started)
             request_id_var.reset(token)
@@ -125,5 +119,5 @@ def ops_router(
 
 def instrument(app: FastAPI, checks: Callable[[], Mapping[str, ReadinessCheck]]) -> None:
     """Add the request-context middleware and the operations routes to `app`."""
-    app.add_middleware(RequestContextMiddleware, root_app=app)
+    app.add_middleware(RequestContextMiddleware)
     app.include_router(ops_router(checks))

@@ -5,7 +5,7 @@ from collections.abc import AsyncIterator, Mapping
 import httpx
 import pytest
 from asgi_lifespan import LifespanManager
-from fastapi import FastAPI
+from fastapi import APIRouter, FastAPI
 
 from chat_common.logs import request_id_var
 from chat_common.observability import ReadinessCheck, instrument
@@ -27,6 +27,14 @@ def make_app(checks: Mapping[str, ReadinessCheck]) -> FastAPI:
     async def item(item_id: int) -> dict[str, str | None]:
         return {"request_id": request_id_var.get()}
 
+    # Routes of an included router are labelled by their template too.
+    router = APIRouter(prefix="/users")
+
+    @router.get("/{user_id}")
+    async def user(user_id: int) -> dict[str, int]:
+        return {"id": user_id}
+
+    app.include_router(router)
     return app
 
 
@@ -55,8 +63,12 @@ async def test_incoming_request_id_is_kept(client: httpx.AsyncClient) -> None:
 async def test_metrics_are_labelled_by_route_template(client: httpx.AsyncClient) -> None:
     await client.get("/items/42")
     await client.get("/items/43")
+    await client.get("/users/7")
+    await client.get("/nowhere")
     metrics = (await client.get("/metrics")).text
-    assert 'route="/items/{item_id}"' in metrics
+    assert 'route="/items/{item_id}",status="200"' in metrics
+    assert 'route="/users/{user_id}",status="200"' in metrics
+    assert 'route="unmatched",status="404"' in metrics
     assert 'route="/items/42"' not in metrics
 
 
