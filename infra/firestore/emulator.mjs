@@ -4,10 +4,12 @@
 // 127.0.0.1 instead: nothing outside this machine can reach the emulator. The emulator
 // keeps everything in memory; when FIRESTORE_SNAPSHOT is set, documents are written to
 // that file on SIGTERM/SIGINT and loaded back on the next start, so a restart keeps the
-// data like the other local servers do.
+// data like the other local servers do. Like a Firestore TTL policy on FIRESTORE_TTL_FIELD,
+// documents whose timestamp in that field has passed are not kept across a restart, so
+// the emulator's memory (it has no deletion of its own) stays bounded over many test runs.
 //
 // Environment: FIRESTORE_HOST (default 127.0.0.1), FIRESTORE_PORT (default 8080),
-// FIRESTORE_SNAPSHOT (optional path of the snapshot file).
+// FIRESTORE_SNAPSHOT (optional path of the snapshot file), FIRESTORE_TTL_FIELD (optional).
 import { readFileSync, renameSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 
@@ -24,6 +26,7 @@ const { Document, Write } = {
 const host = process.env.FIRESTORE_HOST || "127.0.0.1";
 const port = Number.parseInt(process.env.FIRESTORE_PORT || "8080", 10);
 const snapshotPath = process.env.FIRESTORE_SNAPSHOT || "";
+const ttlField = process.env.FIRESTORE_TTL_FIELD || "";
 
 function log(message) {
   console.log(`[${new Date().toISOString()}] firestore-emulator: ${message}`);
@@ -47,14 +50,26 @@ function* existingDocuments(state) {
   }
 }
 
+function hasExpired(document, nowSeconds) {
+  const field = ttlField ? document.getField(ttlField) : undefined;
+  return field?.type === "timestamp_value" && field.value.seconds < nowSeconds;
+}
+
 function saveSnapshot(state) {
-  const documents = Array.from(existingDocuments(state), (document) =>
-    Buffer.from(document.toV1Document().serializeBinary()).toString("base64"),
-  );
+  const nowSeconds = Date.now() / 1000;
+  const documents = [];
+  let expired = 0;
+  for (const document of existingDocuments(state)) {
+    if (hasExpired(document, nowSeconds)) {
+      expired += 1;
+      continue;
+    }
+    documents.push(Buffer.from(document.toV1Document().serializeBinary()).toString("base64"));
+  }
   // Write then rename, so an interrupted save never leaves a truncated snapshot.
   writeFileSync(`${snapshotPath}.tmp`, JSON.stringify({ version: 1, documents }));
   renameSync(`${snapshotPath}.tmp`, snapshotPath);
-  return documents.length;
+  return `${documents.length} document(s)${ttlField ? `, dropped ${expired} past ${ttlField}` : ""}`;
 }
 
 function loadSnapshot(state) {
@@ -115,7 +130,7 @@ function stop(signal) {
   // Listeners are open streams that never end by themselves; close them at once.
   grpcServer.forceShutdown();
   if (snapshotPath) {
-    log(`saved ${saveSnapshot(emulator.state)} document(s) to ${snapshotPath}`);
+    log(`saved ${saveSnapshot(emulator.state)} to ${snapshotPath}`);
   }
   process.exit(0);
 }

@@ -40,9 +40,11 @@ async def client() -> AsyncIterator[firestore.AsyncClient]:
     deadline = time.monotonic() + READY_TIMEOUT_S
     while True:
         try:
-            await probe.get(timeout=2)
+            # The client's own timeout does not bound a call to an unreachable host (it
+            # waits for the channel), so bound it here.
+            await asyncio.wait_for(probe.get(timeout=2), 3)
             break
-        except GoogleAPIError as exc:
+        except (GoogleAPIError, TimeoutError) as exc:
             if time.monotonic() > deadline:
                 pytest.fail(
                     f"The Firestore emulator is not answering at {EMULATOR_HOST} after "
