@@ -166,11 +166,14 @@ class ChatRepository:
         )
         return ClaimedMessage(message=first, bucket=row["bucket"])
 
-    async def store_message(self, message: Message, bucket: int, chat: Chat) -> None:
+    async def store_message(
+        self, message: Message, bucket: int, chat: Chat, index_bucket: bool = True
+    ) -> None:
         """Message, bucket index, outbox row and both members' activity in one logged batch.
 
         Logged, so the outbox row exists exactly when the message does: nothing stored
-        can miss Kafka. Re-running it for the same message is harmless.
+        can miss Kafka. Re-running it for the same message is harmless. `index_bucket`
+        may be False only when the bucket is known to be indexed already.
         """
         sent_at = message.sent_at
         low, high = chat.members
@@ -180,7 +183,7 @@ class ChatRepository:
                     "insert_message",
                     (message.chat_id, bucket, message.id, message.sender_id, message.text),
                 ),
-                ("insert_bucket", (message.chat_id, bucket)),
+                *([("insert_bucket", (message.chat_id, bucket))] if index_bucket else []),
                 (
                     "insert_outbox",
                     (

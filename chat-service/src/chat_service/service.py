@@ -37,6 +37,9 @@ class ChatService:
         # it saves a read on every send.
         self._chats: OrderedDict[uuid.UUID, Chat] = OrderedDict()
         self._chat_cache_size = chat_cache_size
+        # Buckets this process has written to the chat's bucket index (after success):
+        # the index row is written once per bucket, not with every message.
+        self._indexed_buckets: OrderedDict[tuple[uuid.UUID, int], None] = OrderedDict()
 
     async def start_chat(
         self, caller: uuid.UUID, other: uuid.UUID, bearer_token: str
@@ -96,7 +99,10 @@ class ChatService:
                 # flight, or it died): write the claimed message ourselves. Writing the
                 # same message twice is idempotent, so the two requests cannot diverge.
                 message, bucket = earlier.message, earlier.bucket
-        await self._repository.store_message(message, bucket, chat)
+        known = (chat.id, bucket) in self._indexed_buckets
+        await self._repository.store_message(message, bucket, chat, index_bucket=not known)
+        if not known:
+            self._remember_bucket(chat.id, bucket)
         MESSAGES_STORED.inc()
         self._announce(message)
         return message
@@ -129,6 +135,11 @@ class ChatService:
         items = collected[:quantity]
         next_time = items[-1].id if len(collected) > quantity else None
         return items, next_time
+
+    def _remember_bucket(self, chat_id: uuid.UUID, bucket: int) -> None:
+        self._indexed_buckets[(chat_id, bucket)] = None
+        if len(self._indexed_buckets) > self._chat_cache_size:
+            self._indexed_buckets.popitem(last=False)
 
     def _remember(self, chat: Chat) -> None:
         self._chats[chat.id] = chat
