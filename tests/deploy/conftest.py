@@ -10,24 +10,6 @@ import yaml
 
 REPO = Path(__file__).resolve().parents[2]
 OVERLAYS = {"base": REPO / "k8s" / "base", "dev": REPO / "k8s" / "overlays" / "dev"}
-# The ports of the local run (DESIGN.md): every way of deploying publishes the same ones.
-LOCAL_PORTS = {
-    "auth-service": 8001,
-    "chat-service": 8002,
-    "aggregator": 8003,
-    "postgres": 5432,
-    "kafka": 9092,
-    "cassandra": 9042,
-    "firestore-emulator": 8080,
-}
-# The three Python services: image name -> (settings module, class).
-SERVICES = {
-    "auth-service": "auth_service.config",
-    "chat-service": "chat_service.config",
-    "aggregator": "aggregator.config",
-}
-IMAGE_PREFIX = "chat-backend/"
-
 Manifest = dict[str, Any]
 
 
