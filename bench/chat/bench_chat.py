@@ -23,6 +23,7 @@ from pathlib import Path
 
 import httpx
 from cassandra.concurrent import execute_concurrent_with_args
+from cassandra.query import BatchStatement, BatchType
 from cassandra.util import uuid_from_time
 
 from chat_service.config import Settings
@@ -153,18 +154,22 @@ def seed_deep_chat(
         started = time.perf_counter()
         insert = session.prepare(qualify(STATEMENTS["insert_message"], KEYSPACE))
         bucket = session.prepare(qualify(STATEMENTS["insert_bucket"], KEYSPACE))
-        step = 50_000
-        for offset in range(0, total, step):
-            chunk = ids[offset : offset + step]
-            execute_concurrent_with_args(
-                session,
-                insert,
-                [
-                    (chat_id, bucket_start(m, settings.MESSAGE_BUCKET_SECONDS), m, sender, "deep")
-                    for m in chunk
-                ],
-                concurrency=64,
-            )
+        # Unlogged batches of rows of one partition: the cheap way to bulk-load, and
+        # only for seeding (the service writes one message at a time).
+        by_partition: dict[int, list[uuid.UUID]] = {}
+        for m in ids:
+            by_partition.setdefault(bucket_start(m, settings.MESSAGE_BUCKET_SECONDS), []).append(m)
+        batches = []
+        for part, members in by_partition.items():
+            for offset in range(0, len(members), 100):
+                batch = BatchStatement(batch_type=BatchType.UNLOGGED)
+                for m in members[offset : offset + 100]:
+                    batch.add(insert, (chat_id, part, m, sender, "deep"))
+                batches.append(batch)
+        for offset in range(0, len(batches), 64):
+            futures = [session.execute_async(b) for b in batches[offset : offset + 64]]
+            for future in futures:
+                future.result()
         # Bucket rows last: a half-seeded chat is re-seeded by the next run.
         execute_concurrent_with_args(
             session, bucket, [(chat_id, b) for b in buckets], concurrency=64
