@@ -1,0 +1,1 @@
+"""`chat`: a command-line client of the chat backend."""

@@ -1,0 +1,93 @@
+"""Listening to a chat's Firestore batches (`chats/{chat_id}/batches`, by last_sent_at)."""
+
+import os
+import queue
+from datetime import datetime
+from types import TracebackType
+from typing import Any
+
+from google.api_core import exceptions as gexc
+from google.cloud import firestore
+from google.cloud.firestore_v1.base_query import FieldFilter
+
+from chat_cli.errors import CliError, ServerDown
+from chat_cli.timeline import Batch
+
+PROBE_TIMEOUT_SECONDS = 5.0
+
+
+def firestore_client(project: str, emulator_host: str) -> firestore.Client:
+    """A client of `project`; against the emulator at `emulator_host` when it is set.
+
+    google-cloud-firestore reads FIRESTORE_EMULATOR_HOST from the environment when a
+    client is built, so the setting is handed over that way.
+    """
+    if emulator_host:
+        os.environ["FIRESTORE_EMULATOR_HOST"] = emulator_host
+    else:
+        os.environ.pop("FIRESTORE_EMULATOR_HOST", None)
+    return firestore.Client(project=project)
+
+
+class BatchListener:
+    """A query listener on one chat's batches whose `last_sent_at` is at or after `since`.
+
+    Firestore calls back on its own thread; each call's added documents are handed to
+    the caller through a queue, in the query's order (last_sent_at).
+    """
+
+    def __init__(self, client: firestore.Client, chat_id: str, since: datetime) -> None:
+        self.client = client
+        self.query = (
+            client.collection("chats")
+            .document(chat_id)
+            .collection("batches")
+            .where(filter=FieldFilter("last_sent_at", ">=", since))
+            .order_by("last_sent_at")
+        )
+        self.updates: queue.Queue[list[Batch]] = queue.Queue()
+        self._watch: Any = None
+
+    def _on_snapshot(self, _docs: Any, changes: Any, _read_time: Any) -> None:
+        # Batch documents are created once and never changed, so only additions matter.
+        added = [
+            Batch.from_document(change.document.id, change.document.to_dict() or {})
+            for change in changes
+            if change.type.name == "ADDED"
+        ]
+        if added:
+            self.updates.put(added)
+
+    def start(self, where: str) -> None:
+        """Probe Firestore (one bounded read), then listen."""
+        try:
+            list(self.query.limit(1).stream(timeout=PROBE_TIMEOUT_SECONDS))
+        except (gexc.ServiceUnavailable, gexc.DeadlineExceeded, gexc.RetryError) as exc:
+            raise ServerDown("Firestore", where) from exc
+        except gexc.GoogleAPIError as exc:
+            raise CliError(f"Firestore refused the listener: {exc}") from exc
+        self._watch = self.query.on_snapshot(self._on_snapshot)
+
+    def next(self, timeout: float) -> list[Batch] | None:
+        """The next added batches, or None when nothing came within `timeout` seconds."""
+        try:
+            return self.updates.get(timeout=timeout)
+        except queue.Empty:
+            return None
+
+    def close(self) -> None:
+        if self._watch is not None:
+            self._watch.unsubscribe()
+            self._watch = None
+        self.client.close()  # type: ignore[no-untyped-call]
+
+    def __enter__(self) -> "BatchListener":
+        return self
+
+    def __exit__(
+        self,
+        _type: type[BaseException] | None,
+        _exc: BaseException | None,
+        _tb: TracebackType | None,
+    ) -> None:
+        self.close()

@@ -1,0 +1,46 @@
+"""What the services answer, as the client uses it (extra fields are ignored)."""
+
+from datetime import datetime
+
+from pydantic import BaseModel
+
+
+class User(BaseModel):
+    id: str
+    username: str
+    display_name: str | None = None
+
+
+class UserPage(BaseModel):
+    items: list[User]
+    next_cursor: str | None
+
+
+class TokenPair(BaseModel):
+    access_token: str
+    expires_in: int
+    refresh_token: str
+
+
+class Chat(BaseModel):
+    id: str
+    members: list[str]
+    created_at: datetime
+    last_message_at: datetime | None = None
+
+
+class ChatList(BaseModel):
+    items: list[Chat]
+
+
+class Message(BaseModel):
+    id: str
+    chat_id: str
+    sender_id: str
+    text: str
+    sent_at: str
+
+
+class MessagePage(BaseModel):
+    items: list[Message]
+    next_time: str | None

@@ -1,0 +1,46 @@
+"""How messages and users look in the terminal."""
+
+from datetime import datetime
+
+from rich.console import Console
+from rich.markup import escape
+
+from chat_cli.api import ChatApi
+from chat_cli.errors import CliError
+from chat_cli.models import Message
+
+
+def local_time(sent_at: str) -> str:
+    """`HH:MM:SS` in the terminal's time zone (the full instant when unparseable)."""
+    try:
+        instant = datetime.fromisoformat(sent_at.replace("Z", "+00:00"))
+    except ValueError:
+        return sent_at
+    return instant.astimezone().strftime("%H:%M:%S")
+
+
+class Names:
+    """User ids to usernames, asked of the auth service once per id."""
+
+    def __init__(self, api: ChatApi, known: dict[str, str] | None = None) -> None:
+        self.api = api
+        self.known = dict(known or {})
+
+    def __call__(self, user_id: str) -> str:
+        if user_id not in self.known:
+            try:
+                self.known[user_id] = self.api.user(user_id).username
+            except CliError:
+                self.known[user_id] = user_id[:8]
+        return self.known[user_id]
+
+
+def print_message(console: Console, message: Message, names: Names) -> None:
+    """One line per message; ids stay out of the way but on the line, for scripts."""
+    console.print(
+        f"[dim]{local_time(message.sent_at)}[/dim] "
+        f"[bold]{escape(names(message.sender_id))}[/bold]: {escape(message.text)}"
+        f"  [dim]{message.id}[/dim]",
+        soft_wrap=True,
+        highlight=False,
+    )

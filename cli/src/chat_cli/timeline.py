@@ -1,0 +1,123 @@
+"""Merging history with realtime batches: each message once, oldest first.
+
+Pure logic (no I/O). Order is the order of the version-1 time UUIDs the chat service
+gives messages: their 100-ns timestamp, then the id itself to break ties.
+"""
+
+import uuid
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from chat_cli.models import Message
+
+# 100-ns intervals between the Gregorian epoch of RFC 4122 (1582-10-15) and 1970-01-01.
+_GREGORIAN_OFFSET = 0x01B21DD213814000
+
+
+def time_key(message_id: str) -> tuple[int, str]:
+    """Sort key of a message: its time UUID's timestamp, then the id."""
+    return uuid.UUID(message_id).time, message_id
+
+
+def time_uuid_at(instant: datetime) -> str:
+    """The smallest version-1 UUID of `instant`: `history --before` an ISO time.
+
+    Clock sequence and node are zero, so every message of that instant (and later)
+    sorts after it.
+    """
+    if instant.tzinfo is None:
+        instant = instant.replace(tzinfo=UTC)
+    micros = round(instant.timestamp() * 1_000_000)
+    ticks = micros * 10 + _GREGORIAN_OFFSET
+    time_low = ticks & 0xFFFFFFFF
+    time_mid = (ticks >> 32) & 0xFFFF
+    time_hi_version = ((ticks >> 48) & 0x0FFF) | 0x1000
+    return str(uuid.UUID(fields=(time_low, time_mid, time_hi_version, 0x80, 0, 0)))
+
+
+def parse_before(value: str) -> str:
+    """`--before`: a time UUID as given (e.g. a page's next_time), or an ISO 8601 time."""
+    try:
+        parsed = uuid.UUID(value)
+    except ValueError:
+        pass
+    else:
+        if parsed.version != 1:
+            raise ValueError("a message time must be a version-1 (time) UUID")
+        return str(parsed)
+    try:
+        instant = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise ValueError("expected a time UUID or an ISO 8601 time") from exc
+    return time_uuid_at(instant)
+
+
+@dataclass(frozen=True)
+class Batch:
+    """One Firestore batch document: the messages one sender sent in one window."""
+
+    id: str
+    chat_id: str
+    sender_id: str
+    count: int
+    completed_by: str | None
+    messages: tuple[Message, ...]
+
+    @classmethod
+    def from_document(cls, doc_id: str, data: Mapping[str, Any]) -> "Batch":
+        chat_id = str(data["chat_id"])
+        sender_id = str(data["sender_id"])
+        messages = tuple(
+            Message(
+                id=str(item["id"]),
+                chat_id=chat_id,
+                sender_id=sender_id,
+                text=str(item["text"]),
+                sent_at=str(item["sent_at"]),
+            )
+            for item in data.get("messages", [])
+        )
+        completed_by = data.get("completed_by")
+        return cls(
+            id=doc_id,
+            chat_id=chat_id,
+            sender_id=sender_id,
+            count=int(data.get("count", len(messages))),
+            completed_by=str(completed_by) if completed_by is not None else None,
+            messages=messages,
+        )
+
+
+class Timeline:
+    """What a watcher has printed; decides which messages of new batches to print."""
+
+    def __init__(self) -> None:
+        self.seen: set[str] = set()
+        # Messages older than the oldest history shown belong to older pages: not printed.
+        self.floor: tuple[int, str] | None = None
+
+    def add_history(self, page: Iterable[Message]) -> list[Message]:
+        """A history page (any order) as it is to be printed: oldest first."""
+        messages = sorted(page, key=lambda m: time_key(m.id))
+        fresh = [m for m in messages if m.id not in self.seen]
+        self.seen.update(m.id for m in fresh)
+        if messages:
+            oldest = time_key(messages[0].id)
+            self.floor = oldest if self.floor is None else min(self.floor, oldest)
+        return fresh
+
+    def add_batches(self, batches: Iterable[Batch]) -> list[Message]:
+        """The messages of these batches not printed yet, oldest first."""
+        candidates: dict[str, Message] = {}
+        for batch in batches:
+            for message in batch.messages:
+                if message.id in self.seen:
+                    continue
+                if self.floor is not None and time_key(message.id) < self.floor:
+                    continue
+                candidates[message.id] = message
+        fresh = sorted(candidates.values(), key=lambda m: time_key(m.id))
+        self.seen.update(candidates)
+        return fresh

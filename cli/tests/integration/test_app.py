@@ -1,0 +1,117 @@
+"""Every command of `chat`, run as a process against the real services."""
+
+import json
+import re
+from collections.abc import Callable
+from pathlib import Path
+
+from support import PASSWORD, Run
+
+UUID = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
+
+
+def register(run: Run, username: str) -> None:
+    result = run("register", username, "--password", PASSWORD)
+    assert result.code == 0, result.err
+    assert f"logged in as {username}" in result.out
+
+
+def test_two_people_find_each_other_chat_and_page_through_history(
+    run_as: Callable[[str], Run], unique: Callable[[str], str]
+) -> None:
+    alice, bob = run_as("alice"), run_as("bob")
+    a_name, b_name = unique("clia"), unique("clib")
+    register(alice, a_name)
+    register(bob, b_name)
+
+    found = alice("users", b_name[:8])
+    assert found.code == 0 and b_name in found.out
+
+    opened = alice("chat", b_name)
+    assert opened.code == 0, opened.err
+    match = re.search(rf"chat with {b_name}: ({UUID})", opened.out)
+    assert match, opened.out
+    chat_id = match.group(1)
+    # Bob opening the chat with Alice gets the same chat.
+    assert chat_id in bob("chat", a_name).out
+
+    for i in range(3):
+        sent = alice("send", chat_id, f"from alice {i}")
+        assert sent.code == 0 and re.search(rf"sent {UUID}", sent.out), sent.err
+    assert bob("send", a_name, "from bob").code == 0  # a username works as CHAT too
+
+    first = bob("history", chat_id, "--quantity", "2")
+    assert first.code == 0, first.err
+    lines = first.out.strip().splitlines()
+    assert [line.split(": ", 1)[1].rsplit("  ", 1)[0] for line in lines] == [
+        "from alice 2",
+        "from bob",
+    ]
+    assert f"{a_name}: from alice 2" in lines[0]
+    older = re.search(rf"--before ({UUID})", first.err)
+    assert older, first.err
+
+    second = bob("history", chat_id, "--quantity", "2", "--before", older.group(1))
+    assert [line.split(": ", 1)[1].rsplit("  ", 1)[0] for line in second.out.splitlines()] == [
+        "from alice 0",
+        "from alice 1",
+    ]
+    third = bob("history", chat_id, "--before", "2000-01-01T00:00:00Z")
+    assert third.code == 0 and third.out == "" and "(start of the chat)" in third.err
+
+    listed = alice("chats")
+    assert listed.code == 0 and chat_id in listed.out and b_name in listed.out
+
+
+def test_an_expired_access_token_is_refreshed_through_the_auth_service(
+    run_as: Callable[[str], Run], unique: Callable[[str], str], tmp_path: Path
+) -> None:
+    alice = run_as("alice")
+    name = unique("clir")
+    register(alice, name)
+    session_file = tmp_path / "alice" / "session.json"
+    before = json.loads(session_file.read_text())
+    before["access_expires_at"] = 0  # as if the token had expired long ago
+    session_file.write_text(json.dumps(before))
+
+    result = alice("whoami")
+    assert result.code == 0 and name in result.out
+    after = json.loads(session_file.read_text())
+    assert after["refresh_token"] != before["refresh_token"]
+    assert after["access_token"] != before["access_token"]
+    assert after["access_expires_at"] > 0
+
+
+def test_errors_are_one_line_without_a_traceback(
+    run_as: Callable[[str], Run], unique: Callable[[str], str]
+) -> None:
+    alice = run_as("alice")
+    name = unique("clie")
+
+    not_logged_in = alice("users")
+    assert (not_logged_in.code, not_logged_in.err.strip()) == (
+        1,
+        "error: not logged in: run `chat login USERNAME` first",
+    )
+
+    register(alice, name)
+    wrong = alice("login", name, "--password", "not-the-password")
+    assert (wrong.code, wrong.err.strip()) == (1, "error: incorrect username or password")
+    nobody = alice("login", unique("nobody"), "--password", PASSWORD)
+    assert nobody.err.strip() == "error: incorrect username or password"
+
+    unknown = alice("chat", "no-such-user-" + name)
+    assert (unknown.code, unknown.err.strip()) == (1, f"error: unknown user: no-such-user-{name}")
+
+    taken = alice("register", name, "--password", PASSWORD)
+    assert (taken.code, taken.err.strip()) == (1, f"error: username '{name}' is already taken")
+
+    down = alice("users", AUTH_URL="http://127.0.0.1:9")
+    assert down.code == 1
+    assert down.err.strip() == (
+        "error: auth-service is not reachable at http://127.0.0.1:9 (is it running? try `make up`)"
+    )
+    chat_down = alice("chats", CHAT_URL="http://127.0.0.1:9")
+    assert chat_down.err.strip().startswith("error: chat-service is not reachable")
+    for result in (not_logged_in, wrong, unknown, taken, down, chat_down):
+        assert "Traceback" not in result.err and len(result.err.strip().splitlines()) == 1

@@ -1,0 +1,120 @@
+import uuid
+from datetime import UTC, datetime
+
+import pytest
+
+from chat_cli.models import Message
+from chat_cli.timeline import Batch, Timeline, parse_before, time_key, time_uuid_at
+
+GREGORIAN_OFFSET = 0x01B21DD213814000
+
+
+def tuuid(micros: int, node: int = 1) -> str:
+    """A version-1 UUID at `micros` since 1970 (like the chat service's ids)."""
+    ticks = micros * 10 + GREGORIAN_OFFSET
+    fields = (ticks & 0xFFFFFFFF, (ticks >> 32) & 0xFFFF, ((ticks >> 48) & 0x0FFF) | 0x1000)
+    return str(uuid.UUID(fields=(*fields, 0x80, 0, node)))
+
+
+def msg(micros: int, text: str = "x", sender: str = "s") -> Message:
+    return Message(id=tuuid(micros), chat_id="c", sender_id=sender, text=text, sent_at="t")
+
+
+def batch(*messages: Message, doc_id: str = "b") -> Batch:
+    data = {
+        "chat_id": "c",
+        "sender_id": messages[0].sender_id,
+        "count": len(messages),
+        "messages": [{"id": m.id, "text": m.text, "sent_at": m.sent_at} for m in messages],
+    }
+    return Batch.from_document(doc_id, data)
+
+
+def test_time_key_orders_by_uuid_time_not_by_string() -> None:
+    # The string of a v1 UUID starts with time_low, which wraps: string order is wrong.
+    early, late = tuuid(1_700_000_000_000_000), tuuid(1_700_000_500_000_000)
+    assert time_key(early) < time_key(late)
+
+
+def test_history_is_printed_oldest_first_and_remembered() -> None:
+    timeline = Timeline()
+    page = [msg(300, "c"), msg(200, "b"), msg(100, "a")]  # newest first, as the API pages
+    assert [m.text for m in timeline.add_history(page)] == ["a", "b", "c"]
+    assert timeline.seen == {m.id for m in page}
+
+
+def test_batches_skip_what_history_printed_and_what_is_older_than_it() -> None:
+    timeline = Timeline()
+    timeline.add_history([msg(300, "c"), msg(200, "b")])
+    older = msg(100, "a")  # belongs to an older page: not printed after the page
+    fresh = timeline.add_batches([batch(older, msg(200, "b"), msg(300, "c"), msg(400, "d"))])
+    assert [m.text for m in fresh] == ["d"]
+
+
+def test_a_message_in_two_batches_is_printed_once() -> None:
+    timeline = Timeline()
+    d = msg(400, "d")
+    first = timeline.add_batches([batch(d, doc_id="1"), batch(d, doc_id="2")])
+    again = timeline.add_batches([batch(d, doc_id="3")])
+    assert [m.text for m in first] == ["d"]
+    assert again == []
+
+
+def test_batches_of_two_senders_are_merged_in_time_order() -> None:
+    timeline = Timeline()
+    a = batch(msg(100, "a1", "A"), msg(300, "a2", "A"), doc_id="A")
+    b = batch(msg(200, "b1", "B"), doc_id="B")
+    assert [m.text for m in timeline.add_batches([b, a])] == ["a1", "b1", "a2"]
+
+
+def test_empty_history_lets_every_batch_through() -> None:
+    timeline = Timeline()
+    assert timeline.add_history([]) == []
+    assert [m.text for m in timeline.add_batches([batch(msg(1, "z"))])] == ["z"]
+
+
+def test_batch_document_fields_are_read() -> None:
+    m = msg(5, "hi", "S")
+    parsed = Batch.from_document(
+        "S_0_0",
+        {
+            "chat_id": "c",
+            "sender_id": "S",
+            "count": 1,
+            "completed_by": "eager",
+            "messages": [{"id": m.id, "text": "hi", "sent_at": "2024-01-01T00:00:00.000Z"}],
+        },
+    )
+    assert parsed.id == "S_0_0"
+    assert parsed.count == 1
+    assert parsed.completed_by == "eager"
+    assert parsed.messages[0].sender_id == "S"
+    assert parsed.messages[0].sent_at == "2024-01-01T00:00:00.000Z"
+
+
+def test_time_uuid_at_carries_the_instant() -> None:
+    instant = datetime(2025, 3, 1, 12, 30, 15, 123456, tzinfo=UTC)
+    value = uuid.UUID(time_uuid_at(instant))
+    assert value.version == 1
+    assert (value.time - GREGORIAN_OFFSET) // 10 == 1740832215123456
+
+
+def test_time_uuid_at_sorts_before_every_message_of_that_instant() -> None:
+    micros = 1_740_832_215_123_456
+    instant = datetime.fromtimestamp(micros / 1_000_000, UTC)
+    assert time_key(time_uuid_at(instant)) <= time_key(tuuid(micros, node=0))
+    assert time_key(time_uuid_at(instant)) < time_key(tuuid(micros + 1))
+
+
+def test_parse_before_accepts_a_time_uuid_or_an_iso_time() -> None:
+    page_time = tuuid(1_700_000_000_000_000)
+    assert parse_before(page_time.upper()) == page_time
+    naive = parse_before("2025-03-01T12:30:15")
+    assert naive == parse_before("2025-03-01T12:30:15Z")
+    assert naive == time_uuid_at(datetime(2025, 3, 1, 12, 30, 15, tzinfo=UTC))
+
+
+@pytest.mark.parametrize("value", ["yesterday", str(uuid.uuid4())])
+def test_parse_before_refuses_other_values(value: str) -> None:
+    with pytest.raises(ValueError):
+        parse_before(value)
