@@ -100,9 +100,15 @@ class AggregatingConsumer:
         """Poll, aggregate, flush, commit until stopped; then force-complete and flush."""
         try:
             while not self._stopping.is_set():
-                batch = await self.consumer.getmany(
-                    timeout_ms=self._poll_timeout_ms(), max_records=POLL_MAX_RECORDS
-                )
+                try:
+                    batch = await self.consumer.getmany(
+                        timeout_ms=self._poll_timeout_ms(), max_records=POLL_MAX_RECORDS
+                    )
+                except KafkaError as exc:
+                    # Kafka restarting, most likely: keep the groups, try again shortly.
+                    logger.warning("fetch failed, retrying: %r", exc)
+                    await asyncio.sleep(BACKOFF_INITIAL_SECONDS)
+                    batch = {}
                 async with self._lock:
                     for tp, records in batch.items():
                         await self._ingest(tp, records)

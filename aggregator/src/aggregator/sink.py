@@ -107,10 +107,13 @@ class _Pending:
     window: WindowKey
     messages: list[Message]
     completed_by: str
+    seq: int
 
 
 @dataclass(frozen=True, slots=True)
 class FlushResult:
+    """Documents created by this flush; messages now in Firestore (created or found)."""
+
     documents: int
     messages: int
     written: tuple[Message, ...]
@@ -137,13 +140,18 @@ class FirestoreSink:
 
     def _pending(self, groups: Iterable[CompletedGroup]) -> list[_Pending]:
         pending: list[_Pending] = []
+        # Several groups of one window can complete together (a size split, a backlog
+        # replayed after a restart): each gets its own slot within the batch.
+        allocated: dict[WindowKey, int] = {}
         for group in groups:
             window = (group.chat_id, group.sender_id, group.window_start_ms)
             known = self._slots.setdefault(window, _WindowSlots())
             known.touched = time.monotonic()
             fresh = [m for m in group.messages if str(m.id) not in known.message_ids]
             if fresh:
-                pending.append(_Pending(window, fresh, group.completed_by.value))
+                seq = allocated.get(window, known.next_seq)
+                allocated[window] = seq + 1
+                pending.append(_Pending(window, fresh, group.completed_by.value, seq))
         return pending
 
     async def write(self, groups: Sequence[CompletedGroup]) -> FlushResult:
@@ -163,7 +171,7 @@ class FirestoreSink:
             raise SinkUnavailable(f"batched commit failed: {exc!r}") from exc
         written: list[Message] = []
         for item in pending:
-            self._remember(item.window, item.messages)
+            self._remember(item.window, item.messages, item.seq)
             written.extend(item.messages)
         return self._result(len(pending), written)
 
@@ -171,8 +179,7 @@ class FirestoreSink:
         batch = self.client.batch()
         for item in pending:
             chat_id, sender_id, window_start = item.window
-            seq = self._slots[item.window].next_seq
-            ref = self._ref(chat_id, batch_id(sender_id, window_start, seq))
+            ref = self._ref(chat_id, batch_id(sender_id, window_start, item.seq))
             batch.create(
                 ref,
                 batch_document(chat_id, sender_id, item.messages, item.completed_by, now, self.ttl),
@@ -181,21 +188,19 @@ class FirestoreSink:
 
     async def _write_one_by_one(self, pending: Sequence[_Pending], now: datetime) -> FlushResult:
         documents = 0
-        written: list[Message] = []
         for item in pending:
-            created, messages = await self._create_or_merge(item, now)
-            documents += created
-            written.extend(messages)
-        return self._result(documents, written)
+            documents += await self._create_or_merge(item, now)
+        # Every message is in Firestore now: in a document created here or found there.
+        return self._result(documents, [m for item in pending for m in item.messages])
 
-    async def _create_or_merge(self, item: _Pending, now: datetime) -> tuple[int, list[Message]]:
+    async def _create_or_merge(self, item: _Pending, now: datetime) -> int:
         """Walk the window's slots from the first unknown one; create where free."""
         chat_id, sender_id, window_start = item.window
         known = self._slots[item.window]
         remaining = [m for m in item.messages if str(m.id) not in known.message_ids]
         for _ in range(MAX_SLOT_ATTEMPTS):
             if not remaining:
-                return 0, []
+                return 0
             ref = self._ref(chat_id, batch_id(sender_id, window_start, known.next_seq))
             try:
                 await ref.create(
@@ -218,15 +223,15 @@ class FirestoreSink:
                 continue
             except gexc.GoogleAPIError as exc:
                 raise SinkUnavailable(f"creating {ref.path} failed: {exc!r}") from exc
-            self._remember(item.window, remaining)
-            return 1, remaining
+            self._remember(item.window, remaining, known.next_seq)
+            return 1
         raise SinkUnavailable(f"no free slot for window {item.window}")
 
-    def _remember(self, window: WindowKey, messages: Sequence[Message]) -> None:
+    def _remember(self, window: WindowKey, messages: Sequence[Message], seq: int) -> None:
         self.chats.add(window[0])
         known = self._slots[window]
         known.message_ids.update(str(m.id) for m in messages)
-        known.next_seq += 1
+        known.next_seq = max(known.next_seq, seq + 1)
 
     def _forget_old_windows(self) -> None:
         horizon = time.monotonic() - WINDOW_MEMORY_SECONDS

@@ -120,7 +120,7 @@ async def test_redelivery_after_restart_writes_nothing_twice(firestore: AsyncCli
     # A restarted process (fresh memory) sees the same two again plus two more.
     restarted = FirestoreSink(firestore, 3600)
     result = await restarted.write([group(msgs)])
-    assert (result.documents, result.messages) == (1, 2)
+    assert (result.documents, result.messages) == (1, 4)  # one new document; all 4 are in
     docs = await all_docs(firestore, chat)
     window = WINDOW(msgs[0].time_ms)
     assert [m["id"] for m in docs[batch_id("alice", window, 1)]["messages"]] == [
@@ -132,13 +132,37 @@ async def test_redelivery_after_restart_writes_nothing_twice(firestore: AsyncCli
     assert len(await all_docs(firestore, chat)) == 2
 
 
+async def test_groups_of_one_window_in_one_flush_get_their_own_slots(
+    firestore: AsyncClient,
+) -> None:
+    chat = new_chat()
+    msgs = messages(chat, "alice", 5)
+    sink = FirestoreSink(firestore, 3600)
+    # A size split and a late straggler: three groups of the same window, one flush.
+    result = await sink.write(
+        [group(msgs[:2], CompletedBy.SIZE), group(msgs[2:4], CompletedBy.SIZE), group(msgs[4:])]
+    )
+    assert (result.documents, result.messages) == (3, 5)
+    window = WINDOW(msgs[0].time_ms)
+    docs = await all_docs(firestore, chat)
+    assert sorted(docs) == [batch_id("alice", window, seq) for seq in range(3)]
+    assert [
+        m["id"] for seq in range(3) for m in docs[batch_id("alice", window, seq)]["messages"]
+    ] == [str(m.id) for m in msgs]
+    # The next flush for that window continues after them, still in one batched commit.
+    late = messages(chat, "alice", 1)
+    if WINDOW(late[0].time_ms) == window:
+        assert (await sink.write([group(late)])).documents == 1
+        assert batch_id("alice", window, 3) in await all_docs(firestore, chat)
+
+
 async def test_half_applied_batch_is_resolved_exactly_once(firestore: AsyncClient) -> None:
     chat = new_chat()
     first, second = messages(chat, "alice", 2), messages(chat, "bob", 2)
     # As if an earlier batched commit had applied only its first document.
     await FirestoreSink(firestore, 3600).write([group(first)])
     result = await FirestoreSink(firestore, 3600).write([group(first), group(second)])
-    assert (result.documents, result.messages) == (1, 2)
+    assert (result.documents, result.messages) == (1, 4)
     counts = [m["id"] for d in (await all_docs(firestore, chat)).values() for m in d["messages"]]
     assert sorted(counts) == sorted(str(m.id) for m in first + second)
 
