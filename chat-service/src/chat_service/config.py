@@ -34,6 +34,12 @@ class Settings(ServiceSettings, ValidatorSettings):
     OUTBOX_SCAN_INTERVAL_SECONDS: float = Field(default=2.0, gt=0)
     AUTH_SERVICE_URL: str = "http://127.0.0.1:8001"
     AUTH_SERVICE_TIMEOUT_SECONDS: float = Field(default=2.0, gt=0)
+    # The realtime relay (GET /chat/{id}/events) listens to Firestore for browsers.
+    # FIRESTORE_EMULATOR_HOST set: that emulator; empty: production Firestore.
+    FIRESTORE_PROJECT: str = "demo-chat"
+    FIRESTORE_EMULATOR_HOST: str = "127.0.0.1:8080"
+    # The auth service's URL as the browser reaches it (the web page at /app logs in there).
+    PUBLIC_AUTH_URL: str = "http://127.0.0.1:8001"
 
     @property
     def cassandra_contact_points(self) -> list[str]:

@@ -14,11 +14,13 @@ from chat_service.config import Settings, get_settings
 from chat_service.events import EventPublisher, KafkaUnavailable
 from chat_service.exceptions import register_exception_handlers
 from chat_service.outbox import OutboxRelay
+from chat_service.realtime import BatchFeed, firestore_client
 from chat_service.repository import STATEMENTS, ChatRepository
 from chat_service.router import router
 from chat_service.service import ChatService
 from chat_service.store import CassandraStore
 from chat_service.users import UserDirectory
+from chat_service.web import web_router
 
 _KAFKA_STARTUP_WAIT_SECONDS = 5.0
 
@@ -49,6 +51,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             timeout=httpx.Timeout(settings.AUTH_SERVICE_TIMEOUT_SECONDS, connect=1.0)
         )
         validator = TokenValidator(settings)
+        # Building the client opens no connection; listeners connect per stream.
+        batch_feed = BatchFeed(
+            firestore_client(settings.FIRESTORE_PROJECT, settings.FIRESTORE_EMULATOR_HOST)
+        )
+        app.state.batch_feed = batch_feed
         app.state.settings = settings
         app.state.store = store
         app.state.publisher = publisher
@@ -74,6 +81,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             with contextlib.suppress(asyncio.CancelledError):
                 await relay_task
             await publisher.stop()
+            batch_feed.close()
             await validator.aclose()
             await auth_http.aclose()
             await store.close()
@@ -91,4 +99,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     instrument(app, checks)
     register_exception_handlers(app)
     app.include_router(router)
+    app.include_router(web_router)
     return app

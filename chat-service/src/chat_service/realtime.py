@@ -1,0 +1,206 @@
+"""The realtime relay: a chat's Firestore batches, listened to and framed as Server-Sent Events.
+
+Browsers cannot reach the gRPC-only Firestore emulator, so the chat service listens for
+them: one Firestore query listener per open stream on `chats/{chat_id}/batches`, ordered
+by `last_sent_at` (the order DESIGN.md gives clients), forwarding each batch document as
+it is added. Firestore stays the realtime source; history stays in Cassandra.
+"""
+
+import asyncio
+import contextlib
+import json
+import logging
+import os
+import uuid
+from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from google.cloud import firestore
+from google.cloud.firestore_v1.base_query import FieldFilter
+from prometheus_client import Counter, Gauge
+
+from chat_service.timeuuids import rfc3339_millis
+
+logger = logging.getLogger(__name__)
+
+STREAMS_OPENED = Counter("chat_event_streams_opened_total", "SSE relay streams opened.")
+STREAMS_OPEN = Gauge("chat_event_streams_open", "SSE relay streams open now.")
+BATCHES_RELAYED = Counter(
+    "chat_event_batches_relayed_total", "Firestore batch documents forwarded to SSE streams."
+)
+
+
+def firestore_client(project: str, emulator_host: str) -> firestore.Client:
+    """A client of `project`; against the emulator at `emulator_host` when it is set.
+
+    google-cloud-firestore reads FIRESTORE_EMULATOR_HOST from the environment when a
+    client is built (plain gRPC, anonymous credentials), so the setting is handed over
+    that way; empty means production Firestore with the ambient credentials. The
+    synchronous client is used because only it offers query listeners (`on_snapshot`).
+    """
+    if emulator_host:
+        os.environ["FIRESTORE_EMULATOR_HOST"] = emulator_host
+    else:
+        os.environ.pop("FIRESTORE_EMULATOR_HOST", None)
+    return firestore.Client(project=project)
+
+
+def _instant(value: Any) -> str:
+    if isinstance(value, datetime):
+        return rfc3339_millis(value)
+    return str(value)
+
+
+@dataclass(frozen=True, slots=True)
+class BatchEvent:
+    """One batch document as the relay forwards it."""
+
+    id: str
+    chat_id: str
+    sender_id: str
+    count: int
+    messages: tuple[dict[str, str], ...]
+    first_sent_at: str
+    last_sent_at: str
+
+    @classmethod
+    def from_document(cls, doc_id: str, data: Mapping[str, Any]) -> "BatchEvent":
+        chat_id = str(data["chat_id"])
+        sender_id = str(data["sender_id"])
+        # Each message carries chat and sender, shaped like the REST API's messages, so a
+        # client merges realtime and history with one code path.
+        messages = tuple(
+            {
+                "id": str(item["id"]),
+                "chat_id": chat_id,
+                "sender_id": sender_id,
+                "text": str(item["text"]),
+                "sent_at": str(item["sent_at"]),
+            }
+            for item in data.get("messages", [])
+        )
+        return cls(
+            id=doc_id,
+            chat_id=chat_id,
+            sender_id=sender_id,
+            count=int(data.get("count", len(messages))),
+            messages=messages,
+            first_sent_at=_instant(data.get("first_sent_at")),
+            last_sent_at=_instant(data.get("last_sent_at")),
+        )
+
+    def to_sse(self) -> str:
+        """An SSE `batch` event; its id (last_sent_at) lets a reconnect resume from it."""
+        body = {
+            "id": self.id,
+            "chat_id": self.chat_id,
+            "sender_id": self.sender_id,
+            "count": self.count,
+            "messages": list(self.messages),
+            "first_sent_at": self.first_sent_at,
+            "last_sent_at": self.last_sent_at,
+        }
+        return f"id: {self.last_sent_at}\nevent: batch\ndata: {json.dumps(body)}\n\n"
+
+
+def sse_event(event: str, data: Mapping[str, Any] | None = None) -> str:
+    return f"event: {event}\ndata: {json.dumps(dict(data or {}))}\n\n"
+
+
+SSE_KEEPALIVE = ": keep-alive\n\n"
+
+
+def parse_since(value: str | None) -> datetime | None:
+    """An RFC 3339 instant (a `since` parameter or a Last-Event-ID), None when unusable."""
+    if not value:
+        return None
+    try:
+        instant = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return instant if instant.tzinfo else instant.replace(tzinfo=UTC)
+
+
+class BatchFeed:
+    """Query listeners on chats' batch collections, bridged to asyncio queues."""
+
+    def __init__(self, client: firestore.Client) -> None:
+        self.client = client
+
+    @contextlib.asynccontextmanager
+    async def listen(
+        self, chat_id: uuid.UUID, since: datetime
+    ) -> AsyncIterator[asyncio.Queue[list[BatchEvent]]]:
+        """A queue of the batches added at or after `since`, each callback's as one list.
+
+        The first item is the listener's initial snapshot (possibly empty): from then on
+        nothing written is missed.
+        """
+        loop = asyncio.get_running_loop()
+        updates: asyncio.Queue[list[BatchEvent]] = asyncio.Queue()
+        query = (
+            self.client.collection("chats")
+            .document(str(chat_id))
+            .collection("batches")
+            .where(filter=FieldFilter("last_sent_at", ">=", since))
+            .order_by("last_sent_at")
+        )
+
+        def on_snapshot(_docs: Any, changes: Any, _read_time: Any) -> None:
+            # Runs on the listener's thread; batch documents are never changed once written.
+            added = [
+                BatchEvent.from_document(change.document.id, change.document.to_dict() or {})
+                for change in changes
+                if change.type.name == "ADDED"
+            ]
+            loop.call_soon_threadsafe(updates.put_nowait, added)
+
+        # Opening the listen stream blocks on gRPC: keep it off the event loop.
+        watch = await asyncio.to_thread(query.on_snapshot, on_snapshot)
+        STREAMS_OPENED.inc()
+        STREAMS_OPEN.inc()
+        try:
+            yield updates
+        finally:
+            STREAMS_OPEN.dec()
+            await asyncio.to_thread(watch.unsubscribe)
+
+    def close(self) -> None:
+        self.client.close()
+
+
+async def event_stream(
+    feed: BatchFeed,
+    chat_id: uuid.UUID,
+    since: datetime,
+    keepalive_seconds: float,
+    ends_at: float,
+) -> AsyncIterator[str]:
+    """The SSE body: `ready` once listening, then one `batch` event per document.
+
+    The stream ends with an `expired` event when the access token that opened it
+    expires (`ends_at`, loop time): the client reconnects with a fresh token.
+    """
+    loop = asyncio.get_running_loop()
+    yield "retry: 2000\n\n"
+    async with feed.listen(chat_id, since) as updates:
+        ready = False
+        while True:
+            remaining = ends_at - loop.time()
+            if remaining <= 0:
+                yield sse_event("expired", {"reason": "access token expired"})
+                return
+            try:
+                batches = await asyncio.wait_for(updates.get(), min(keepalive_seconds, remaining))
+            except TimeoutError:
+                # Comments keep proxies from closing an idle stream.
+                yield SSE_KEEPALIVE
+                continue
+            if not ready:
+                ready = True
+                yield sse_event("ready", {"chat_id": str(chat_id)})
+            for batch in batches:
+                BATCHES_RELAYED.inc()
+                yield batch.to_sse()

@@ -1,0 +1,129 @@
+"""Routes for browsers: the chat page and the live relay of a chat's Firestore batches."""
+
+import asyncio
+import html
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+from functools import cache
+from importlib import resources
+from typing import Annotated
+
+import jwt
+from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request, status
+from fastapi.responses import HTMLResponse, StreamingResponse
+from fastapi.security import HTTPAuthorizationCredentials
+
+from auth_validator import Principal
+from auth_validator.fastapi import TokenValidatorDep, authenticate, bearer_scheme
+from chat_service.config import Settings
+from chat_service.dependencies import ChatServiceDep
+from chat_service.models import Chat
+from chat_service.realtime import BatchFeed, event_stream, parse_since
+
+web_router = APIRouter(tags=["web"])
+
+# Comments on an idle stream this often keep proxies from closing it.
+SSE_KEEPALIVE_SECONDS = 15.0
+# Without `since` (or Last-Event-ID), a stream starts this far back: a message sent while
+# the client was loading history is then in both, and the client keeps it once (by id).
+SSE_REPLAY = timedelta(seconds=60)
+
+
+def get_settings_state(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def get_batch_feed(request: Request) -> BatchFeed:
+    feed: BatchFeed = request.app.state.batch_feed
+    return feed
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings_state)]
+BatchFeedDep = Annotated[BatchFeed, Depends(get_batch_feed)]
+
+
+class StreamCaller:
+    """Who opened a stream, and until when (wall clock, seconds) their token is good."""
+
+    def __init__(self, principal: Principal, expires_at: float) -> None:
+        self.principal = principal
+        self.expires_at = expires_at
+
+
+async def stream_caller(
+    validator: TokenValidatorDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
+    access_token: Annotated[
+        str | None,
+        Query(description="The access token, for EventSource (it cannot send headers)."),
+    ] = None,
+) -> StreamCaller:
+    """The caller, from the Authorization header or (this route only) `?access_token=`."""
+    token = credentials.credentials if credentials else access_token
+    if not token:
+        raise HTTPException(
+            status.HTTP_401_UNAUTHORIZED,
+            "Not authenticated",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    principal = await authenticate(validator, token)
+    # Verified just above; read `exp` only to end the stream when the token expires.
+    claims = jwt.decode(token, options={"verify_signature": False})
+    return StreamCaller(principal, float(claims.get("exp", time.time())))
+
+
+StreamCallerDep = Annotated[StreamCaller, Depends(stream_caller)]
+
+
+async def stream_chat(chat_id: uuid.UUID, caller: StreamCallerDep, service: ChatServiceDep) -> Chat:
+    """The chat in the path, if the stream's caller is a member (404 otherwise)."""
+    return await service.member_chat(chat_id, caller.principal.id)
+
+
+StreamChat = Annotated[Chat, Depends(stream_chat)]
+
+
+@web_router.get(
+    "/chat/{chat_id}/events",
+    response_class=StreamingResponse,
+    responses={
+        200: {"content": {"text/event-stream": {}}, "description": "SSE: ready, batch…"},
+        401: {"description": "Missing or invalid access token"},
+        404: {"description": "No such chat, or not a member"},
+    },
+)
+async def chat_events(
+    chat: StreamChat,
+    caller: StreamCallerDep,
+    feed: BatchFeedDep,
+    since: Annotated[
+        str | None, Query(description="RFC 3339: batches whose last_sent_at is at or after it.")
+    ] = None,
+    last_event_id: Annotated[str | None, Header()] = None,
+) -> StreamingResponse:
+    """The chat's Firestore batches as Server-Sent Events, each as it is written."""
+    start = parse_since(last_event_id) or parse_since(since)
+    if start is None:
+        start = datetime.now(UTC) - SSE_REPLAY
+    loop = asyncio.get_running_loop()
+    ends_at = loop.time() + max(0.0, caller.expires_at - time.time())
+    body = event_stream(feed, chat.id, start, SSE_KEEPALIVE_SECONDS, ends_at)
+    return StreamingResponse(
+        body,
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
+    )
+
+
+@cache
+def _page_template() -> str:
+    return resources.files("chat_service").joinpath("static/app.html").read_text("utf-8")
+
+
+@web_router.get("/app", response_class=HTMLResponse, include_in_schema=False)
+async def chat_page(settings: SettingsDep) -> HTMLResponse:
+    """The single-page web client (plain HTML and JS, no build step)."""
+    page = _page_template().replace("__AUTH_URL__", html.escape(settings.PUBLIC_AUTH_URL))
+    return HTMLResponse(page, headers={"Cache-Control": "no-cache"})

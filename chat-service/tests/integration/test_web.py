@@ -1,0 +1,131 @@
+"""The web page and the SSE relay: auth and membership through the app, the Firestore
+listening against the real emulator (DESIGN.md's batch documents, written here as the
+aggregator writes them)."""
+
+import asyncio
+import os
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+import pytest
+from google.cloud.firestore import AsyncClient
+
+from chat_service.realtime import BatchFeed, event_stream, firestore_client
+
+User = Any
+StartChat = Callable[[Any, Any], Awaitable[dict[str, Any]]]
+EMULATOR = "127.0.0.1:8080"
+PROJECT = "demo-chat"
+
+
+@pytest.fixture(scope="module")
+async def firestore() -> AsyncIterator[AsyncClient]:
+    os.environ.setdefault("FIRESTORE_EMULATOR_HOST", EMULATOR)
+    client = AsyncClient(project=PROJECT)
+    deadline = asyncio.get_running_loop().time() + 60
+    while True:
+        try:
+            await client.collection("readiness").document("probe").get(timeout=3)
+            break
+        except Exception as exc:  # any failure means "not ready yet"
+            if asyncio.get_running_loop().time() > deadline:
+                pytest.fail(f"Firestore emulator at {EMULATOR} is not ready: {exc!r} (make up)")
+            await asyncio.sleep(1)
+    yield client
+    client.close()
+
+
+@pytest.fixture(scope="module")
+def feed(firestore: AsyncClient) -> Iterator[BatchFeed]:
+    feed = BatchFeed(firestore_client(PROJECT, EMULATOR))
+    yield feed
+    feed.close()
+
+
+async def write_batch(
+    firestore: AsyncClient, chat_id: str, sender_id: str, texts: list[str], at: datetime
+) -> list[str]:
+    ids = [str(uuid.uuid1()) for _ in texts]
+    stamp = at.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    await (
+        firestore.collection("chats")
+        .document(chat_id)
+        .collection("batches")
+        .document(f"{sender_id}_{int(at.timestamp() * 1000)}_0")
+        .create(
+            {
+                "chat_id": chat_id,
+                "sender_id": sender_id,
+                "messages": [
+                    {"id": i, "text": t, "sent_at": stamp} for i, t in zip(ids, texts, strict=True)
+                ],
+                "count": len(texts),
+                "first_sent_at": at,
+                "last_sent_at": at,
+                "created_at": at,
+                "expire_at": at + timedelta(days=1),
+            }
+        )
+    )
+    return ids
+
+
+async def next_frame(stream: AsyncIterator[str], timeout: float = 15.0) -> str:
+    while True:
+        frame = await asyncio.wait_for(anext(stream), timeout)
+        if not frame.startswith((":", "retry:")):
+            return frame
+
+
+async def test_stream_says_ready_then_forwards_each_new_batch_once(
+    feed: BatchFeed, firestore: AsyncClient
+) -> None:
+    chat_id, sender = uuid.uuid4(), str(uuid.uuid4())
+    now = datetime.now(UTC)
+    await write_batch(firestore, str(chat_id), sender, ["too old"], now - timedelta(minutes=5))
+    loop = asyncio.get_running_loop()
+    stream = event_stream(feed, chat_id, now - timedelta(minutes=1), 1.0, loop.time() + 60)
+    try:
+        assert (await next_frame(stream)).startswith("event: ready")
+        first = await write_batch(firestore, str(chat_id), sender, ["a", "b"], datetime.now(UTC))
+        frame = await next_frame(stream)
+        assert "event: batch" in frame and all(i in frame for i in first)
+        assert "too old" not in frame
+        second = await write_batch(firestore, str(chat_id), sender, ["c"], datetime.now(UTC))
+        frame = await next_frame(stream)
+        assert second[0] in frame and first[0] not in frame
+    finally:
+        await stream.aclose()
+
+
+async def test_stream_ends_when_the_token_expires(feed: BatchFeed) -> None:
+    loop = asyncio.get_running_loop()
+    stream = event_stream(feed, uuid.uuid4(), datetime.now(UTC), 0.2, loop.time() + 1.0)
+    frames = [frame async for frame in stream]
+    assert frames[-1].startswith("event: expired")
+
+
+async def test_events_need_a_token_and_membership(
+    client: httpx.AsyncClient, make_user: Callable[[], Awaitable[User]], start_chat: StartChat
+) -> None:
+    alice, bob, eve = await make_user(), await make_user(), await make_user()
+    chat = await start_chat(alice, bob)
+    url = f"/chat/{chat['id']}/events"
+    assert (await client.get(url)).status_code == 401
+    assert (await client.get(url, params={"access_token": "junk"})).status_code == 401
+    token = eve.headers["Authorization"].removeprefix("Bearer ")
+    outsider = await client.get(url, params={"access_token": token})
+    assert outsider.status_code == 404
+    no_chat = await client.get(f"/chat/{uuid.uuid4()}/events", headers=alice.headers)
+    assert no_chat.status_code == 404
+
+
+async def test_the_page_is_served_with_the_auth_url(client: httpx.AsyncClient) -> None:
+    page = await client.get("/app")
+    assert page.status_code == 200
+    assert page.headers["content-type"].startswith("text/html")
+    assert '<meta name="chat-auth-url" content="http://127.0.0.1:8001">' in page.text
+    assert "EventSource" in page.text
