@@ -34,11 +34,19 @@ class Settings(DatabaseSettings):
     ACCESS_TOKEN_TTL_SECONDS: int = Field(default=900, ge=10)
     REFRESH_TOKEN_TTL_SECONDS: int = Field(default=2_592_000, ge=60)
     JWT_LEEWAY_SECONDS: float = Field(default=30, ge=0)
+    # Browser origins allowed to call this service (comma-separated): the chat web page
+    # is served by chat-service, a different origin. Empty allows none.
+    CORS_ALLOW_ORIGINS: str = "http://127.0.0.1:8002,http://localhost:8002"
 
     # Argon2id cost: OWASP's minimum profile (19 MiB, 2 passes, 1 lane) suits a 2-core box.
     ARGON2_TIME_COST: int = Field(default=2, ge=1)
     ARGON2_MEMORY_COST_KIB: int = Field(default=19_456, ge=8)
     ARGON2_PARALLELISM: int = Field(default=1, ge=1)
+
+    @property
+    def cors_origins(self) -> list[str]:
+        """CORS_ALLOW_ORIGINS as a list."""
+        return [origin.strip() for origin in self.CORS_ALLOW_ORIGINS.split(",") if origin.strip()]
 
     @model_validator(mode="after")
     def _one_signing_key(self) -> "Settings":

@@ -4,6 +4,7 @@ from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
 
 from auth_service.config import Settings, get_settings
 from auth_service.database import create_engine, create_session_factory, ping
@@ -58,6 +59,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(users_router)
     app.include_router(keys_router)
     register_error_handler(app)
+    if settings.cors_origins:
+        # Bearer tokens travel in a header, never cookies: no credentials mode needed.
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["GET", "POST"],
+            allow_headers=["Authorization", "Content-Type"],
+        )
 
     def checks() -> Mapping[str, ReadinessCheck]:
         return {"postgres": lambda: ping(app.state.engine)}
