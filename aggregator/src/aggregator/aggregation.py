@@ -159,8 +159,17 @@ class Aggregator:
         self.config = config
         # One open group per (key, window); a late message reopens its window's group.
         self._open: dict[tuple[CorrelationKey, int], _OpenGroup] = {}
+        # Windows open per key, so a message looks only at its own key's groups.
+        self._windows: dict[CorrelationKey, set[int]] = {}
         # Latest message time per key, for the eager-first rule.
         self._last_seen: dict[CorrelationKey, int] = {}
+
+    def _pop(self, key: CorrelationKey, window: int) -> _OpenGroup:
+        windows = self._windows[key]
+        windows.discard(window)
+        if not windows:
+            del self._windows[key]
+        return self._open.pop((key, window))
 
     def add(self, message: Message, now_ms: int) -> list[CompletedGroup]:
         """Aggregate `message`; return the groups this completes (possibly none)."""
@@ -172,8 +181,8 @@ class Aggregator:
 
         # A message from a later window means the sender has moved on: earlier windows
         # of the key are done, no need to wait for the wall clock.
-        for open_key in [k for k in self._open if k[0] == key and k[1] < window]:
-            completed.append(self._open.pop(open_key).complete(CompletedBy.WINDOW))
+        for earlier in sorted(w for w in self._windows.get(key, ()) if w < window):
+            completed.append(self._pop(key, earlier).complete(CompletedBy.WINDOW))
 
         last = self._last_seen.get(key)
         self._last_seen[key] = time_ms if last is None else max(last, time_ms)
@@ -186,25 +195,27 @@ class Aggregator:
         group = self._open.get((key, window))
         if group is not None and group.by_id and message.id not in group.by_id:
             if group.size_bytes + message.size_bytes > cfg.max_bytes:
-                completed.append(self._open.pop((key, window)).complete(CompletedBy.BYTES))
+                completed.append(self._pop(key, window).complete(CompletedBy.BYTES))
                 group = None
         if group is None:
             group = _OpenGroup(message.chat_id, message.sender_id, window)
             self._open[(key, window)] = group
+            self._windows.setdefault(key, set()).add(window)
         group.add(message)
         if len(group.by_id) >= cfg.max_messages:
-            completed.append(self._open.pop((key, window)).complete(CompletedBy.SIZE))
+            completed.append(self._pop(key, window).complete(CompletedBy.SIZE))
         return completed
 
     def expire(self, now_ms: int) -> list[CompletedGroup]:
         """Complete every group whose window ended (plus lateness) by `now_ms`."""
         cfg = self.config
         done = [k for k in self._open if k[1] + cfg.window_ms + cfg.lateness_ms <= now_ms]
-        completed = [self._open.pop(k).complete(CompletedBy.WINDOW) for k in done]
+        completed = [self._pop(*k).complete(CompletedBy.WINDOW) for k in done]
         # Forget keys quiet for longer than a window: their next message is eager anyway.
         horizon = now_ms - cfg.window_ms - cfg.lateness_ms
-        open_keys = {k[0] for k in self._open}
-        for key in [k for k, t in self._last_seen.items() if t < horizon and k not in open_keys]:
+        for key in [
+            k for k, t in self._last_seen.items() if t < horizon and k not in self._windows
+        ]:
             del self._last_seen[key]
         return completed
 
@@ -212,6 +223,7 @@ class Aggregator:
         """Force-complete every open group (shutdown or partition revocation)."""
         completed = [group.complete(reason) for group in self._open.values()]
         self._open.clear()
+        self._windows.clear()
         return completed
 
     def oldest_offset(self) -> int | None:

@@ -10,13 +10,15 @@ id is taken; nothing is set over or updated), a document never changes once crea
 writer that finds a slot taken reads it and drops the messages it already holds before
 moving to the next slot. Two writers holding the same message walk the same slots from 0,
 so the second always sees the first's document before it could write the message again.
-Known slots are remembered per window, so a healthy flush is one batched commit with no
-reads. Batch atomicity is not relied on: if a batched commit fails, every document is
-retried alone with create-or-read, which is correct whether the batch half-applied or not.
+Known slots are remembered per window, so a healthy flush is one batched commit (one per
+500 documents, Firestore's limit) with no reads. Batch atomicity is not relied on: if a
+batched commit fails, every document is retried alone with create-or-read, which is
+correct whether the batch half-applied or not.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import time
@@ -35,6 +37,8 @@ logger = logging.getLogger(__name__)
 
 # A flush must fail fast when Firestore is down: the consumer retries with its own backoff.
 RPC_TIMEOUT_SECONDS = 5.0
+# Firestore accepts at most 500 writes per commit; bigger flushes commit in parallel chunks.
+MAX_BATCH_WRITES = 500
 # Known slots of windows older than this are forgotten; a later redelivery reads instead.
 WINDOW_MEMORY_SECONDS = 600
 # A taken slot that vanishes between create and read (swept) is retried at most this often.
@@ -155,20 +159,25 @@ class FirestoreSink:
         return pending
 
     async def write(self, groups: Sequence[CompletedGroup]) -> FlushResult:
-        """Create one document per group (one batched commit when all goes well)."""
+        """Create one document per group (one batched commit per 500 when all goes well)."""
         self._forget_old_windows()
         pending = self._pending(groups)
         if not pending:
             return FlushResult(0, 0, ())
         now = datetime.now(UTC)
-        try:
-            await self._commit_batch(pending, now)
-        except gexc.AlreadyExists:
+        chunks = [
+            pending[i : i + MAX_BATCH_WRITES] for i in range(0, len(pending), MAX_BATCH_WRITES)
+        ]
+        outcomes = await asyncio.gather(
+            *(self._commit_batch(chunk, now) for chunk in chunks), return_exceptions=True
+        )
+        failures = [o for o in outcomes if isinstance(o, BaseException)]
+        if any(isinstance(f, gexc.AlreadyExists) for f in failures):
             # Some slot was taken (a crash, a rebalance, a half-applied batch): slot by slot.
             logger.info("batched create hit a taken id; resolving %d documents", len(pending))
             return await self._write_one_by_one(pending, now)
-        except gexc.GoogleAPIError as exc:
-            raise SinkUnavailable(f"batched commit failed: {exc!r}") from exc
+        if failures:
+            raise SinkUnavailable(f"batched commit failed: {failures[0]!r}") from failures[0]
         written: list[Message] = []
         for item in pending:
             self._remember(item.window, item.messages, item.seq)

@@ -192,3 +192,11 @@ async def test_unreachable_firestore_raises_sink_unavailable() -> None:
             await FirestoreSink(client, 3600).write([group(messages(new_chat(), "a", 1))])
     finally:
         client.close()
+
+
+async def test_a_flush_over_firestores_500_writes_per_commit_limit(firestore: AsyncClient) -> None:
+    chat = new_chat()
+    groups = [group(messages(chat, f"user{i}", 1)) for i in range(620)]
+    result = await FirestoreSink(firestore, 3600).write(groups)
+    assert (result.documents, result.messages) == (620, 620)
+    assert len(await all_docs(firestore, chat)) == 620
