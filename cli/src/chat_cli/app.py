@@ -206,6 +206,14 @@ def watch(
     timeout: Annotated[
         float | None, typer.Option(min=0, help="Stop after this many seconds.")
     ] = None,
+    order_delay: Annotated[
+        float,
+        typer.Option(
+            min=0,
+            help="Hold new messages this long after they were sent, so that both people's "
+            "messages print in the order they were sent (0: print at once).",
+        ),
+    ] = 2.0,
 ) -> None:
     """Print CHAT's recent history, then each new message as it arrives (Ctrl-C stops)."""
     settings = get_settings()
@@ -213,7 +221,7 @@ def watch(
         me = api.current_session()
         chat_id = _chat_id(api, chat)
         names = Names(api, {me.user_id: me.username})
-        timeline = Timeline()
+        timeline = Timeline(hold_seconds=order_delay)
         client = firestore_client(settings.FIRESTORE_PROJECT, settings.FIRESTORE_EMULATOR_HOST)
         since = datetime.now(UTC) - LISTEN_SLACK
         # Listen before reading history: a message sent in between is then in one or
@@ -228,15 +236,22 @@ def watch(
             deadline = None if timeout is None else time.monotonic() + timeout
             printed = 0
             while count is None or printed < count:
-                wait = 0.5 if deadline is None else min(0.5, deadline - time.monotonic())
-                if wait <= 0:
-                    break
-                batches = listener.next(wait)
-                if batches is None:
-                    continue
-                for message in timeline.add_batches(batches):
+                # Wake often while messages are held, to release them on time.
+                wait = 0.1 if timeline.pending else 0.5
+                if deadline is not None:
+                    wait = min(wait, deadline - time.monotonic())
+                    if wait <= 0:
+                        break
+                batches = listener.next(wait) or []
+                for message in timeline.add_batches(batches, time.time()):
+                    if count is not None and printed >= count:
+                        break
                     print_message(out, message, names)
                     printed += 1
+            if count is None or printed < count:
+                # Stopping on the timeout: what is held has arrived, so print it too.
+                for message in timeline.flush()[: None if count is None else count - printed]:
+                    print_message(out, message, names)
 
 
 def main() -> None:

@@ -21,6 +21,11 @@ def time_key(message_id: str) -> tuple[int, str]:
     return uuid.UUID(message_id).time, message_id
 
 
+def unix_seconds(message_id: str) -> float:
+    """When a message was sent (Unix seconds), from its version-1 UUID."""
+    return (uuid.UUID(message_id).time - _GREGORIAN_OFFSET) / 10_000_000
+
+
 def time_uuid_at(instant: datetime) -> str:
     """The smallest version-1 UUID of `instant`: `history --before` an ISO time.
 
@@ -91,10 +96,20 @@ class Batch:
 
 
 class Timeline:
-    """What a watcher has printed; decides which messages of new batches to print."""
+    """What a watcher has printed; decides which messages of new batches to print, and when.
 
-    def __init__(self) -> None:
+    Batches of one sender arrive in order, but not across senders: the aggregator sends a
+    quiet sender's first message at once and the burst behind it when its window closes,
+    so another sender's message can arrive between them although it was sent after the
+    burst began. A terminal cannot insert lines above, so new messages are held for
+    `hold_seconds` after they were sent and released oldest first; a message of the other
+    sender that was sent earlier has arrived by then. 0 prints at once (order may vary).
+    """
+
+    def __init__(self, hold_seconds: float = 0.0) -> None:
+        self.hold_seconds = hold_seconds
         self.seen: set[str] = set()
+        self.pending: list[Message] = []
         # Messages older than the oldest history shown belong to older pages: not printed.
         self.floor: tuple[int, str] | None = None
 
@@ -108,8 +123,28 @@ class Timeline:
             self.floor = oldest if self.floor is None else min(self.floor, oldest)
         return fresh
 
-    def add_batches(self, batches: Iterable[Batch]) -> list[Message]:
-        """The messages of these batches not printed yet, oldest first."""
+    def add_batches(self, batches: Iterable[Batch], now: float) -> list[Message]:
+        """Take these batches' new messages; return those due to print (`release`)."""
+        self.pending.extend(self._unseen(batches))
+        return self.release(now)
+
+    def release(self, now: float) -> list[Message]:
+        """The held messages sent at least `hold_seconds` before `now`, oldest first."""
+        self.pending.sort(key=lambda m: time_key(m.id))
+        due = 0
+        while (
+            due < len(self.pending)
+            and unix_seconds(self.pending[due].id) + self.hold_seconds <= now
+        ):
+            due += 1
+        released, self.pending = self.pending[:due], self.pending[due:]
+        return released
+
+    def flush(self) -> list[Message]:
+        """Every held message, oldest first (the watcher is stopping)."""
+        return self.release(float("inf"))
+
+    def _unseen(self, batches: Iterable[Batch]) -> list[Message]:
         candidates: dict[str, Message] = {}
         for batch in batches:
             for message in batch.messages:

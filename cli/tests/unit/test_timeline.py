@@ -7,6 +7,8 @@ from chat_cli.models import Message
 from chat_cli.timeline import Batch, Timeline, parse_before, time_key, time_uuid_at
 
 GREGORIAN_OFFSET = 0x01B21DD213814000
+# Far after every message time used below (micros near 0 are 1970).
+NOW = 2_000_000_000.0
 
 
 def tuuid(micros: int, node: int = 1) -> str:
@@ -47,15 +49,15 @@ def test_batches_skip_what_history_printed_and_what_is_older_than_it() -> None:
     timeline = Timeline()
     timeline.add_history([msg(300, "c"), msg(200, "b")])
     older = msg(100, "a")  # belongs to an older page: not printed after the page
-    fresh = timeline.add_batches([batch(older, msg(200, "b"), msg(300, "c"), msg(400, "d"))])
+    fresh = timeline.add_batches([batch(older, msg(200, "b"), msg(300, "c"), msg(400, "d"))], NOW)
     assert [m.text for m in fresh] == ["d"]
 
 
 def test_a_message_in_two_batches_is_printed_once() -> None:
     timeline = Timeline()
     d = msg(400, "d")
-    first = timeline.add_batches([batch(d, doc_id="1"), batch(d, doc_id="2")])
-    again = timeline.add_batches([batch(d, doc_id="3")])
+    first = timeline.add_batches([batch(d, doc_id="1"), batch(d, doc_id="2")], NOW)
+    again = timeline.add_batches([batch(d, doc_id="3")], NOW)
     assert [m.text for m in first] == ["d"]
     assert again == []
 
@@ -64,13 +66,13 @@ def test_batches_of_two_senders_are_merged_in_time_order() -> None:
     timeline = Timeline()
     a = batch(msg(100, "a1", "A"), msg(300, "a2", "A"), doc_id="A")
     b = batch(msg(200, "b1", "B"), doc_id="B")
-    assert [m.text for m in timeline.add_batches([b, a])] == ["a1", "b1", "a2"]
+    assert [m.text for m in timeline.add_batches([b, a], NOW)] == ["a1", "b1", "a2"]
 
 
 def test_empty_history_lets_every_batch_through() -> None:
     timeline = Timeline()
     assert timeline.add_history([]) == []
-    assert [m.text for m in timeline.add_batches([batch(msg(1, "z"))])] == ["z"]
+    assert [m.text for m in timeline.add_batches([batch(msg(1, "z"))], NOW)] == ["z"]
 
 
 def test_batch_document_fields_are_read() -> None:
@@ -118,3 +120,26 @@ def test_parse_before_accepts_a_time_uuid_or_an_iso_time() -> None:
 def test_parse_before_refuses_other_values(value: str) -> None:
     with pytest.raises(ValueError):
         parse_before(value)
+
+
+def test_held_messages_are_released_in_send_order_once_their_hold_has_passed() -> None:
+    timeline = Timeline(hold_seconds=2.0)
+    base = 1_700_000_000_000_000  # micros
+    # Alice's first message comes at once (eager); Bob's, sent 0.3 s later, comes next;
+    # Alice's burst (sent in between) only when her window closes.
+    eager = msg(base, "a0", "A")
+    assert timeline.add_batches([batch(eager)], now=1_700_000_000.1) == []
+    assert timeline.add_batches([batch(msg(base + 300_000, "b0", "B"))], 1_700_000_000.4) == []
+    assert [m.text for m in timeline.release(1_700_000_002.0)] == ["a0"]
+    burst = batch(msg(base + 100_000, "a1", "A"), msg(base + 200_000, "a2", "A"))
+    released = timeline.add_batches([burst], now=1_700_000_002.25)
+    assert [m.text for m in released] == ["a1", "a2"]
+    assert [m.text for m in timeline.release(1_700_000_002.3)] == ["b0"]
+    assert timeline.pending == []
+
+
+def test_flush_releases_everything_held() -> None:
+    timeline = Timeline(hold_seconds=60)
+    timeline.add_batches([batch(msg(2, "b")), batch(msg(1, "a"))], now=0.0)
+    assert [m.text for m in timeline.flush()] == ["a", "b"]
+    assert timeline.flush() == []
