@@ -79,7 +79,7 @@ class BatchListener:
         if self._watch is not None:
             self._watch.unsubscribe()
             self._watch = None
-        self.client.close()  # type: ignore[no-untyped-call]
+        self.client.close()
 
     def __enter__(self) -> "BatchListener":
         return self
