@@ -5,11 +5,11 @@ PYTHON ?= python3.11
 VENV := .venv
 PY := $(VENV)/bin/python
 # Python packages of the repo, installed editable into one virtualenv, in dependency order.
-PACKAGES := common auth-validator auth-service chat-service aggregator
+PACKAGES := common auth-validator auth-service chat-service aggregator cli
 PRESENT := $(foreach p,$(PACKAGES),$(if $(wildcard $(p)/pyproject.toml),$(p)))
 STAMP := $(VENV)/.installed
 
-.PHONY: up down status clean test lint unit venv constraints
+.PHONY: up down status clean test lint venv constraints demo
 
 up: $(STAMP)
 	@$(PY) -m infra.stack up
@@ -40,8 +40,13 @@ lint: $(STAMP)
 	@$(VENV)/bin/ruff format --check .
 	@$(VENV)/bin/mypy $(foreach p,$(PRESENT),$(p)/src) infra/stack
 
+# Two people chatting through every service, on the running system.
+demo: up
+	@$(PY) -m chat_cli.demo
+
 # Every package's tests, then the cross-service tests; all run, any failure fails the target.
 test: up lint
+	@bash infra/tools/install-chromium.sh
 	@failed=""; \
 	for p in $(PRESENT); do \
 	  echo "=== $$p"; \
@@ -57,5 +62,5 @@ constraints:
 	@rm -rf /tmp/chat-constraints-venv && $(PYTHON) -m venv /tmp/chat-constraints-venv
 	@/tmp/chat-constraints-venv/bin/pip install -q -r tests/requirements.txt $(foreach p,$(PRESENT),./$(p)[dev])
 	@{ head -n 2 constraints.txt; /tmp/chat-constraints-venv/bin/pip freeze --exclude-editable \
-	  | grep -v -E '^(chat-common|auth-validator|auth-service|chat-service|aggregator)[= ]'; } > constraints.new
+	  | grep -v -E '^(chat-common|auth-validator|auth-service|chat-service|aggregator|chat-cli)[= ]'; } > constraints.new
 	@mv constraints.new constraints.txt && echo "constraints.txt updated"

@@ -30,11 +30,20 @@ async def is_ready(component: Component, timeout: float = 5.0) -> bool:
     return True
 
 
-def run_step(component: Component, argv: tuple[str, ...]) -> None:
+def run_step(component: Component, argv: tuple[str, ...], quiet: bool = False) -> None:
+    """Run one install/prepare command; `quiet` sends its output to the component's log."""
     env = {"REPO": str(REPO), "STATE_DIR": str(state_dir(component.name)), **component.env}
-    result = subprocess.run(argv, cwd=REPO, env={**os.environ, **env})
+    with process.log_file(component.name).open("ab") as log:
+        result = subprocess.run(
+            argv,
+            cwd=REPO,
+            env={**os.environ, **env},
+            stdout=log if quiet else None,
+            stderr=subprocess.STDOUT if quiet else None,
+        )
     if result.returncode != 0:
-        raise StackError(f"{component.name}: `{' '.join(argv)}` failed ({result.returncode})")
+        tail = f"; last lines of its log:\n{process.log_tail(component.name)}" if quiet else ""
+        raise StackError(f"{component.name}: `{' '.join(argv)}` failed ({result.returncode}){tail}")
 
 
 def start(component: Component) -> None:
@@ -44,7 +53,7 @@ def start(component: Component) -> None:
             f"`make up` did not start; stop it (or free the port) and run `make up` again"
         )
     for argv in component.before_start:
-        run_step(component, argv)
+        run_step(component, argv, quiet=True)
     env = {"REPO": str(REPO), "STATE_DIR": str(state_dir(component.name)), **component.env}
     pid = process.start(component.name, component.argv, env)
     print(f"  started {component.name} (pid {pid}), log: {process.log_file(component.name)}")

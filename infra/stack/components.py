@@ -113,10 +113,13 @@ SERVICES = (
             "--port",
             "8002",
             "--no-access-log",
+            # Open SSE streams would otherwise hold shutdown until their clients leave.
+            "--timeout-graceful-shutdown",
+            "3",
         ),
         ready=partial(readiness.http_ok, "http://127.0.0.1:8002/readyz"),
         env=SERVICE_ENV,
-        url="http://127.0.0.1:8002/docs",
+        url="http://127.0.0.1:8002/app",
     ),
     Component(
         name="aggregator",
