@@ -1,18 +1,12 @@
-"""Domain errors of the chat service and the one handler that maps them to HTTP."""
+"""Domain errors of the chat service (the shared handler maps them to HTTP)."""
 
-import logging
+from fastapi import FastAPI, status
 
-from fastapi import FastAPI, Request, status
-from fastapi.responses import JSONResponse
-
-logger = logging.getLogger(__name__)
+from chat_common.errors import ServiceError, install_error_handler
 
 
-class ChatServiceError(Exception):
+class ChatServiceError(ServiceError):
     """Base of every error this service turns into an HTTP answer."""
-
-    status_code = status.HTTP_500_INTERNAL_SERVER_ERROR
-    detail = "internal error"
 
 
 class ChatNotFound(ChatServiceError):
@@ -57,18 +51,6 @@ class CallerRejected(ChatServiceError):
     detail = "token rejected by the auth service"
 
 
-async def handle_chat_service_error(request: Request, exc: Exception) -> JSONResponse:
-    """Map a domain error to its status; 503s say Retry-After so clients back off."""
-    assert isinstance(exc, ChatServiceError)
-    headers: dict[str, str] = {}
-    if exc.status_code == status.HTTP_503_SERVICE_UNAVAILABLE:
-        logger.warning("%s %s: %s", request.method, request.url.path, exc)
-        headers["Retry-After"] = "1"
-    elif exc.status_code == status.HTTP_401_UNAUTHORIZED:
-        headers["WWW-Authenticate"] = "Bearer"
-    return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=headers)
-
-
 def register_exception_handlers(app: FastAPI) -> None:
     """Install the one handler for every domain error."""
-    app.add_exception_handler(ChatServiceError, handle_chat_service_error)
+    install_error_handler(app)
