@@ -47,15 +47,7 @@ demo: up
 # Every package's tests, then the cross-service tests; all run, any failure fails the target.
 test: up lint
 	@bash infra/tools/install-chromium.sh
-	@failed=""; \
-	for p in $(PRESENT); do \
-	  echo "=== $$p"; \
-	  (cd $$p && ../$(VENV)/bin/pytest -q) || failed="$$failed $$p"; \
-	done; \
-	echo "=== cross-service tests (tests/)"; \
-	$(VENV)/bin/pytest -q tests || failed="$$failed tests"; \
-	if [ -n "$$failed" ]; then echo "FAILED:$$failed"; exit 1; fi; \
-	echo "All test suites passed."
+	@bash infra/run-tests.sh $(PRESENT)
 
 # Re-pin every dependency from a fresh virtualenv (after editing a pyproject).
 constraints:
