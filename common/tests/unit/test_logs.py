@@ -3,7 +3,7 @@
 import json
 import logging
 
-from chat_common.logs import JsonFormatter, request_id_var
+from chat_common.logs import JsonFormatter, configure_logging, request_id_var
 
 
 def record(message: str, *args: object) -> logging.LogRecord:
@@ -27,3 +27,24 @@ def test_line_is_json_with_all_fields() -> None:
 
 def test_request_id_is_null_outside_a_request() -> None:
     assert json.loads(JsonFormatter("x").format(record("hi")))["request_id"] is None
+
+
+def test_tokens_in_query_strings_are_redacted() -> None:
+    line = JsonFormatter("x").format(
+        record('"GET /chat/1/events?access_token=eyJhbGciOi.abc.def&since=5 HTTP/1.1" 200')
+    )
+    message = json.loads(line)["message"]
+    assert "eyJ" not in message
+    assert "access_token=[redacted]&since=5" in message
+
+
+def test_an_access_log_uvicorn_switched_off_stays_off() -> None:
+    access = logging.getLogger("uvicorn.access")
+    saved = (access.handlers[:], access.propagate)
+    try:
+        access.handlers[:] = []  # what uvicorn does for --no-access-log
+        access.propagate = False
+        configure_logging("x")
+        assert not access.hasHandlers()
+    finally:
+        access.handlers[:], access.propagate = saved
