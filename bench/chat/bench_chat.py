@@ -69,6 +69,11 @@ def start_service(settings: Settings) -> subprocess.Popen[bytes]:
             "--port",
             str(PORT),
             "--no-access-log",
+            # Longer than any pause in the run: uvicorn closing an idle keep-alive connection
+            # just as the client reuses it fails that request (a client-side race, not a
+            # server error).
+            "--timeout-keep-alive",
+            "60",
             "--log-level",
             "warning",
         ],

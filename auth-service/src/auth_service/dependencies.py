@@ -22,7 +22,9 @@ MAX_LOGIN_BODY_BYTES = 8192
 oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/auth/login", auto_error=False)
 
 
-def get_auth_service(request: Request) -> AuthService:
+# Dependencies are `async def` even without I/O: FastAPI runs a plain `def` one in its
+# threadpool, a thread hop per request.
+async def get_auth_service(request: Request) -> AuthService:
     service: AuthService = request.app.state.auth_service
     return service
 
@@ -80,7 +82,7 @@ async def login_credentials(request: Request) -> LoginRequest:
 LoginCredentials = Annotated[LoginRequest, Depends(login_credentials)]
 
 
-def valid_cursor(
+async def valid_cursor(
     cursor: Annotated[
         str | None, Query(max_length=512, description="next_cursor of a page")
     ] = None,

@@ -15,7 +15,9 @@ bearer_scheme = HTTPBearer(auto_error=False, description="Access token from POST
 CHALLENGE = {"WWW-Authenticate": "Bearer"}
 
 
-def get_token_validator(request: Request) -> TokenValidator:
+# Dependencies are `async def` even without I/O: FastAPI runs a plain `def` one in its
+# threadpool, a thread hop per request.
+async def get_token_validator(request: Request) -> TokenValidator:
     """The validator the service built in its lifespan (`app.state.token_validator`)."""
     validator = getattr(request.app.state, "token_validator", None)
     if not isinstance(validator, TokenValidator):
@@ -26,7 +28,7 @@ def get_token_validator(request: Request) -> TokenValidator:
 TokenValidatorDep = Annotated[TokenValidator, Depends(get_token_validator)]
 
 
-def bearer_token(
+async def bearer_token(
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
 ) -> str:
     """The raw bearer token (for callers that forward it), or 401 when there is none."""

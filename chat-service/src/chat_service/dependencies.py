@@ -13,7 +13,9 @@ from chat_service.service import ChatService
 from chat_service.timeuuids import is_time_uuid
 
 
-def get_chat_service(request: Request) -> ChatService:
+# Dependencies are `async def` even without I/O: FastAPI runs a plain `def` one in its
+# threadpool, a thread hop per request.
+async def get_chat_service(request: Request) -> ChatService:
     """The service object built in the lifespan."""
     service: ChatService = request.app.state.chat_service
     return service
@@ -32,7 +34,7 @@ async def member_chat(
 MemberChat = Annotated[Chat, Depends(member_chat)]
 
 
-def valid_page_time(
+async def valid_page_time(
     time: Annotated[
         uuid.UUID | None,
         Query(description="A version-1 time UUID: messages strictly older than it."),

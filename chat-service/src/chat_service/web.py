@@ -30,12 +30,14 @@ SSE_KEEPALIVE_SECONDS = 15.0
 SSE_REPLAY = timedelta(seconds=60)
 
 
-def get_settings_state(request: Request) -> Settings:
+# Dependencies are `async def` even without I/O: FastAPI runs a plain `def` one in its
+# threadpool, a thread hop per request.
+async def get_settings_state(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 
 
-def get_batch_feed(request: Request) -> BatchFeed:
+async def get_batch_feed(request: Request) -> BatchFeed:
     feed: BatchFeed = request.app.state.batch_feed
     return feed
 
