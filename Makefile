@@ -27,11 +27,11 @@ clean: down
 venv: $(STAMP)
 
 # Reinstall when constraints or any package's metadata change.
-$(STAMP): constraints.txt tests/requirements.txt $(foreach p,$(PRESENT),$(p)/pyproject.toml)
+$(STAMP): constraints.txt tests/requirements.txt bench/requirements.txt $(foreach p,$(PRESENT),$(p)/pyproject.toml)
 	@test -x $(PY) || { echo "Creating $(VENV) with $(PYTHON)"; $(PYTHON) -m venv $(VENV); }
 	@echo "Installing Python packages: $(PRESENT)"
 	@$(PY) -m pip install -q --upgrade pip -c constraints.txt 2>/dev/null || true
-	@$(PY) -m pip install -q -c constraints.txt -r tests/requirements.txt \
+	@$(PY) -m pip install -q -c constraints.txt -r tests/requirements.txt -r bench/requirements.txt \
 	  $(foreach p,$(PRESENT),-e ./$(p)[dev])
 	@touch $@
 
@@ -52,7 +52,7 @@ test: up lint
 # Re-pin every dependency from a fresh virtualenv (after editing a pyproject).
 constraints:
 	@rm -rf /tmp/chat-constraints-venv && $(PYTHON) -m venv /tmp/chat-constraints-venv
-	@/tmp/chat-constraints-venv/bin/pip install -q -r tests/requirements.txt $(foreach p,$(PRESENT),./$(p)[dev])
+	@/tmp/chat-constraints-venv/bin/pip install -q -r tests/requirements.txt -r bench/requirements.txt $(foreach p,$(PRESENT),./$(p)[dev])
 	@{ head -n 2 constraints.txt; /tmp/chat-constraints-venv/bin/pip freeze --exclude-editable \
 	  | grep -v -E '^(chat-common|auth-validator|auth-service|chat-service|aggregator|chat-cli)[= ]'; } > constraints.new
 	@mv constraints.new constraints.txt && echo "constraints.txt updated"

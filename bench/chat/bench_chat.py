@@ -21,15 +21,16 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import aiohttp
 import httpx
-from cassandra.concurrent import execute_concurrent_with_args
+from cassandra.concurrent import execute_concurrent, execute_concurrent_with_args
 from cassandra.query import BatchStatement, BatchType
 from cassandra.util import uuid_from_time
 
 from chat_service.config import Settings
 from chat_service.migrate import migrate
 from chat_service.models import chat_id_for
-from chat_service.repository import STATEMENTS
+from chat_service.repository import STATEMENTS, outbox_shard
 from chat_service.schema import qualify
 from chat_service.store import build_cluster
 from chat_service.timeuuids import bucket_start
@@ -106,21 +107,58 @@ async def bench_sends(
         created.raise_for_status()
         chats.append((created.json()["id"], token))
     latencies: list[float] = []
+    # The load comes from aiohttp: httpx's client costs so much CPU per request that, on
+    # two cores, it measured itself (about 60 requests/s) rather than the service.
+    connector = aiohttp.TCPConnector(limit=senders + 10)
+    async with aiohttp.ClientSession(base_url=BASE, connector=connector) as session:
 
-    async def sender(chat_id: str, token: str) -> None:
-        headers = {"Authorization": f"Bearer {token}"}
-        for n in range(per_sender):
-            started = time.perf_counter()
-            response = await client.post(
-                f"/chat/{chat_id}/messages", json={"text": f"bench message {n}"}, headers=headers
-            )
-            latencies.append(time.perf_counter() - started)
-            response.raise_for_status()
+        async def sender(chat_id: str, token: str) -> None:
+            headers = {"Authorization": f"Bearer {token}"}
+            for n in range(per_sender):
+                started = time.perf_counter()
+                async with session.post(
+                    f"/chat/{chat_id}/messages",
+                    json={"text": f"bench message {n}"},
+                    headers=headers,
+                ) as response:
+                    await response.read()
+                    response.raise_for_status()
+                latencies.append(time.perf_counter() - started)
 
-    started = time.perf_counter()
-    await asyncio.gather(*(sender(chat_id, token) for chat_id, token in chats))
-    elapsed = time.perf_counter() - started
+        started = time.perf_counter()
+        await asyncio.gather(*(sender(chat_id, token) for chat_id, token in chats))
+        elapsed = time.perf_counter() - started
     return len(latencies) / elapsed, latencies
+
+
+def bench_raw_send_batches(settings: Settings, sends: int, concurrency: int) -> float:
+    """The Cassandra cost of a send alone: the same logged batch the service writes
+    (message, outbox row, both members' activity), through the raw driver."""
+    cluster = build_cluster(settings.cassandra_contact_points, settings.CASSANDRA_PORT, 5, 10)
+    session = cluster.connect()
+    prepared = {
+        name: session.prepare(qualify(STATEMENTS[name], KEYSPACE))
+        for name in ("insert_message", "insert_outbox", "touch_chat_by_user")
+    }
+    low, high = sorted((uuid.uuid4(), uuid.uuid4()))
+    chat, created = uuid.uuid4(), datetime.now(UTC)
+    batches = []
+    for i in range(sends):
+        message_id = uuid_from_time(created + timedelta(microseconds=i))
+        batch = BatchStatement(batch_type=BatchType.LOGGED)
+        bucket = bucket_start(message_id, 3600)
+        batch.add(prepared["insert_message"], (chat, bucket, message_id, low, f"raw {i}"))
+        batch.add(
+            prepared["insert_outbox"], (outbox_shard(chat), message_id, chat, low, f"raw {i}")
+        )
+        batch.add(prepared["touch_chat_by_user"], (low, chat, high, created, created))
+        batch.add(prepared["touch_chat_by_user"], (high, chat, low, created, created))
+        batches.append((batch, None))
+    started = time.perf_counter()
+    execute_concurrent(session, batches, concurrency=concurrency)
+    elapsed = time.perf_counter() - started
+    cluster.shutdown()
+    return sends / elapsed
 
 
 def bench_raw_inserts(settings: Settings, rows: int, concurrency: int) -> float:
@@ -221,6 +259,9 @@ async def main() -> None:
             await wait_ready(client)
             rate, latencies = await bench_sends(client, auth, args.senders, args.per_sender)
             raw = await asyncio.to_thread(bench_raw_inserts, settings, args.raw_rows, args.senders)
+            raw_sends = await asyncio.to_thread(
+                bench_raw_send_batches, settings, args.raw_rows, args.senders
+            )
             print(
                 f"\nPOST /chat/{{id}}/messages, {args.senders} concurrent senders, "
                 f"{len(latencies)} messages over HTTP"
@@ -231,6 +272,9 @@ async def main() -> None:
             print(f"raw cassandra-driver inserts into `message` (concurrency {args.senders})")
             print(f"  throughput      {raw:8.0f} rows/s")
             print(f"  ratio service/raw  {rate / raw:.3f}")
+            print(f"raw driver, the logged batch of one send (concurrency {args.senders})")
+            print(f"  throughput      {raw_sends:8.0f} sends/s")
+            print(f"  ratio service/raw batch  {rate / raw_sends:.3f}")
 
             a, token = await user(auth, "bench_deep_a")
             b, _ = await user(auth, "bench_deep_b")
