@@ -95,10 +95,12 @@ class StaticKeyStore:
 
 
 class JwksKeyStore:
-    """Keys from a JWKS URL: fetched on first use, cached, refetched on an unknown kid.
+    """Keys from a JWKS URL: fetched on first use, cached, refetched on an unknown kid
+    and once the cache is older than `max_age`.
 
-    An unknown kid triggers at most one fetch per `refresh_interval` seconds; a failed
-    fetch keeps the keys already cached.
+    Fetches happen at most once per `refresh_interval` seconds; a failed fetch keeps the
+    keys already cached. `max_age` bounds how long a key withdrawn from the JWKS (say, a
+    compromised one) is still trusted.
     """
 
     def __init__(
@@ -107,12 +109,15 @@ class JwksKeyStore:
         http_client: httpx.AsyncClient,
         refresh_interval: float,
         clock: Callable[[], float] = time.monotonic,
+        max_age: float = 300.0,
     ) -> None:
         self._url = url
         self._http = http_client
         self._interval = refresh_interval
         self._clock = clock
+        self._max_age = max_age
         self._keys: dict[str, Ed25519PublicKey] = {}
+        self._fetched_at: float | None = None
         self._last_attempt: float | None = None
         self._last_error: str | None = None
         self._lock = asyncio.Lock()
@@ -122,11 +127,11 @@ class JwksKeyStore:
         if not isinstance(kid, str) or not kid:
             raise InvalidToken("token header has no key id")
         key = self._keys.get(kid)
-        if key is not None:
+        if key is not None and not self._stale():
             return key
         # One fetch at a time: concurrent requests carrying a new kid share it.
         async with self._lock:
-            if kid not in self._keys and self._may_fetch():
+            if (kid not in self._keys or self._stale()) and self._may_fetch():
                 await self._fetch()
         key = self._keys.get(kid)
         if key is not None:
@@ -134,6 +139,9 @@ class JwksKeyStore:
         if not self._keys:
             raise KeysUnavailable(f"no verification keys: {self._last_error or 'none published'}")
         raise InvalidToken("unknown signing key id")
+
+    def _stale(self) -> bool:
+        return self._fetched_at is not None and self._clock() - self._fetched_at >= self._max_age
 
     def _may_fetch(self) -> bool:
         if self._last_attempt is None:
@@ -153,6 +161,7 @@ class JwksKeyStore:
             logger.warning("%s", self._last_error)
             return
         self._keys = keys
+        self._fetched_at = self._last_attempt
         self._last_error = None
         logger.info("fetched %d verification key(s) from %s", len(keys), self._url)
 

@@ -19,3 +19,6 @@ class ValidatorSettings(BaseSettings):
     # cannot turn every request into a call to the auth service.
     AUTH_JWKS_REFRESH_INTERVAL_SECONDS: float = Field(default=30, ge=0)
     AUTH_JWKS_TIMEOUT_SECONDS: float = Field(default=3, gt=0)
+    # Cached keys are refreshed once older than this, so a key withdrawn from the JWKS
+    # (a compromised one) stops being trusted within this long.
+    AUTH_JWKS_MAX_AGE_SECONDS: float = Field(default=300, gt=0)

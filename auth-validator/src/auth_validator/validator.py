@@ -55,6 +55,7 @@ class TokenValidator:
                 http_client,
                 settings.AUTH_JWKS_REFRESH_INTERVAL_SECONDS,
                 clock,
+                max_age=settings.AUTH_JWKS_MAX_AGE_SECONDS,
             )
 
     async def verify(self, token: str) -> Principal:

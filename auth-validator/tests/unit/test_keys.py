@@ -103,6 +103,36 @@ async def test_failed_refresh_keeps_cached_keys(signer: Any, foreign_signer: Any
     assert server.requests == 2
 
 
+async def test_key_withdrawn_from_jwks_is_dropped_once_the_cache_is_old(
+    signer: Any, foreign_signer: Any
+) -> None:
+    server = FakeJwks(signer, foreign_signer)
+    clock = FakeClock()
+    validator = make_validator(server, clock)
+    assert await validator.verify(foreign_signer.token())
+    server.signers.remove(foreign_signer)  # e.g. a compromised key is withdrawn
+    clock.now += 299
+    assert await validator.verify(foreign_signer.token())  # the cache is still fresh
+    assert server.requests == 1
+    clock.now += 2
+    with pytest.raises(InvalidToken, match="unknown signing key id"):
+        await validator.verify(foreign_signer.token())
+    assert await validator.verify(signer.token())
+    assert server.requests == 2
+
+
+async def test_old_cache_is_kept_when_the_refresh_fails(signer: Any) -> None:
+    server = FakeJwks(signer)
+    clock = FakeClock()
+    validator = make_validator(server, clock)
+    await validator.verify(signer.token())
+    server.up = False
+    clock.now += 400
+    assert await validator.verify(signer.token())  # availability: the known key still works
+    assert await validator.verify(signer.token())  # and the next try waits an interval
+    assert server.requests == 2
+
+
 def test_parse_jwks_keeps_only_ed25519_signing_keys(signer: Any) -> None:
     good = signer.jwk()
     document = {
