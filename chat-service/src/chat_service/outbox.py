@@ -79,8 +79,8 @@ class OutboxRelay:
             try:
                 await self._publisher.ensure_started()
                 if time.monotonic() >= next_sweep:
-                    await self.sweep()
                     next_sweep = time.monotonic() + self._sweep_interval
+                    await self._sweep_keeping_fast_path()
                 batch = await self._take_batch(max(0.0, next_sweep - time.monotonic()))
                 if batch:
                     await self._deliver(batch)
@@ -96,6 +96,16 @@ class OutboxRelay:
                 logger.exception("outbox relay failed; retrying in %.1fs", _MAX_RETRY_SECONDS)
                 self._drop_queue()
                 await self._pause(_MAX_RETRY_SECONDS)
+
+    async def _sweep_keeping_fast_path(self) -> None:
+        # A sweep that Cassandra refuses (a timeout, a partition heavy with tombstones) must
+        # not hold up the messages handed over in memory: their rows are still written and
+        # deletable. If Cassandra is really down, delivering them fails too and the loop
+        # backs off as usual.
+        try:
+            await self.sweep()
+        except StoreUnavailable as exc:
+            logger.warning("outbox sweep failed, fast path goes on: %s", exc)
 
     async def sweep(self) -> int:
         """Announce every outbox row the fast path left behind; how many were announced."""
