@@ -1,9 +1,5 @@
 """Helpers shared by the auth service's test modules (conftest keeps the fixtures)."""
 
-import base64
-import hashlib
-import hmac
-import json
 import time
 import uuid
 from collections.abc import Awaitable, Callable
@@ -14,6 +10,7 @@ import jwt
 
 from auth_service.config import Settings
 from auth_service.security import jwk_thumbprint, load_private_key
+from auth_validator.testing import forge_token, tamper
 
 PASSWORD = "correct horse battery"
 # Tests use their own database so they never touch the running service's data.
@@ -32,24 +29,18 @@ def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
 
-def _b64(raw: bytes) -> str:
-    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
-
-
-def hand_made(header: dict[str, Any], claims: dict[str, Any], secret: bytes | None) -> str:
-    """A token assembled by hand: unsigned (`alg: none`) or HS256 with `secret`."""
-    signing_input = f"{_b64(json.dumps(header).encode())}.{_b64(json.dumps(claims).encode())}"
-    if secret is None:
-        return signing_input + "."
-    digest = hmac.new(secret, signing_input.encode(), hashlib.sha256).digest()
-    return f"{signing_input}.{_b64(digest)}"
-
-
-def tamper(token: str, **changes: Any) -> str:
-    header, payload, signature = token.split(".")
-    claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
-    claims.update(changes)
-    return f"{header}.{_b64(json.dumps(claims).encode())}.{signature}"
+def access_claims(user_id: str, username: str, now: int) -> dict[str, Any]:
+    """The claims of a valid access token for this user, issued at `now`."""
+    return {
+        "sub": user_id,
+        "username": username,
+        "iat": now,
+        "exp": now + 600,
+        "iss": "chat-auth",
+        "aud": "chat-backend",
+        "token_type": "access",
+        "jti": uuid.uuid4().hex,
+    }
 
 
 def attack_tokens(
@@ -65,24 +56,14 @@ def attack_tokens(
     now = int(time.time())
 
     def claims(**overrides: Any) -> dict[str, Any]:
-        base = {
-            "sub": user_id,
-            "username": username,
-            "iat": now,
-            "exp": now + 600,
-            "iss": "chat-auth",
-            "aud": "chat-backend",
-            "token_type": "access",
-            "jti": uuid.uuid4().hex,
-        }
-        return {**base, **overrides}
+        return {**access_claims(user_id, username, now), **overrides}
 
     def signed(signing_key: Ed25519PrivateKey = key, **overrides: Any) -> str:
         return jwt.encode(claims(**overrides), signing_key, algorithm="EdDSA", headers={"kid": kid})
 
     return {
-        "alg_none": hand_made({"alg": "none", "kid": kid}, claims(), None),
-        "hmac_with_public_key": hand_made({"alg": "HS256", "kid": kid}, claims(), public_pem),
+        "alg_none": forge_token({"alg": "none", "kid": kid}, claims(), None),
+        "hmac_with_public_key": forge_token({"alg": "HS256", "kid": kid}, claims(), public_pem),
         "expired": signed(iat=now - 3600, exp=now - 600),
         "not_yet_valid": signed(nbf=now + 600),
         "tampered_payload": tamper(signed(), username="admin"),
@@ -96,17 +77,7 @@ def attack_tokens(
 def valid_token(key_path: Path, user_id: str, username: str) -> str:
     """An access token made outside the service with its key (the control case)."""
     key = load_private_key(key_path.read_bytes())
-    now = int(time.time())
-    claims = {
-        "sub": user_id,
-        "username": username,
-        "iat": now,
-        "exp": now + 600,
-        "iss": "chat-auth",
-        "aud": "chat-backend",
-        "token_type": "access",
-        "jti": uuid.uuid4().hex,
-    }
+    claims = access_claims(user_id, username, int(time.time()))
     kid = jwk_thumbprint(key.public_key())
     return jwt.encode(claims, key, algorithm="EdDSA", headers={"kid": kid})
 

@@ -1,9 +1,5 @@
 """Keys and token makers for the validator tests (tokens are minted here, not by the library)."""
 
-import base64
-import hashlib
-import hmac
-import json
 import time
 import uuid
 from collections.abc import Callable
@@ -13,6 +9,8 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
+from auth_validator.testing import forge_token, tamper
 
 ISSUER = "chat-auth"
 AUDIENCE = "chat-backend"
@@ -54,34 +52,13 @@ class Signer:
         return jwt.encode(claims, self.private, algorithm="EdDSA", headers=headers)
 
 
-def _b64(raw: bytes) -> str:
-    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
-
-
-def unsigned_token(header: dict[str, Any], claims: dict[str, Any], secret: bytes | None) -> str:
-    """A token assembled by hand: `alg: none` when secret is None, else HS256 with secret."""
-    signing_input = f"{_b64(json.dumps(header).encode())}.{_b64(json.dumps(claims).encode())}"
-    if secret is None:
-        return signing_input + "."
-    digest = hmac.new(secret, signing_input.encode(), hashlib.sha256).digest()
-    return f"{signing_input}.{_b64(digest)}"
-
-
-def tamper(token: str, **changes: Any) -> str:
-    """Replace claims in the payload and keep the original signature."""
-    header, payload, signature = token.split(".")
-    claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
-    claims.update(changes)
-    return f"{header}.{_b64(json.dumps(claims).encode())}.{signature}"
-
-
 def attack_tokens(signer: Signer, foreign: Signer) -> dict[str, str]:
     """Every forged or unacceptable token the issue lists, by name."""
     now = int(time.time())
     genuine = signer.token()
     return {
-        "alg_none": unsigned_token({"alg": "none", "kid": signer.kid}, signer.claims(), None),
-        "hmac_with_public_key": unsigned_token(
+        "alg_none": forge_token({"alg": "none", "kid": signer.kid}, signer.claims(), None),
+        "hmac_with_public_key": forge_token(
             {"alg": "HS256", "typ": "JWT", "kid": signer.kid},
             signer.claims(),
             signer.public_pem().encode(),

@@ -59,7 +59,7 @@ async def test_non_refresh_tokens_are_401(
 async def test_refresh_token_of_another_service_key_is_401(
     client: httpx.AsyncClient, register: Register, login: Login
 ) -> None:
-    from support import tamper
+    from auth_validator.testing import tamper
 
     tokens = await login((await register())["username"])
     forged = tamper(tokens["refresh_token"], sub="00000000-0000-0000-0000-000000000000")
