@@ -27,7 +27,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from aggregator.aggregation import AggregationConfig, Aggregator, uuid1_time_ms
-from aggregator.consumer import AggregatingConsumer
+from aggregator.consumer import AggregatingConsumer, start_kafka_clients
 from aggregator.events import encode_event, parse_event
 from aggregator.sink import FirestoreSink, firestore_client
 
@@ -65,15 +65,7 @@ async def start_aggregator(
     topic: str, window_ms: int = 1000
 ) -> tuple[AggregatingConsumer, asyncio.Task[None], list[object]]:
     client = firestore_client(PROJECT, EMULATOR)
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=KAFKA,
-        group_id=f"{topic}-aggregator",
-        enable_auto_commit=False,
-        auto_offset_reset="earliest",
-    )
-    producer = AIOKafkaProducer(bootstrap_servers=KAFKA)
-    await consumer.start()
-    await producer.start()
+    consumer, producer = await start_kafka_clients(KAFKA, f"{topic}-aggregator")
     runner = AggregatingConsumer(
         consumer,
         producer,

@@ -10,12 +10,11 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator, Mapping
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from fastapi import FastAPI
 
 from aggregator.aggregation import AggregationConfig
 from aggregator.config import Settings, get_settings
-from aggregator.consumer import AggregatingConsumer
+from aggregator.consumer import AggregatingConsumer, start_kafka_clients
 from aggregator.sink import FirestoreSink, firestore_client
 from aggregator.sweeper import sweep_forever
 from chat_common.logs import configure_logging
@@ -40,25 +39,9 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings: Settings = app.state.settings
     client = firestore_client(settings.FIRESTORE_PROJECT, settings.FIRESTORE_EMULATOR_HOST)
     sink = FirestoreSink(client, settings.BATCH_TTL_SECONDS)
-    producer = AIOKafkaProducer(
-        bootstrap_servers=settings.KAFKA_BOOTSTRAP_SERVERS, acks="all", enable_idempotence=True
+    consumer, producer = await start_kafka_clients(
+        settings.KAFKA_BOOTSTRAP_SERVERS, settings.KAFKA_GROUP_ID, settings.KAFKA_SESSION_TIMEOUT_MS
     )
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=settings.KAFKA_BOOTSTRAP_SERVERS,
-        group_id=settings.KAFKA_GROUP_ID,
-        enable_auto_commit=False,
-        auto_offset_reset="earliest",
-        # Room for a final flush in the revoke listener before the group gives up on us.
-        rebalance_timeout_ms=30_000,
-        session_timeout_ms=settings.KAFKA_SESSION_TIMEOUT_MS,
-        heartbeat_interval_ms=min(3000, settings.KAFKA_SESSION_TIMEOUT_MS // 3),
-    )
-    await producer.start()
-    try:
-        await consumer.start()
-    except BaseException:
-        await producer.stop()
-        raise
     runner = AggregatingConsumer(
         consumer,
         producer,

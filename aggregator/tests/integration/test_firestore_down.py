@@ -12,10 +12,9 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from aggregator.aggregation import AggregationConfig
-from aggregator.consumer import AggregatingConsumer
+from aggregator.consumer import AggregatingConsumer, start_kafka_clients
 from aggregator.sink import FirestoreSink, firestore_client
 
 KAFKA = "127.0.0.1:9092"
@@ -64,15 +63,7 @@ async def test_nothing_lost_or_committed_while_firestore_is_down(
 ) -> None:
     chats = chat_ids(3)
     client = firestore_client("demo-chat", f"127.0.0.1:{relay.port}")
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=KAFKA,
-        group_id=topics.group,
-        enable_auto_commit=False,
-        auto_offset_reset="earliest",
-    )
-    producer = AIOKafkaProducer(bootstrap_servers=KAFKA)
-    await consumer.start()
-    await producer.start()
+    consumer, producer = await start_kafka_clients(KAFKA, topics.group)
     runner = AggregatingConsumer(
         consumer,
         producer,
