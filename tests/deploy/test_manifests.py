@@ -54,6 +54,29 @@ def test_the_validator_rejects_a_broken_manifest(rendered: dict[str, list[Manife
         validate(broken, KUBERNETES_VERSIONS[-1], strict=True)
 
 
+# chat-service keeps serving through a Kafka outage (the outbox holds announcements), so
+# Kubernetes routes to it by /readyz/serving, which does not count Kafka.
+READINESS_PATHS = {
+    "auth-service": "/readyz",
+    "chat-service": "/readyz/serving",
+    "aggregator": "/readyz",
+}
+
+
+@pytest.mark.parametrize("overlay", ["base", "dev"])
+def test_api_services_expose_metrics_only_off_the_service(
+    rendered: dict[str, list[Manifest]], overlay: str
+) -> None:
+    deployments = named(rendered[overlay], "Deployment")
+    services = named(rendered[overlay], "Service")
+    for name in ("auth-service", "chat-service"):
+        container = deployments[name]["spec"]["template"]["spec"]["containers"][0]
+        ports = {port["name"]: port["containerPort"] for port in container["ports"]}
+        assert "metrics" in ports, name
+        exposed = {port["targetPort"] for port in services[name]["spec"]["ports"]}
+        assert exposed == {"http"}, name
+
+
 @pytest.mark.parametrize("overlay", ["base", "dev"])
 def test_services_have_probes_limits_and_run_as_non_root(
     rendered: dict[str, list[Manifest]], overlay: str
@@ -66,7 +89,7 @@ def test_services_have_probes_limits_and_run_as_non_root(
         assert spec["securityContext"]["runAsUser"] != 0, name
         assert spec["enableServiceLinks"] is False, name
         for container in spec["containers"]:
-            assert container["readinessProbe"]["httpGet"]["path"] == "/readyz", name
+            assert container["readinessProbe"]["httpGet"]["path"] == READINESS_PATHS[name], name
             assert container["livenessProbe"]["httpGet"]["path"] == "/healthz", name
             for bound in ("requests", "limits"):
                 assert set(container["resources"][bound]) >= {"cpu", "memory"}, (name, bound)

@@ -94,7 +94,10 @@ def _checks(app: FastAPI) -> Mapping[str, ReadinessCheck]:
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     configure_logging("aggregator", settings.LOG_LEVEL)
-    app = FastAPI(title="aggregator", lifespan=lifespan, docs_url=None, redoc_url=None)
+    # No API, so no API docs whatever API_DOCS_ENABLED says.
+    app = FastAPI(
+        title="aggregator", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None
+    )
     app.state.settings = settings
-    instrument(app, lambda: _checks(app))
+    instrument(app, lambda: _checks(app), settings)
     return app

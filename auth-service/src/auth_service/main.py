@@ -14,7 +14,7 @@ from auth_service.security import Passwords, TokenSigner
 from auth_service.service import AuthService
 from auth_validator import TokenValidator, ValidatorSettings
 from chat_common.logs import configure_logging
-from chat_common.observability import ReadinessCheck, instrument
+from chat_common.observability import ReadinessCheck, docs_options, instrument
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -54,6 +54,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         title="auth-service",
         summary="Users, passwords and tokens of the chat backend",
         lifespan=lifespan,
+        **docs_options(settings),
     )
     app.include_router(auth_router)
     app.include_router(users_router)
@@ -71,5 +72,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     def checks() -> Mapping[str, ReadinessCheck]:
         return {"postgres": lambda: ping(app.state.engine)}
 
-    instrument(app, checks)
+    instrument(app, checks, settings)
     return app

@@ -9,7 +9,7 @@ from fastapi import FastAPI
 
 from auth_validator import TokenValidator
 from chat_common.logs import configure_logging
-from chat_common.observability import ReadinessCheck, instrument
+from chat_common.observability import ReadinessCheck, docs_options, instrument
 from chat_service.config import Settings, get_settings
 from chat_service.events import EventPublisher, KafkaUnavailable
 from chat_service.exceptions import register_exception_handlers
@@ -91,12 +91,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version="0.1.0",
         description="Two-person chats and their history on Cassandra, announced on Kafka.",
         lifespan=lifespan,
+        **docs_options(settings),
     )
 
     def checks() -> Mapping[str, ReadinessCheck]:
         return {"cassandra": app.state.store.ping, "kafka": app.state.publisher.check}
 
-    instrument(app, checks)
+    # Kafka down is not a reason to take the API out of the Service: sends are stored and
+    # the outbox announces them when it is back. /readyz still reports it (503).
+    instrument(app, checks, settings, optional=("kafka",))
     register_exception_handlers(app)
     app.include_router(router)
     app.include_router(web_router)

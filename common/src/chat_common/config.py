@@ -2,7 +2,7 @@
 
 from typing import Literal
 
-from pydantic import SecretStr, model_validator
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PLACEHOLDER_PREFIX = "dev-only"
@@ -18,6 +18,15 @@ class ServiceSettings(BaseSettings):
 
     ENVIRONMENT: Literal["dev", "test", "prod"] = "dev"
     LOG_LEVEL: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    # Larger request bodies get a 413 before they are read: the biggest legitimate body
+    # (a 4,000-character message, JSON-escaped) is far below this.
+    MAX_REQUEST_BODY_BYTES: int = Field(default=65_536, ge=1024)
+    # /docs, /redoc and /openapi.json; production turns them off (the API is in DESIGN.md).
+    API_DOCS_ENABLED: bool = True
+    # 0: /metrics is served on the service's own port (a local run). Otherwise on this
+    # port only, at OPS_HOST, which the public Service does not expose.
+    OPS_PORT: int = Field(default=0, ge=0, le=65_535)
+    OPS_HOST: str = "127.0.0.1"
 
     @model_validator(mode="after")
     def _refuse_placeholder_secrets(self) -> "ServiceSettings":

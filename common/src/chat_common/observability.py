@@ -1,16 +1,26 @@
 """Request context, per-route HTTP metrics, and the /healthz, /readyz, /metrics routes."""
 
 import asyncio
+import contextlib
 import logging
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Mapping
+from typing import Any
 
 from fastapi import APIRouter, FastAPI, Response
 from fastapi.responses import JSONResponse
-from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    Counter,
+    Histogram,
+    generate_latest,
+    start_http_server,
+)
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from chat_common.body_limit import BodyLimitMiddleware
+from chat_common.config import ServiceSettings
 from chat_common.logs import request_id_var
 
 logger = logging.getLogger(__name__)
@@ -78,10 +88,17 @@ class RequestContextMiddleware:
 
 
 def ops_router(
-    checks: Callable[[], Mapping[str, ReadinessCheck]], timeout: float = 2.0
+    checks: Callable[[], Mapping[str, ReadinessCheck]],
+    timeout: float = 2.0,
+    optional: Collection[str] = (),
+    metrics: bool = True,
 ) -> APIRouter:
-    """/healthz (no I/O), /readyz (every hard dependency, 503 if any fails), /metrics.
+    """/healthz (no I/O), /readyz, /readyz/serving and (when `metrics`) /metrics.
 
+    `/readyz` is the honest view: 503 when any dependency is down, naming it. Checks named
+    in `optional` are dependencies the service keeps serving without (chat-service's Kafka:
+    the outbox holds announcements until it is back), so `/readyz/serving`, the one
+    Kubernetes routes traffic by, ignores them while its body still reports them.
     `checks` is called per request so it can read clients from `app.state`.
     """
     router = APIRouter(tags=["operations"])
@@ -90,34 +107,86 @@ def ops_router(
     async def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
-    @router.get("/readyz")
-    async def readyz() -> JSONResponse:
+    async def report() -> dict[str, str]:
         named = dict(checks())
         results = await asyncio.gather(
             *(asyncio.wait_for(check(), timeout) for check in named.values()),
             return_exceptions=True,
         )
-        report: dict[str, str] = {}
+        states: dict[str, str] = {}
         for name, result in zip(named, results, strict=True):
             if isinstance(result, BaseException):
                 logger.warning("readiness check %s failed: %r", name, result)
-                report[name] = "unavailable"
+                states[name] = "unavailable"
             else:
-                report[name] = "ok"
-        ready = all(value == "ok" for value in report.values())
-        return JSONResponse(
-            {"status": "ready" if ready else "not ready", "checks": report},
-            status_code=200 if ready else 503,
-        )
+                states[name] = "ok"
+        return states
 
-    @router.get("/metrics", include_in_schema=False)
-    async def metrics() -> Response:
-        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+    def answer(states: dict[str, str], required: Collection[str]) -> JSONResponse:
+        ready = all(states[name] == "ok" for name in required)
+        degraded = ready and any(value != "ok" for value in states.values())
+        status = "degraded" if degraded else "ready" if ready else "not ready"
+        return JSONResponse({"status": status, "checks": states}, status_code=200 if ready else 503)
+
+    @router.get("/readyz")
+    async def readyz() -> JSONResponse:
+        states = await report()
+        return answer(states, states)
+
+    @router.get("/readyz/serving")
+    async def readyz_serving() -> JSONResponse:
+        states = await report()
+        return answer(states, [name for name in states if name not in optional])
+
+    if metrics:
+
+        @router.get("/metrics", include_in_schema=False)
+        async def metrics_route() -> Response:
+            return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
     return router
 
 
-def instrument(app: FastAPI, checks: Callable[[], Mapping[str, ReadinessCheck]]) -> None:
-    """Add the request-context middleware and the operations routes to `app`."""
+def docs_options(settings: ServiceSettings) -> dict[str, Any]:
+    """FastAPI(...) keyword arguments that switch the API docs off unless enabled."""
+    if settings.API_DOCS_ENABLED:
+        return {}
+    return {"docs_url": None, "redoc_url": None, "openapi_url": None}
+
+
+def _serve_metrics_on_ops_port(app: FastAPI, settings: ServiceSettings) -> None:
+    """Run Prometheus's own listener on OPS_PORT for the app's lifetime."""
+    inner = app.router.lifespan_context
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Any) -> AsyncIterator[Any]:
+        server, thread = start_http_server(settings.OPS_PORT, settings.OPS_HOST)
+        try:
+            async with inner(app) as state:
+                yield state
+        finally:
+            server.shutdown()
+            server.server_close()
+            thread.join(timeout=5)
+
+    app.router.lifespan_context = lifespan
+
+
+def instrument(
+    app: FastAPI,
+    checks: Callable[[], Mapping[str, ReadinessCheck]],
+    settings: ServiceSettings,
+    optional: Collection[str] = (),
+) -> None:
+    """Add the body limit, the request-context middleware and the operations routes.
+
+    /metrics goes to the app's port only when OPS_PORT is 0; otherwise it is served on
+    OPS_PORT alone, which the public Service does not route to.
+    """
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.MAX_REQUEST_BODY_BYTES)
+    # Added last, so outermost: a 413 is counted and carries a request id too.
     app.add_middleware(RequestContextMiddleware)
-    app.include_router(ops_router(checks))
+    on_app_port = settings.OPS_PORT == 0
+    app.include_router(ops_router(checks, optional=optional, metrics=on_app_port))
+    if not on_app_port:
+        _serve_metrics_on_ops_port(app, settings)

@@ -1,5 +1,6 @@
 """The request-context middleware and the operations routes, on a bare FastAPI app."""
 
+import socket
 from collections.abc import AsyncIterator, Mapping
 
 import httpx
@@ -7,8 +8,9 @@ import pytest
 from asgi_lifespan import LifespanManager
 from fastapi import APIRouter, FastAPI
 
+from chat_common.config import ServiceSettings
 from chat_common.logs import request_id_var
-from chat_common.observability import ReadinessCheck, instrument
+from chat_common.observability import ReadinessCheck, docs_options, instrument
 
 
 async def ok() -> None:
@@ -19,9 +21,14 @@ async def broken() -> None:
     raise ConnectionError("store down")
 
 
-def make_app(checks: Mapping[str, ReadinessCheck]) -> FastAPI:
-    app = FastAPI()
-    instrument(app, lambda: checks)
+def make_app(
+    checks: Mapping[str, ReadinessCheck],
+    settings: ServiceSettings | None = None,
+    optional: tuple[str, ...] = (),
+) -> FastAPI:
+    settings = settings or ServiceSettings()
+    app = FastAPI(**docs_options(settings))
+    instrument(app, lambda: checks, settings, optional=optional)
 
     @app.get("/items/{item_id}")
     async def item(item_id: int) -> dict[str, str | None]:
@@ -87,3 +94,62 @@ async def test_readyz_503_names_the_failing_dependency() -> None:
     assert response.status_code == 503
     assert response.json()["checks"] == {"store": "ok", "queue": "unavailable"}
     assert health.status_code == 200
+
+
+async def test_optional_dependency_down_keeps_serving_readiness_and_says_so() -> None:
+    app = make_app({"store": ok, "queue": broken}, optional=("queue",))
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://t") as c:
+        serving = await c.get("/readyz/serving")
+        full = await c.get("/readyz")
+    assert serving.status_code == 200
+    assert serving.json() == {
+        "status": "degraded",
+        "checks": {"store": "ok", "queue": "unavailable"},
+    }
+    assert full.status_code == 503
+
+
+async def test_required_dependency_down_fails_serving_readiness() -> None:
+    app = make_app({"store": broken, "queue": ok}, optional=("queue",))
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://t") as c:
+        serving = await c.get("/readyz/serving")
+    assert serving.status_code == 503
+    assert serving.json()["status"] == "not ready"
+
+
+async def test_docs_can_be_switched_off() -> None:
+    app = make_app({"store": ok}, ServiceSettings(API_DOCS_ENABLED=False))
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://t") as c:
+        statuses = [(await c.get(path)).status_code for path in ("/docs", "/openapi.json")]
+    assert statuses == [404, 404]
+
+
+async def test_docs_are_served_by_default(client: httpx.AsyncClient) -> None:
+    assert (await client.get("/openapi.json")).status_code == 200
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+async def test_metrics_move_to_the_ops_port_when_one_is_set() -> None:
+    port = _free_port()
+    app = make_app({"store": ok}, ServiceSettings(OPS_PORT=port))
+    async with LifespanManager(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as c:
+            public = await c.get("/metrics")
+        async with httpx.AsyncClient() as ops:
+            scraped = await ops.get(f"http://127.0.0.1:{port}/metrics")
+    assert public.status_code == 404
+    assert scraped.status_code == 200
+    assert "http_requests_total" in scraped.text
+    # The listener ends with the app.
+    with pytest.raises(ConnectionError), socket.create_connection(("127.0.0.1", port), 1):
+        pass
