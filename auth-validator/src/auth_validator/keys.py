@@ -71,6 +71,12 @@ def load_public_key_pem(pem: str) -> Ed25519PublicKey:
     return key
 
 
+def _same_or_new(known: Ed25519PublicKey | None, fetched: Ed25519PublicKey) -> Ed25519PublicKey:
+    if known is not None and known.public_bytes_raw() == fetched.public_bytes_raw():
+        return known
+    return fetched
+
+
 class StaticKeyStore:
     """Keys known up front: one PEM key (any kid), or a JWKS document (kid must match)."""
 
@@ -160,7 +166,9 @@ class JwksKeyStore:
             self._last_error = f"JWKS fetch from {self._url} failed: {exc!r}"
             logger.warning("%s", self._last_error)
             return
-        self._keys = keys
+        # Keep the objects of keys that did not change: tokens verified with them stay
+        # cached (the token cache trusts an entry only while its key object is current).
+        self._keys = {kid: _same_or_new(self._keys.get(kid), key) for kid, key in keys.items()}
         self._fetched_at = self._last_attempt
         self._last_error = None
         logger.info("fetched %d verification key(s) from %s", len(keys), self._url)

@@ -22,3 +22,6 @@ class ValidatorSettings(BaseSettings):
     # Cached keys are refreshed once older than this, so a key withdrawn from the JWKS
     # (a compromised one) stops being trusted within this long.
     AUTH_JWKS_MAX_AGE_SECONDS: float = Field(default=300, gt=0)
+    # Verified access tokens remembered (each until its exp), so a client's repeated token
+    # skips the signature check; about 1 KiB each. 0 turns the cache off.
+    AUTH_TOKEN_CACHE_SIZE: int = Field(default=10_000, ge=0)

@@ -1,5 +1,9 @@
 """Local verification of access tokens: signature, algorithm, time, issuer, audience, type."""
 
+import base64
+import binascii
+import functools
+import json
 import time
 import uuid
 from collections.abc import Callable, Mapping
@@ -7,6 +11,7 @@ from typing import Any
 
 import httpx
 import jwt
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from auth_validator.errors import InvalidToken
 from auth_validator.keys import (
@@ -18,9 +23,28 @@ from auth_validator.keys import (
 )
 from auth_validator.principal import Principal
 from auth_validator.settings import ValidatorSettings
+from auth_validator.verified import VerifiedToken, VerifiedTokens
 
 ACCESS_TOKEN_TYPE = "access"
 REQUIRED_CLAIMS = ["exp", "iat", "iss", "aud", "sub"]
+# Distinct header segments remembered (one per signing key in practice; bounded so forged
+# headers cannot grow it).
+HEADER_MEMO_SIZE = 64
+
+
+def _header_fields(segment: str) -> tuple[object, object]:
+    """(alg, kid) of a token's first segment; InvalidToken when it is not a JSON object.
+
+    Pure, so memoised per validator: every token a key signs carries the same header
+    segment, and PyJWT's get_unverified_header costs a sixth of a full verification.
+    """
+    try:
+        header = json.loads(base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4)))
+    except (binascii.Error, ValueError) as exc:
+        raise InvalidToken("malformed token") from exc
+    if not isinstance(header, dict):
+        raise InvalidToken("malformed token")
+    return header.get("alg"), header.get("kid")
 
 
 class TokenValidator:
@@ -38,9 +62,16 @@ class TokenValidator:
         *,
         jwks: Mapping[str, Any] | None = None,
         clock: Callable[[], float] = time.monotonic,
+        wall_clock: Callable[[], float] = time.time,
     ) -> None:
         self._settings = settings
         self._owned_http: httpx.AsyncClient | None = None
+        self._verified = (
+            VerifiedTokens(settings.AUTH_TOKEN_CACHE_SIZE, wall_clock)
+            if settings.AUTH_TOKEN_CACHE_SIZE > 0
+            else None
+        )
+        self._header = functools.lru_cache(maxsize=HEADER_MEMO_SIZE)(_header_fields)
         self.keys: KeyStore
         if jwks is not None:
             self.keys = StaticKeyStore(jwks=jwks)
@@ -58,23 +89,55 @@ class TokenValidator:
                 max_age=settings.AUTH_JWKS_MAX_AGE_SECONDS,
             )
 
+    @property
+    def cached_tokens(self) -> int:
+        """How many verified tokens are remembered (for tests and metrics)."""
+        return len(self._verified) if self._verified is not None else 0
+
     async def verify(self, token: str) -> Principal:
         """Return the token's principal; raise InvalidToken or KeysUnavailable."""
+        seen = self._verified.get(token) if self._verified is not None else None
+        if seen is not None:
+            principal = await self._still_trusted(token, seen)
+            if principal is not None:
+                return principal
+        return await self._verify_fully(token)
+
+    async def _still_trusted(self, token: str, seen: VerifiedToken) -> Principal | None:
+        """The cached principal while the key that verified it is still the published one.
+
+        Asking the key store (not a copy) is what makes a JWKS refresh apply here too.
+        """
         try:
-            header = jwt.get_unverified_header(token)
-        except jwt.PyJWTError as exc:
-            raise InvalidToken("malformed token") from exc
-        algorithm = header.get("alg")
+            key = await self.keys.key_for(seen.kid)
+        except InvalidToken:
+            self._forget(token)  # its key was withdrawn
+            raise
+        if key is seen.key:
+            return seen.principal
+        self._forget(token)  # republished under the same kid: check again with the new key
+        return None
+
+    def _forget(self, token: str) -> None:
+        if self._verified is not None:
+            self._verified.discard(token)
+
+    async def _verify_fully(self, token: str) -> Principal:
+        algorithm, kid = self._header(token.partition(".")[0])
         if algorithm != ALGORITHM:
             raise InvalidToken(f"algorithm {algorithm!r} is not accepted")
-        kid = header.get("kid")
-        key = await self.keys.key_for(kid if isinstance(kid, str) else None)
+        key_id = kid if isinstance(kid, str) else None
+        key = await self.keys.key_for(key_id)
         claims = self._decode(token, key)
         if claims.get("token_type") != ACCESS_TOKEN_TYPE:
             raise InvalidToken("not an access token")
-        return _principal(claims)
+        principal = _principal(claims)
+        if self._verified is not None:
+            # Only now, after every check passed: nothing a refusal produces is kept.
+            self._verified.add(token, VerifiedToken(principal, key_id, key, float(claims["exp"])))
+        return principal
 
-    def _decode(self, token: str, key: Any) -> dict[str, Any]:
+    def _decode(self, token: str, key: Ed25519PublicKey) -> dict[str, Any]:
         try:
             claims: dict[str, Any] = jwt.decode(
                 token,

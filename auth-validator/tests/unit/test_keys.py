@@ -4,34 +4,10 @@ from typing import Any
 
 import httpx
 import pytest
+from support import URL, FakeClock, FakeJwks
 
 from auth_validator import InvalidToken, KeysUnavailable, TokenValidator, ValidatorSettings
 from auth_validator.keys import JwksKeyStore, parse_jwks
-
-URL = "http://auth.test/.well-known/jwks.json"
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
-class FakeJwks:
-    """Serves whatever keys the test publishes; can be switched off."""
-
-    def __init__(self, *signers: Any) -> None:
-        self.signers = list(signers)
-        self.requests = 0
-        self.up = True
-
-    def handler(self, request: httpx.Request) -> httpx.Response:
-        self.requests += 1
-        if not self.up:
-            raise httpx.ConnectError("connection refused", request=request)
-        return httpx.Response(200, json={"keys": [s.jwk() for s in self.signers]})
 
 
 def make_validator(server: FakeJwks, clock: FakeClock) -> TokenValidator:
