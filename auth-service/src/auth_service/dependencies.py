@@ -14,6 +14,7 @@ from auth_service.schemas import LoginRequest
 from auth_service.service import AuthService
 from auth_validator import Principal
 from auth_validator.fastapi import TokenValidatorDep, authenticate
+from chat_common.body_limit import read_body
 
 MAX_LOGIN_BODY_BYTES = 8192
 
@@ -54,9 +55,8 @@ def _body_error(message: str) -> RequestValidationError:
 async def login_credentials(request: Request) -> LoginRequest:
     """Username and password from an OAuth2 password form or from a JSON body."""
     media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    body = await request.body()
-    if len(body) > MAX_LOGIN_BODY_BYTES:
-        raise _body_error("body is too large")
+    # 413 before reading past the limit, whether the size is declared or streamed.
+    body = await read_body(request, MAX_LOGIN_BODY_BYTES)
     try:
         if media_type == "application/x-www-form-urlencoded":
             form = dict(parse_qsl(body.decode(), keep_blank_values=True))

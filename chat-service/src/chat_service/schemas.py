@@ -6,6 +6,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, StringConstraints
 
+from chat_common.text import SafeText
 from chat_service.timeuuids import rfc3339_millis
 
 MAX_TEXT_LENGTH = 4000
@@ -14,9 +15,12 @@ MAX_TEXT_LENGTH = 4000
 # so a client merging realtime batches with history sees the same strings.
 Timestamp = Annotated[datetime, PlainSerializer(rfc3339_millis, return_type=str)]
 
-# Text is trimmed first, so "   " is empty (422) and the 4,000 limit counts what is kept.
+# Text is trimmed first, so "   " is empty (422) and the 4,000 limit counts what is kept;
+# control characters (but newline and tab) and bidi overrides are refused (422).
 MessageText = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_TEXT_LENGTH)
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_TEXT_LENGTH),
+    SafeText,
 ]
 
 

@@ -21,3 +21,13 @@ def test_limit_counts_what_is_kept_after_trimming() -> None:
 def test_unknown_fields_are_refused() -> None:
     with pytest.raises(ValidationError):
         MessageCreate.model_validate({"text": "hi", "sender_id": "someone"})
+
+
+@pytest.mark.parametrize("text", ["\x1b[2J clear", "a\x00b", "spoof\u202etxt", "bell\x07"])
+def test_control_characters_and_bidi_overrides_are_refused(text: str) -> None:
+    with pytest.raises(ValidationError, match="is not allowed"):
+        MessageCreate(text=text)
+
+
+def test_newlines_and_tabs_inside_text_are_kept() -> None:
+    assert MessageCreate(text="line one\n\tline two").text == "line one\n\tline two"

@@ -8,6 +8,14 @@ from rich.markup import escape
 from chat_cli.api import ChatApi
 from chat_cli.errors import CliError
 from chat_cli.models import Message
+from chat_common.text import printable
+
+
+def safe(text: str) -> str:
+    """Text from the network, made safe to print: Rich markup escaped, and control
+    characters and bidi overrides shown as visible escapes, never passed to the terminal
+    (an `ESC[2J` in a message would otherwise clear the reader's screen)."""
+    return escape(printable(text))
 
 
 def local_time(sent_at: str) -> str:
@@ -39,7 +47,7 @@ def print_message(console: Console, message: Message, names: Names) -> None:
     """One line per message; ids stay out of the way but on the line, for scripts."""
     console.print(
         f"[dim]{local_time(message.sent_at)}[/dim] "
-        f"[bold]{escape(names(message.sender_id))}[/bold]: {escape(message.text)}"
+        f"[bold]{safe(names(message.sender_id))}[/bold]: {safe(message.text)}"
         f"  [dim]{message.id}[/dim]",
         soft_wrap=True,
         highlight=False,
