@@ -25,6 +25,13 @@ UNSET_BY_DESIGN = {
     "chat-service": {"AUTH_PUBLIC_KEY": "keys come from the JWKS at AUTH_JWKS_URL"},
     "aggregator": {},
 }
+# Store passwords: the bundled dev stores take none; the prod overlay must give each one from
+# a Secret (test_prod_overlay.py checks that).
+STORE_PASSWORDS = {
+    "auth-service": {"DATABASE_PASSWORD"},
+    "chat-service": {"CASSANDRA_PASSWORD", "KAFKA_SASL_PASSWORD"},
+    "aggregator": {"KAFKA_SASL_PASSWORD"},
+}
 SIGNING_KEY_PATH = "/run/secrets/chat/jwt-signing-key.pem"
 
 Manifest = dict[str, Any]
@@ -40,10 +47,14 @@ def settings_class(service: str) -> type[BaseSettings]:
     return cls
 
 
-def check_coverage(service: str, provided: dict[str, str], where: str) -> None:
+def check_coverage(
+    service: str, provided: dict[str, str], where: str, passwords_given: bool = False
+) -> None:
     cls = settings_class(service)
     fields = set(cls.model_fields)
-    unset = UNSET_BY_DESIGN[service]
+    unset = set(UNSET_BY_DESIGN[service])
+    if not passwords_given:
+        unset |= STORE_PASSWORDS[service]
     for name in unset:
         assert name in fields, f"UNSET_BY_DESIGN names {name}, which {service} no longer reads"
         assert cls.model_fields[name].default is None, f"{name} is not optional"

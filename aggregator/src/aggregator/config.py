@@ -5,15 +5,17 @@ from functools import lru_cache
 from pydantic import Field
 
 from chat_common.config import ServiceSettings
+from chat_common.store_access import KafkaAccessSettings
 
 
-class Settings(ServiceSettings):
+class Settings(ServiceSettings, KafkaAccessSettings):
     """Field names are the environment variable names.
 
     `FIRESTORE_EMULATOR_HOST` is also read by google-cloud-firestore itself, from the
     environment, when a client is built: set, the client talks plain gRPC to that emulator
     with anonymous credentials; empty, it talks to production Firestore with the ambient
     Google credentials. `sink.firestore_client` hands this value to the client.
+    Kafka credentials and TLS come from `KafkaAccessSettings`.
     """
 
     KAFKA_BOOTSTRAP_SERVERS: str = "127.0.0.1:9092"

@@ -24,6 +24,7 @@ from aggregator import metrics
 from aggregator.aggregation import AggregationConfig, Aggregator, CompletedBy, CompletedGroup
 from aggregator.events import MalformedEvent, parse_event
 from aggregator.sink import FirestoreSink, FlushResult, SinkUnavailable
+from chat_common.store_access import KafkaAccessSettings, kafka_client_kwargs
 
 logger = logging.getLogger(__name__)
 
@@ -37,14 +38,19 @@ FINAL_FLUSH_SECONDS = 5.0
 
 
 async def start_kafka_clients(
-    bootstrap_servers: str, group_id: str, session_timeout_ms: int = 10_000
+    bootstrap_servers: str,
+    group_id: str,
+    session_timeout_ms: int = 10_000,
+    access: KafkaAccessSettings | None = None,
 ) -> tuple[AIOKafkaConsumer, AIOKafkaProducer]:
     """The consumer (manual commits) and the dead-letter producer, started.
 
-    One place for their settings, so tests and benchmarks run what production runs.
+    One place for their settings, so tests and benchmarks run what production runs;
+    `access` gives their credentials and TLS (default: plaintext).
     """
+    security = kafka_client_kwargs(access or KafkaAccessSettings())
     producer = AIOKafkaProducer(
-        bootstrap_servers=bootstrap_servers, acks="all", enable_idempotence=True
+        bootstrap_servers=bootstrap_servers, acks="all", enable_idempotence=True, **security
     )
     consumer = AIOKafkaConsumer(
         bootstrap_servers=bootstrap_servers,
@@ -55,6 +61,7 @@ async def start_kafka_clients(
         rebalance_timeout_ms=30_000,
         session_timeout_ms=session_timeout_ms,
         heartbeat_interval_ms=min(3000, session_timeout_ms // 3),
+        **security,
     )
     await producer.start()
     try:

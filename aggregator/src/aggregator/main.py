@@ -40,7 +40,10 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     client = firestore_client(settings.FIRESTORE_PROJECT, settings.FIRESTORE_EMULATOR_HOST)
     sink = FirestoreSink(client, settings.BATCH_TTL_SECONDS)
     consumer, producer = await start_kafka_clients(
-        settings.KAFKA_BOOTSTRAP_SERVERS, settings.KAFKA_GROUP_ID, settings.KAFKA_SESSION_TIMEOUT_MS
+        settings.KAFKA_BOOTSTRAP_SERVERS,
+        settings.KAFKA_GROUP_ID,
+        settings.KAFKA_SESSION_TIMEOUT_MS,
+        access=settings,
     )
     runner = AggregatingConsumer(
         consumer,

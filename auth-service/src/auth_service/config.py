@@ -6,10 +6,14 @@ from pathlib import Path
 from pydantic import Field, SecretStr, model_validator
 
 from chat_common.config import ServiceSettings
+from chat_common.store_access import PostgresAccessSettings
 
 
-class DatabaseSettings(ServiceSettings):
-    """What the migration command needs: where Postgres is and how long to wait for it."""
+class DatabaseSettings(ServiceSettings, PostgresAccessSettings):
+    """What the migration command needs: where Postgres is and how long to wait for it.
+
+    The password and TLS come from `PostgresAccessSettings`, so DATABASE_URL need not
+    carry the password."""
 
     DATABASE_URL: str = "postgresql+asyncpg://postgres@127.0.0.1:5432/chat"
     # Short bounds so a Postgres outage answers 503 quickly instead of hanging requests.

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import (
 )
 
 from auth_service.config import DatabaseSettings
+from chat_common.store_access import asyncpg_connect_kwargs
 
 # Errors that mean "Postgres cannot be used right now" (answered with 503), as opposed to
 # errors in our own queries, which are bugs.
@@ -35,6 +36,8 @@ def create_engine(settings: DatabaseSettings, url: str | None = None) -> AsyncEn
         connect_args={
             "timeout": settings.DATABASE_CONNECT_TIMEOUT_SECONDS,
             "command_timeout": settings.DATABASE_COMMAND_TIMEOUT_SECONDS,
+            # DATABASE_PASSWORD (from a Secret) and TLS.
+            **asyncpg_connect_kwargs(settings),
         },
     )
 

@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from auth_service.config import DatabaseSettings
 from auth_service.database import create_engine, ping
 from chat_common.logs import configure_logging
+from chat_common.store_access import asyncpg_connect_kwargs
 from chat_common.waiting import wait_until_ready
 
 logger = logging.getLogger(__name__)
@@ -42,7 +43,10 @@ async def create_database_if_missing(url: str, settings: DatabaseSettings) -> No
     admin = create_async_engine(
         target.set(database="postgres"),
         isolation_level="AUTOCOMMIT",
-        connect_args={"timeout": settings.DATABASE_CONNECT_TIMEOUT_SECONDS},
+        connect_args={
+            "timeout": settings.DATABASE_CONNECT_TIMEOUT_SECONDS,
+            **asyncpg_connect_kwargs(settings),
+        },
     )
     try:
         await wait_until_ready(lambda: ping(admin), "PostgreSQL", settings.DATABASE_WAIT_SECONDS)

@@ -6,10 +6,14 @@ from pydantic import Field
 
 from auth_validator import ValidatorSettings
 from chat_common.config import ServiceSettings
+from chat_common.store_access import CassandraAccessSettings, KafkaAccessSettings
 
 
-class Settings(ServiceSettings, ValidatorSettings):
-    """Every variable the chat service reads; names are the environment variable names."""
+class Settings(ServiceSettings, ValidatorSettings, CassandraAccessSettings, KafkaAccessSettings):
+    """Every variable the chat service reads; names are the environment variable names.
+
+    Store credentials, TLS and the Cassandra consistency level come from the mixins.
+    """
 
     # Comma-separated contact points, e.g. "10.0.0.1,10.0.0.2".
     CASSANDRA_HOSTS: str = "127.0.0.1"

@@ -9,6 +9,7 @@ from typing import Literal
 from aiokafka import AIOKafkaProducer
 from pydantic import BaseModel
 
+from chat_common.store_access import KafkaAccessSettings, kafka_client_kwargs
 from chat_service.models import Message
 from chat_service.timeuuids import rfc3339_millis
 
@@ -54,7 +55,14 @@ class EventPublisher:
     relay, so the service never refuses to start because of Kafka.
     """
 
-    def __init__(self, bootstrap_servers: str, topic: str, request_timeout_ms: int) -> None:
+    def __init__(
+        self,
+        bootstrap_servers: str,
+        topic: str,
+        request_timeout_ms: int,
+        access: KafkaAccessSettings | None = None,
+    ) -> None:
+        self._access = access or KafkaAccessSettings()
         self._bootstrap_servers = bootstrap_servers
         self.topic = topic
         self._request_timeout_ms = request_timeout_ms
@@ -74,6 +82,7 @@ class EventPublisher:
             enable_idempotence=True,
             request_timeout_ms=self._request_timeout_ms,
             linger_ms=5,
+            **kafka_client_kwargs(self._access),
         )
         try:
             await producer.start()

@@ -39,12 +39,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             STATEMENTS,
             connect_timeout=settings.CASSANDRA_CONNECT_TIMEOUT_SECONDS,
             request_timeout=settings.CASSANDRA_REQUEST_TIMEOUT_SECONDS,
+            access=settings,
         )
         repository = ChatRepository(store)
         publisher = EventPublisher(
             settings.KAFKA_BOOTSTRAP_SERVERS,
             settings.KAFKA_TOPIC,
             settings.KAFKA_REQUEST_TIMEOUT_MS,
+            access=settings,
         )
         relay = OutboxRelay(repository, publisher, settings.OUTBOX_SCAN_INTERVAL_SECONDS)
         auth_http = httpx.AsyncClient(

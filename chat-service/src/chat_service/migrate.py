@@ -34,6 +34,7 @@ def migrate_blocking(settings: Settings, keyspace: str | None = None) -> None:
         settings.CASSANDRA_PORT,
         connect_timeout=5.0,
         request_timeout=_DDL_TIMEOUT_SECONDS,
+        access=settings,
     )
     try:
         session = cluster.connect()

@@ -33,6 +33,11 @@ from cassandra.policies import (
 )
 from cassandra.query import BatchStatement, BatchType, PreparedStatement, dict_factory
 
+from chat_common.store_access import (
+    CassandraAccessSettings,
+    cassandra_cluster_kwargs,
+    cassandra_consistency,
+)
 from chat_service.exceptions import StoreUnavailable
 from chat_service.schema import qualify
 
@@ -56,12 +61,18 @@ _RECONNECT_BACKOFF_SECONDS = 1.0
 
 
 def build_cluster(
-    hosts: list[str], port: int, connect_timeout: float, request_timeout: float
+    hosts: list[str],
+    port: int,
+    connect_timeout: float,
+    request_timeout: float,
+    access: CassandraAccessSettings | None = None,
 ) -> Cluster:
-    """A driver Cluster whose every request and connect is bounded in time."""
+    """A driver Cluster whose every request and connect is bounded in time; `access`
+    gives its credentials, TLS and consistency level (default: none, LOCAL_QUORUM)."""
+    access = access or CassandraAccessSettings()
     profile = ExecutionProfile(
         load_balancing_policy=TokenAwarePolicy(DCAwareRoundRobinPolicy()),
-        consistency_level=ConsistencyLevel.LOCAL_QUORUM,
+        consistency_level=cassandra_consistency(access),
         serial_consistency_level=ConsistencyLevel.LOCAL_SERIAL,
         request_timeout=request_timeout,
         row_factory=dict_factory,
@@ -77,6 +88,7 @@ def build_cluster(
         reconnection_policy=ExponentialReconnectionPolicy(base_delay=0.5, max_delay=5.0),
         protocol_version=5,
         monitor_reporting_enabled=False,
+        **cassandra_cluster_kwargs(access),
     )
 
 
@@ -105,7 +117,9 @@ class CassandraStore:
         statements: Mapping[str, str],
         connect_timeout: float = 1.5,
         request_timeout: float = 1.5,
+        access: CassandraAccessSettings | None = None,
     ) -> None:
+        self._access = access
         self._hosts = hosts
         self._port = port
         self._keyspace = keyspace
@@ -120,7 +134,7 @@ class CassandraStore:
 
     def _connect_blocking(self) -> tuple[Cluster, Session, dict[str, PreparedStatement]]:
         cluster = build_cluster(
-            self._hosts, self._port, self._connect_timeout, self._request_timeout
+            self._hosts, self._port, self._connect_timeout, self._request_timeout, self._access
         )
         try:
             session = cluster.connect()

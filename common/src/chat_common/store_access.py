@@ -43,14 +43,15 @@ class KafkaAccessSettings(BaseSettings):
     # KafkaUser's name, the password is the `password` key of the Secret it generates.
     KAFKA_SASL_MECHANISM: Literal["SCRAM-SHA-512", "SCRAM-SHA-256", "PLAIN"] = "SCRAM-SHA-512"
     KAFKA_SASL_USERNAME: str = ""
-    KAFKA_SASL_PASSWORD: SecretStr = SecretStr("")
+    # Unset where the broker takes no credentials (local runs); from a Secret otherwise.
+    KAFKA_SASL_PASSWORD: SecretStr | None = None
     # PEM file of the CA that signed the brokers' certificates; empty: the system CAs.
     KAFKA_SSL_CA_FILE: str = ""
 
     @model_validator(mode="after")
     def _sasl_needs_credentials(self) -> "KafkaAccessSettings":
         if self.KAFKA_SECURITY_PROTOCOL.startswith("SASL_") and not (
-            self.KAFKA_SASL_USERNAME and self.KAFKA_SASL_PASSWORD.get_secret_value()
+            self.KAFKA_SASL_USERNAME and self.KAFKA_SASL_PASSWORD
         ):
             raise ValueError(
                 f"KAFKA_SECURITY_PROTOCOL={self.KAFKA_SECURITY_PROTOCOL} needs "
@@ -68,7 +69,8 @@ def kafka_client_kwargs(settings: KafkaAccessSettings) -> dict[str, Any]:
     if protocol.startswith("SASL_"):
         kwargs["sasl_mechanism"] = settings.KAFKA_SASL_MECHANISM
         kwargs["sasl_plain_username"] = settings.KAFKA_SASL_USERNAME
-        kwargs["sasl_plain_password"] = settings.KAFKA_SASL_PASSWORD.get_secret_value()
+        password = settings.KAFKA_SASL_PASSWORD
+        kwargs["sasl_plain_password"] = password.get_secret_value() if password else ""
     return kwargs
 
 
@@ -79,7 +81,7 @@ class CassandraAccessSettings(BaseSettings):
 
     # cass-operator's `<cluster>-superuser` Secret (or a role of your own); empty: no auth.
     CASSANDRA_USERNAME: str = ""
-    CASSANDRA_PASSWORD: SecretStr = SecretStr("")
+    CASSANDRA_PASSWORD: SecretStr | None = None
     CASSANDRA_TLS_ENABLED: bool = False
     # PEM file of the CA that signed the nodes' certificates; empty: the system CAs.
     CASSANDRA_TLS_CA_FILE: str = ""
@@ -89,7 +91,8 @@ class CassandraAccessSettings(BaseSettings):
 
     @model_validator(mode="after")
     def _password_with_username(self) -> "CassandraAccessSettings":
-        if bool(self.CASSANDRA_USERNAME) != bool(self.CASSANDRA_PASSWORD.get_secret_value()):
+        password = self.CASSANDRA_PASSWORD.get_secret_value() if self.CASSANDRA_PASSWORD else ""
+        if bool(self.CASSANDRA_USERNAME) != bool(password):
             raise ValueError("set both CASSANDRA_USERNAME and CASSANDRA_PASSWORD, or neither")
         return self
 
@@ -103,7 +106,7 @@ def cassandra_cluster_kwargs(settings: CassandraAccessSettings) -> dict[str, Any
     from cassandra.auth import PlainTextAuthProvider  # noqa: PLC0415
 
     kwargs: dict[str, Any] = {}
-    if settings.CASSANDRA_USERNAME:
+    if settings.CASSANDRA_USERNAME and settings.CASSANDRA_PASSWORD:
         kwargs["auth_provider"] = PlainTextAuthProvider(
             username=settings.CASSANDRA_USERNAME,
             password=settings.CASSANDRA_PASSWORD.get_secret_value(),
@@ -129,8 +132,8 @@ class PostgresAccessSettings(BaseSettings):
 
     model_config = _CONFIG
 
-    # Empty: the password in DATABASE_URL, if any (local trust authentication has none).
-    DATABASE_PASSWORD: SecretStr = SecretStr("")
+    # Unset: the password in DATABASE_URL, if any (local trust authentication has none).
+    DATABASE_PASSWORD: SecretStr | None = None
     # libpq's sslmode names: `prefer` (asyncpg's default) encrypts when the server offers
     # it, `verify-full` also checks the certificate and host name against the CA file.
     DATABASE_SSL_MODE: PostgresSslMode = "prefer"
@@ -140,7 +143,7 @@ class PostgresAccessSettings(BaseSettings):
 def asyncpg_connect_kwargs(settings: PostgresAccessSettings) -> dict[str, Any]:
     """Keyword arguments for `asyncpg.connect` (SQLAlchemy's `connect_args`)."""
     kwargs: dict[str, Any] = {}
-    if settings.DATABASE_PASSWORD.get_secret_value():
+    if settings.DATABASE_PASSWORD:
         kwargs["password"] = settings.DATABASE_PASSWORD.get_secret_value()
     mode = settings.DATABASE_SSL_MODE
     if mode in ("verify-ca", "verify-full"):
