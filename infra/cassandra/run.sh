@@ -4,26 +4,18 @@
 # logs on stdout. SIGTERM drains (flushes memtables) and stops it cleanly; the JVM then exits
 # with status 143 (128 + SIGTERM), which is its normal way of ending on that signal.
 #
-# Environment: STATE_DIR (required; data, commit log, generated cassandra.yaml, classpath.txt
-# from install.sh), CASSANDRA_PORT (CQL, 9042), CASSANDRA_STORAGE_PORT (7000),
-# CASSANDRA_JMX_PORT (local-only JMX, 7199), CASSANDRA_HEAP (-Xms/-Xmx, 768m),
-# CASSANDRA_JAVA (the java binary, OpenJDK 17 by default).
+# Environment (set by infra/stack): STATE_DIR (data, commit log, generated cassandra.yaml,
+# classpath.txt from install.sh), PORT (CQL), STORAGE_PORT, JMX_PORT (local-only JMX);
+# optional CASSANDRA_HEAP (-Xms/-Xmx, 768m).
 set -euo pipefail
-: "${STATE_DIR:?STATE_DIR must be set}"
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-# Cassandra 5.0 supports Java 11 and 17 only; never let a newer JDK on PATH be picked.
-JAVA="${CASSANDRA_JAVA:-/usr/lib/jvm/java-17-openjdk-amd64/bin/java}"
-CQL_PORT="${CASSANDRA_PORT:-9042}"
-STORAGE_PORT="${CASSANDRA_STORAGE_PORT:-7000}"
-JMX_PORT="${CASSANDRA_JMX_PORT:-7199}"
+COMPONENT=cassandra
+source "$HERE/../lib.sh"
+require_env STATE_DIR PORT STORAGE_PORT JMX_PORT
+JAVA="$JAVA17"
+CQL_PORT="$PORT"
 HEAP="${CASSANDRA_HEAP:-768m}"
-CLASSPATH_FILE="$STATE_DIR/classpath.txt"
-
-if [ ! -s "$CLASSPATH_FILE" ]; then
-  echo "cassandra: $CLASSPATH_FILE is missing; run infra/cassandra/install.sh first" >&2
-  exit 1
-fi
-CLASSPATH="$(cat "$CLASSPATH_FILE")"
+CLASSPATH="$(read_classpath cassandra "$STATE_DIR/classpath.txt")"
 JAMM="$(tr ':' '\n' <<<"$CLASSPATH" | grep '/jamm-[^/]*\.jar$' | head -n 1)"
 
 mkdir -p "$STATE_DIR"/{data,commitlog,saved_caches,hints,cdc_raw,logs}

@@ -6,16 +6,10 @@ HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 # npm ci writes this marker last, so its age tells whether the last install completed.
 MARKER="$HERE/node_modules/.package-lock.json"
 
+source "$HERE/../lib.sh"
+
 if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
-  if ! command -v apt-get >/dev/null; then
-    echo "firestore: node and npm are missing and there is no apt-get to install them" >&2
-    exit 1
-  fi
-  sudo=""
-  [ "$(id -u)" -eq 0 ] || sudo="sudo"
-  echo "firestore: installing Debian packages: nodejs npm"
-  $sudo apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq nodejs npm >/dev/null
+  apt_install firestore "Node.js and npm" nodejs npm
 fi
 node_major="$(node -p 'process.versions.node.split(".")[0]')"
 if [ "$node_major" -lt 18 ]; then

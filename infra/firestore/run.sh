@@ -1,21 +1,21 @@
 #!/usr/bin/env bash
-# Run the Firestore emulator in the foreground on 127.0.0.1:$FIRESTORE_PORT (default 8080).
+# Run the Firestore emulator in the foreground on 127.0.0.1:$PORT (set by infra/stack).
 # It keeps data in memory only, so every start is empty: Firestore holds nothing but
 # short-lived batches whose history is in Cassandra, and an emulator that carried them over
 # restarts grew with every test and benchmark run until it ran out of heap.
 # FIRESTORE_PERSIST=1 keeps documents across clean restarts instead ($STATE_DIR/snapshot.json,
 # saved on SIGTERM without those whose expire_at has passed). Logs go to stdout.
 set -euo pipefail
-: "${STATE_DIR:?STATE_DIR must be set}"
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+COMPONENT=firestore
+source "$HERE/../lib.sh"
+require_env STATE_DIR PORT
 
-if [ ! -d "$HERE/node_modules/@firestore-emulator/server" ]; then
-  echo "firestore: npm modules are missing; run $HERE/install.sh first" >&2
-  exit 1
-fi
+[ -d "$HERE/node_modules/@firestore-emulator/server" ] ||
+  die firestore "npm modules are missing; run make up (it runs $HERE/install.sh first)"
 
 export FIRESTORE_HOST=127.0.0.1
-export FIRESTORE_PORT="${FIRESTORE_PORT:-8080}"
+export FIRESTORE_PORT="$PORT"
 if [ "${FIRESTORE_PERSIST:-0}" = "1" ]; then
   export FIRESTORE_SNAPSHOT="$STATE_DIR/snapshot.json"
   # The design's batch documents carry expire_at for a TTL policy; honour it across restarts.

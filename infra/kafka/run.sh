@@ -1,24 +1,19 @@
 #!/usr/bin/env bash
 # Run a single-node Apache Kafka 4 (KRaft, no ZooKeeper) in the foreground: one process is
-# both broker (127.0.0.1:$KAFKA_PORT) and controller (127.0.0.1:$KAFKA_CONTROLLER_PORT).
+# both broker (127.0.0.1:$PORT) and controller (127.0.0.1:$CONTROLLER_PORT).
 # Data, the cluster id and the generated server.properties live in $STATE_DIR; logs go to
 # stdout. SIGTERM (kill <pid>) makes the broker shut down cleanly.
+#
+# Environment (set by infra/stack): STATE_DIR, PORT (the broker), CONTROLLER_PORT.
 set -euo pipefail
-: "${STATE_DIR:?STATE_DIR must be set}"
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-PORT="${KAFKA_PORT:-9092}"
-CONTROLLER_PORT="${KAFKA_CONTROLLER_PORT:-9093}"
-# Kafka 4 brokers need Java 17+; a newer JDK may be installed too and must not be picked.
-JAVA="/usr/lib/jvm/java-17-openjdk-amd64/bin/java"
-CLASSPATH_FILE="$HERE/target/classpath.txt"
+COMPONENT=kafka
+source "$HERE/../lib.sh"
+require_env STATE_DIR PORT CONTROLLER_PORT
+JAVA="$JAVA17"
 DATA="$STATE_DIR/data"
 CONFIG="$STATE_DIR/server.properties"
-
-if [ ! -s "$CLASSPATH_FILE" ]; then
-  echo "kafka: $CLASSPATH_FILE is missing; run $HERE/install.sh first" >&2
-  exit 1
-fi
-CLASSPATH="$(cat "$CLASSPATH_FILE")"
+CLASSPATH="$(read_classpath kafka "$STATE_DIR/classpath.txt")"
 export CLASSPATH
 
 # Regenerated on every start so a change here takes effect on restart; data is untouched.

@@ -1,9 +1,13 @@
 #!/usr/bin/env bash
 # Run a PostgreSQL cluster of our own in the foreground: data in $STATE_DIR/data,
-# TCP on 127.0.0.1:$POSTGRES_PORT only, trust auth (local development only).
+# TCP on 127.0.0.1:$PORT only, trust auth (local development only).
+#
+# Environment (set by infra/stack): STATE_DIR, PORT.
 set -euo pipefail
-: "${STATE_DIR:?STATE_DIR must be set}"
-PORT="${POSTGRES_PORT:-5432}"
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+COMPONENT=postgres
+source "$HERE/../lib.sh"
+require_env STATE_DIR PORT
 BIN=$(dirname "$(ls -d /usr/lib/postgresql/*/bin/postgres | sort -V | tail -n 1)")
 DATA="$STATE_DIR/data"
 

@@ -33,17 +33,42 @@ class Component:
         return self.package is None or (REPO / self.package / "pyproject.toml").exists()
 
 
+# Every local port, declared here only: run.sh scripts and services get theirs from the
+# environment built below, so changing one here changes it everywhere.
+PORTS = {
+    "postgres": 5432,
+    "kafka": 9092,
+    "kafka-controller": 9093,
+    "cassandra": 9042,
+    "cassandra-storage": 7000,
+    "cassandra-jmx": 7199,
+    "firestore": 8080,
+    "auth-service": 8001,
+    "chat-service": 8002,
+    "aggregator": 8003,
+}
+
+
 def _server(
-    name: str, port: int, ready: Callable[[int], Awaitable[None]], **kw: object
+    name: str,
+    ready: Callable[[int], Awaitable[None]],
+    env: dict[str, str] | None = None,
+    **kw: object,
 ) -> Component:
+    port = PORTS[name]
     return Component(
         name=name,
         port=port,
         argv=("bash", str(REPO / "infra" / name / "run.sh")),
         install=("bash", str(REPO / "infra" / name / "install.sh")),
         ready=partial(ready, port),
+        env={"PORT": str(port), **(env or {})},
         **kw,  # type: ignore[arg-type]
     )
+
+
+def _local(name: str) -> str:
+    return f"127.0.0.1:{PORTS[name]}"
 
 
 PY = str(VENV_BIN / "python")
@@ -53,81 +78,86 @@ JWT_KEY = str(STATE / "auth-service" / "jwt-ed25519.pem")
 SERVICE_ENV = {
     "ENVIRONMENT": "dev",
     "JWT_PRIVATE_KEY_FILE": JWT_KEY,
-    "FIRESTORE_EMULATOR_HOST": "127.0.0.1:8080",
+    "DATABASE_URL": f"postgresql+asyncpg://postgres@{_local('postgres')}/chat",
+    "KAFKA_BOOTSTRAP_SERVERS": _local("kafka"),
+    "CASSANDRA_HOSTS": "127.0.0.1",
+    "CASSANDRA_PORT": str(PORTS["cassandra"]),
+    "AUTH_SERVICE_URL": f"http://{_local('auth-service')}",
+    "PUBLIC_AUTH_URL": f"http://{_local('auth-service')}",
+    "FIRESTORE_EMULATOR_HOST": _local("firestore"),
     "FIRESTORE_PROJECT": "demo-chat",
 }
 
 SERVERS = (
     _server(
         "postgres",
-        5432,
         readiness.postgres,
         stop_signal=signal.SIGINT,  # "fast shutdown": roll back clients, stop cleanly
     ),
-    _server("kafka", 9092, readiness.kafka, after_ready=prepare.kafka_topics, start_timeout=90),
+    _server(
+        "kafka",
+        readiness.kafka,
+        env={"CONTROLLER_PORT": str(PORTS["kafka-controller"])},
+        after_ready=prepare.kafka_topics,
+        start_timeout=90,
+    ),
     _server(
         "cassandra",
-        9042,
         readiness.cassandra,
+        env={
+            "STORAGE_PORT": str(PORTS["cassandra-storage"]),
+            "JMX_PORT": str(PORTS["cassandra-jmx"]),
+        },
         after_ready=prepare.cassandra_keyspace,
         start_timeout=240,
         stop_timeout=60,
     ),
-    _server("firestore", 8080, readiness.firestore),
+    _server("firestore", readiness.firestore),
 )
+
+
+def _uvicorn(app: str, name: str, *extra: str) -> tuple[str, ...]:
+    return (UVICORN, app, "--factory", "--host", "127.0.0.1", "--port", str(PORTS[name]), *extra)
+
 
 SERVICES = (
     Component(
         name="auth-service",
         package="auth-service",
-        port=8001,
+        port=PORTS["auth-service"],
         before_start=(
             (PY, "-m", "auth_service.keys", "generate", JWT_KEY),
             (PY, "-m", "auth_service.migrate"),
         ),
-        argv=(
-            UVICORN,
-            "auth_service.main:create_app",
-            "--factory",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            "8001",
-            "--no-access-log",
-        ),
-        ready=partial(readiness.http_ok, "http://127.0.0.1:8001/readyz"),
+        argv=_uvicorn("auth_service.main:create_app", "auth-service", "--no-access-log"),
+        ready=partial(readiness.http_ok, f"http://{_local('auth-service')}/readyz"),
         env=SERVICE_ENV,
-        url="http://127.0.0.1:8001/docs",
+        url=f"http://{_local('auth-service')}/docs",
     ),
     Component(
         name="chat-service",
         package="chat-service",
-        port=8002,
+        port=PORTS["chat-service"],
         before_start=((PY, "-m", "chat_service.migrate"),),
-        argv=(
-            UVICORN,
+        argv=_uvicorn(
             "chat_service.main:create_app",
-            "--factory",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            "8002",
+            "chat-service",
             "--no-access-log",
             # Open SSE streams would otherwise hold shutdown until their clients leave.
             "--timeout-graceful-shutdown",
             "3",
         ),
-        ready=partial(readiness.http_ok, "http://127.0.0.1:8002/readyz"),
+        ready=partial(readiness.http_ok, f"http://{_local('chat-service')}/readyz"),
         env=SERVICE_ENV,
-        url="http://127.0.0.1:8002/app",
+        url=f"http://{_local('chat-service')}/app",
     ),
     Component(
         name="aggregator",
         package="aggregator",
-        port=8003,
+        port=PORTS["aggregator"],
         argv=(PY, "-m", "aggregator"),
-        ready=partial(readiness.http_ok, "http://127.0.0.1:8003/healthz"),
-        env=SERVICE_ENV,
-        url="http://127.0.0.1:8003/metrics",
+        ready=partial(readiness.http_ok, f"http://{_local('aggregator')}/healthz"),
+        env={**SERVICE_ENV, "METRICS_PORT": str(PORTS["aggregator"])},
+        url=f"http://{_local('aggregator')}/metrics",
     ),
 )
