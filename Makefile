@@ -9,7 +9,7 @@ PACKAGES := common auth-validator auth-service chat-service aggregator cli
 PRESENT := $(foreach p,$(PACKAGES),$(if $(wildcard $(p)/pyproject.toml),$(p)))
 STAMP := $(VENV)/.installed
 
-.PHONY: up down status clean test lint venv constraints demo
+.PHONY: up down status clean test unit lint venv constraints demo
 
 up: $(STAMP)
 	@$(PY) -m infra.stack up
@@ -48,6 +48,10 @@ demo: up
 test: up lint
 	@bash infra/tools/install-chromium.sh
 	@bash infra/run-tests.sh $(PRESENT)
+
+# Every package's unit tests: no server needed (none is started), well under a minute.
+unit: $(STAMP)
+	@bash infra/run-tests.sh --unit $(PRESENT)
 
 # Re-pin every dependency from a fresh virtualenv (after editing a pyproject).
 constraints:

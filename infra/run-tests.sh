@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Run every package's test suite, then the cross-service tests (tests/). Every suite runs
 # even when an earlier one fails; the last line totals them ("N passed, N failed").
+# With --unit first: only each package's tests/unit, which need no server at all.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 pytest="$PWD/.venv/bin/pytest"
@@ -22,10 +23,17 @@ run_suite() {  # name, directory, pytest args...
   [ "$status" -eq 0 ] || broken="$broken $name"
 }
 
-for package in "$@"; do
-  run_suite "$package" "$package"
-done
-run_suite "cross-service tests" . tests
+if [ "${1:-}" = "--unit" ]; then
+  shift
+  for package in "$@"; do
+    run_suite "$package unit" "$package" tests/unit
+  done
+else
+  for package in "$@"; do
+    run_suite "$package" "$package"
+  done
+  run_suite "cross-service tests" . tests
+fi
 
 echo
 [ -z "$broken" ] || echo "FAILED:$broken"
