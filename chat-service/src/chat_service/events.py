@@ -1,6 +1,7 @@
 """The Kafka event of a stored message and the producer that publishes it."""
 
 import asyncio
+import contextlib
 import logging
 import uuid
 from collections.abc import Sequence
@@ -44,6 +45,14 @@ class MessageEvent(BaseModel):
         return self.model_dump_json().encode()
 
 
+def _sender_dead(producer: AIOKafkaProducer) -> bool:
+    """True once the producer's background sender ended (fenced, out-of-order sequence,
+    an unexpected error): every later send would fail while metadata still answers.
+    aiokafka has no public flag for it, so its sender task is looked at here only."""
+    task: asyncio.Task[None] | None = getattr(producer._sender, "sender_task", None)
+    return task is not None and task.done()
+
+
 class KafkaUnavailable(Exception):
     """The producer could not be started or a send was not acknowledged."""
 
@@ -70,12 +79,15 @@ class EventPublisher:
 
     @property
     def started(self) -> bool:
-        return self._producer is not None
+        return self._producer is not None and not _sender_dead(self._producer)
 
     async def ensure_started(self) -> None:
-        """Start the producer if it is not running; KafkaUnavailable if Kafka is unreachable."""
+        """Start the producer if none runs or its sender died (a fenced or out-of-order
+        idempotent producer never sends again); KafkaUnavailable if Kafka is unreachable."""
         if self._producer is not None:
-            return
+            if not _sender_dead(self._producer):
+                return
+            await self._discard()
         producer = AIOKafkaProducer(
             bootstrap_servers=self._bootstrap_servers,
             acks="all",
@@ -96,33 +108,48 @@ class EventPublisher:
         logger.info("Kafka producer started (%s)", self._bootstrap_servers)
 
     async def publish(self, messages: Sequence[Message]) -> list[bool]:
-        """Send the messages' events; per message, whether Kafka acknowledged it."""
+        """Send the messages' events; per message, whether Kafka acknowledged it.
+
+        Returns within the request timeout whatever Kafka does: what is not acknowledged
+        by then counts as failed (the outbox announces it again; a late ack is a replay).
+        """
         producer = self._producer
-        if producer is None:
-            raise KafkaUnavailable("producer not started")
-        sends = []
-        for message in messages:
+        if producer is None or _sender_dead(producer):
+            raise KafkaUnavailable("producer not started or its sender died")
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self._request_timeout_ms / 1000
+        outcomes = [False] * len(messages)
+        pending: dict[asyncio.Future[object], int] = {}
+        for index, message in enumerate(messages):
             event = MessageEvent.of(message)
             try:
-                sends.append(await producer.send(self.topic, event.value(), key=event.key()))
+                # `send` waits for room in the producer's buffer: bounded by the deadline.
+                send = producer.send(self.topic, event.value(), key=event.key())
+                future = await asyncio.wait_for(send, max(0.0, deadline - loop.time()))
+            except TimeoutError:
+                logger.warning(
+                    "Kafka producer buffer stayed full; %d events left", len(messages) - index
+                )
+                break
             except Exception as exc:  # a send refused before queueing: the outbox keeps it
                 logger.warning("Kafka refused event %s: %r", message.id, exc)
-                sends.append(None)
-        results = await asyncio.gather(
-            *(send for send in sends if send is not None), return_exceptions=True
-        )
-        outcomes: list[bool] = []
-        iterator = iter(results)
-        for send in sends:
-            if send is None:
-                outcomes.append(False)
                 continue
-            result = next(iterator)
-            if isinstance(result, BaseException):
-                logger.warning("Kafka did not acknowledge an event: %r", result)
-                outcomes.append(False)
-            else:
-                outcomes.append(True)
+            pending[future] = index
+        if pending:
+            done, not_done = await asyncio.wait(pending, timeout=max(0.0, deadline - loop.time()))
+            for future in done:
+                failure = (
+                    KafkaUnavailable("send cancelled") if future.cancelled() else future.exception()
+                )
+                if failure is None:
+                    outcomes[pending[future]] = True
+                else:
+                    logger.warning("Kafka did not acknowledge an event: %r", failure)
+            if not_done:
+                logger.warning("%d events unacknowledged within the timeout", len(not_done))
+        if _sender_dead(producer):
+            logger.error("Kafka producer's sender died; it is replaced on the next attempt")
+            await self._discard()
         return outcomes
 
     async def check(self) -> None:
@@ -130,8 +157,17 @@ class EventPublisher:
         producer = self._producer
         if producer is None:
             raise KafkaUnavailable("producer not started")
+        if _sender_dead(producer):
+            raise KafkaUnavailable("producer's sender died")
         if not await producer.client.fetch_all_metadata():
             raise KafkaUnavailable("no broker answered")
+
+    async def _discard(self) -> None:
+        producer, self._producer = self._producer, None
+        if producer is not None:
+            # Its sender is gone: stopping only closes connections, but never wait long.
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(producer.stop(), self._request_timeout_ms / 1000)
 
     async def stop(self) -> None:
         """Flush what is queued and stop the producer."""

@@ -8,4 +8,7 @@ DUPLICATE_SENDS = Counter(
     "chat_duplicate_sends_total", "Sends answered with the message of an earlier client_message_id."
 )
 EVENTS_PRODUCED = Counter("chat_events_produced_total", "Message events acknowledged by Kafka.")
-OUTBOX_ROWS_CLEARED = Counter("chat_outbox_rows_cleared_total", "Outbox rows deleted after acks.")
+OUTBOX_ENTRIES_SWEPT = Counter(
+    "chat_outbox_entries_swept_total",
+    "Outbox entries the sweep announced because no fast path had (Kafka down, a restart).",
+)

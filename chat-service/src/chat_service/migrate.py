@@ -1,17 +1,19 @@
 """`python -m chat_service.migrate`: wait for Cassandra, then create keyspace and tables.
 
-Idempotent (every statement is IF NOT EXISTS), so `make up` runs it on every start.
+Idempotent (every statement is IF NOT EXISTS or IF EXISTS), so `make up` runs it on every
+start. Tables of earlier versions are dropped once their successors exist.
 """
 
 import asyncio
 import logging
+from datetime import UTC, datetime
 
 from cassandra.cluster import Session
 
 from chat_common.logs import configure_logging
 from chat_common.waiting import wait_until_ready
 from chat_service.config import Settings, get_settings
-from chat_service.schema import TABLES, create_keyspace_cql
+from chat_service.schema import DROPPED_TABLES, OUTBOX_SHARDS, TABLES, create_keyspace_cql
 from chat_service.store import build_cluster
 
 logger = logging.getLogger(__name__)
@@ -20,11 +22,22 @@ logger = logging.getLogger(__name__)
 _DDL_TIMEOUT_SECONDS = 60.0
 
 
-def _apply(session: Session, keyspace: str, replication_factor: int) -> None:
-    session.execute(create_keyspace_cql(keyspace, replication_factor), timeout=_DDL_TIMEOUT_SECONDS)
+def _apply(session: Session, keyspace: str, replication_factor: int, datacenter: str = "") -> None:
+    session.execute(
+        create_keyspace_cql(keyspace, replication_factor, datacenter), timeout=_DDL_TIMEOUT_SECONDS
+    )
     session.set_keyspace(keyspace)
     for statement in TABLES:
         session.execute(statement, timeout=_DDL_TIMEOUT_SECONDS)
+    # A new outbox starts read from now; an existing watermark is never moved back.
+    seed = session.prepare(
+        "INSERT INTO outbox_watermark (shard, swept_to) VALUES (?, ?) IF NOT EXISTS"
+    )
+    now = datetime.now(UTC)
+    for shard in range(OUTBOX_SHARDS):
+        session.execute(seed, (shard, now), timeout=_DDL_TIMEOUT_SECONDS)
+    for table in DROPPED_TABLES:
+        session.execute(f"DROP TABLE IF EXISTS {table}", timeout=_DDL_TIMEOUT_SECONDS)
 
 
 def migrate_blocking(settings: Settings, keyspace: str | None = None) -> None:
@@ -39,7 +52,10 @@ def migrate_blocking(settings: Settings, keyspace: str | None = None) -> None:
     try:
         session = cluster.connect()
         _apply(
-            session, keyspace or settings.CASSANDRA_KEYSPACE, settings.CASSANDRA_REPLICATION_FACTOR
+            session,
+            keyspace or settings.CASSANDRA_KEYSPACE,
+            settings.CASSANDRA_REPLICATION_FACTOR,
+            settings.CASSANDRA_LOCAL_DC,
         )
     finally:
         cluster.shutdown()

@@ -56,6 +56,24 @@ class Message:
 
 
 @dataclass(frozen=True, slots=True)
+class OutboxEntry:
+    """A message as its outbox row carries it: all the relay needs to announce it, to
+    repair its history rows, and to move both members' inbox activity."""
+
+    # A time UUID made right before the outbox write: the row's place in the outbox.
+    entry_id: uuid.UUID
+    message: Message
+    bucket: int
+    recipient_id: uuid.UUID
+    chat_created_at: datetime
+
+    @property
+    def members(self) -> tuple[uuid.UUID, uuid.UUID]:
+        low, high = sorted((self.message.sender_id, self.recipient_id))
+        return low, high
+
+
+@dataclass(frozen=True, slots=True)
 class ClaimedMessage:
     """The message an earlier request stored (or is storing) under a client_message_id."""
 

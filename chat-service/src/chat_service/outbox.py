@@ -1,42 +1,58 @@
-"""The outbox relay: announces stored messages on Kafka, then clears their outbox rows.
+"""The outbox relay: announces stored messages on Kafka.
 
-Two paths feed it. The fast path: a send hands its message over in memory right after
-the logged batch, so events leave within milliseconds. The sweep: every few seconds the
-relay reads the outbox itself and announces whatever the fast path could not (Kafka
-down, queue full, process restarted). A row is deleted only after Kafka acknowledged its
-event, so nothing stored misses Kafka; a crash between the two re-announces it (allowed:
-consumers deduplicate by message id).
+Two paths feed it. The fast path: a send hands its entry over in memory right after its
+writes, so events leave within milliseconds; once Kafka acknowledged a batch, the relay
+moves both members' inbox activity (one write per chat, not per message) and records the
+batch in `outbox_ack` (one write per slot). The sweep: every few seconds, per shard, the
+relay reads the append-only outbox forward from the shard's persisted watermark up to
+SWEEP_LAG ago, and announces every entry nobody acknowledged (Kafka down, queue full, a
+process that died after its answer), writing the entry's history rows again first, since
+the send may have died before them. Nothing is deleted: rows expire by TTL. A replay
+(after a restart, or a failed batch) announces an event twice; consumers deduplicate by
+message id.
 """
 
 import asyncio
 import contextlib
 import logging
-import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 
 from chat_service.events import EventPublisher, KafkaUnavailable
 from chat_service.exceptions import StoreUnavailable
-from chat_service.metrics import EVENTS_PRODUCED, OUTBOX_ROWS_CLEARED
-from chat_service.models import Message
-from chat_service.repository import OUTBOX_SHARDS, ChatRepository
+from chat_service.metrics import EVENTS_PRODUCED, OUTBOX_ENTRIES_SWEPT
+from chat_service.models import OutboxEntry
+from chat_service.repository import ChatRepository, after_time, outbox_slot
+from chat_service.schema import OUTBOX_RETENTION_SECONDS, OUTBOX_SHARDS, OUTBOX_SLOT_SECONDS
+from chat_service.timeuuids import unix_micros
 
 logger = logging.getLogger(__name__)
 
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-# The sweep leaves rows this young to the fast path, so it does not announce them twice.
-_FAST_PATH_GRACE = timedelta(seconds=5)
-# A sweep resumes this far behind where the last clean pass ended: covers writes that
-# land a little after their id was made and small clock differences between instances.
-_WATERMARK_MARGIN = timedelta(seconds=30)
-# Now and then the sweep starts from the beginning, as a net under the watermark.
-_FULL_SWEEP_EVERY_SECONDS = 300.0
+# The sweep leaves entries this young to the fast path. An entry id is made right before
+# its write, which gives up after the request timeout (1.5 s), so an entry older than
+# this has landed; the rest of the margin covers clock differences between instances.
+SWEEP_LAG = timedelta(seconds=10)
 _SWEEP_PAGE = 500
 _FAST_BATCH = 500
 # Backoff while Kafka or Cassandra is down: quick to notice a return, quiet meanwhile.
 _FIRST_RETRY_SECONDS = 0.5
 _MAX_RETRY_SECONDS = 4.0
+
+
+def latest_per_chat(entries: Iterable[OutboxEntry]) -> list[OutboxEntry]:
+    """Each chat's newest entry: what the chat's inbox activity moves to."""
+    latest: dict[uuid.UUID, OutboxEntry] = {}
+    for entry in entries:
+        known = latest.get(entry.message.chat_id)
+        if known is None or unix_micros(entry.message.id) > unix_micros(known.message.id):
+            latest[entry.message.chat_id] = entry
+    return list(latest.values())
+
+
+def slots_between(start: datetime, end: datetime) -> range:
+    """Every outbox slot that holds entries made after `start` up to `end`."""
+    return range(outbox_slot(start), outbox_slot(end) + 1, OUTBOX_SLOT_SECONDS)
 
 
 class OutboxRelay:
@@ -52,36 +68,31 @@ class OutboxRelay:
         self._repository = repository
         self._publisher = publisher
         self._sweep_interval = sweep_interval
-        self._queue: asyncio.Queue[Message] = asyncio.Queue(maxsize=queue_size)
-        self._queued: set[uuid.UUID] = set()
+        self._queue: asyncio.Queue[OutboxEntry] = asyncio.Queue(maxsize=queue_size)
         self._watermarks: dict[int, datetime] = {}
-        self._last_full_sweep = time.monotonic()
         self._stopping = asyncio.Event()
 
-    def notify(self, message: Message) -> None:
-        """Hand a just-stored message to the relay; if the queue is full the sweep has it."""
-        if not self._publisher.started:
-            return
-        try:
-            self._queue.put_nowait(message)
-        except asyncio.QueueFull:
-            return
-        self._queued.add(message.id)
+    def notify(self, entry: OutboxEntry) -> None:
+        """Hand a just-stored entry to the relay; if the queue is full the sweep has it."""
+        if self._publisher.started:
+            with contextlib.suppress(asyncio.QueueFull):
+                self._queue.put_nowait(entry)
 
     def stop(self) -> None:
         self._stopping.set()
 
     async def run(self) -> None:
         """Publish until `stop`; every failure is logged and retried, never fatal."""
+        loop = asyncio.get_running_loop()
         next_sweep = 0.0
         retry = _FIRST_RETRY_SECONDS
         while not self._stopping.is_set():
             try:
                 await self._publisher.ensure_started()
-                if time.monotonic() >= next_sweep:
-                    next_sweep = time.monotonic() + self._sweep_interval
+                if loop.time() >= next_sweep:
+                    next_sweep = loop.time() + self._sweep_interval
                     await self._sweep_keeping_fast_path()
-                batch = await self._take_batch(max(0.0, next_sweep - time.monotonic()))
+                batch = await self._take_batch(max(0.0, next_sweep - loop.time()))
                 if batch:
                     await self._deliver(batch)
                 retry = _FIRST_RETRY_SECONDS
@@ -92,15 +103,14 @@ class OutboxRelay:
                 retry = min(retry * 2, _MAX_RETRY_SECONDS)
             except Exception:
                 # A bug must not silence the realtime path for the life of the process:
-                # the outbox still holds every row, so log loudly and go on.
+                # the outbox still holds every entry, so log loudly and go on.
                 logger.exception("outbox relay failed; retrying in %.1fs", _MAX_RETRY_SECONDS)
                 self._drop_queue()
                 await self._pause(_MAX_RETRY_SECONDS)
 
     async def _sweep_keeping_fast_path(self) -> None:
-        # A sweep that Cassandra refuses (a timeout, a partition heavy with tombstones) must
-        # not hold up the messages handed over in memory: their rows are still written and
-        # deletable. If Cassandra is really down, delivering them fails too and the loop
+        # A sweep that Cassandra refuses must not hold up the entries handed over in
+        # memory. If Cassandra is really down, delivering them fails too and the loop
         # backs off as usual.
         try:
             await self.sweep()
@@ -108,38 +118,93 @@ class OutboxRelay:
             logger.warning("outbox sweep failed, fast path goes on: %s", exc)
 
     async def sweep(self) -> int:
-        """Announce every outbox row the fast path left behind; how many were announced."""
-        if time.monotonic() - self._last_full_sweep >= _FULL_SWEEP_EVERY_SECONDS:
-            self._watermarks.clear()
-            self._last_full_sweep = time.monotonic()
-        announced = 0
+        """Announce every entry up to SWEEP_LAG ago that nobody acknowledged; how many.
+
+        Each shard is swept on its own: one whose reads fail keeps its watermark and is
+        retried next time, while the others go on. Kafka failing stops the sweep.
+        """
+        upper = datetime.now(UTC) - SWEEP_LAG
+        starts: dict[int, datetime] = {}
         for shard in range(OUTBOX_SHARDS):
-            announced += await self._sweep_shard(shard)
-        return announced
-
-    async def _sweep_shard(self, shard: int) -> int:
-        upper = datetime.now(UTC) - _FAST_PATH_GRACE
-        after = self._watermarks.get(shard, _EPOCH)
+            with self._shard_failures(shard):
+                starts[shard] = await self._watermark(shard)
+        due_starts = {shard: start for shard, start in starts.items() if start < upper}
+        if not due_starts:
+            return 0
+        acked = await self._acked_since(min(due_starts.values()), upper)
         announced = 0
-        while True:
-            rows = await self._repository.pending_outbox(shard, after, _SWEEP_PAGE)
-            young = [row for row in rows if row.sent_at > upper or row.id in self._queued]
-            young_ids = {row.id for row in young}
-            due = [row for row in rows if row.id not in young_ids]
-            acked = await self._deliver(due)
-            announced += acked
-            if acked < len(due):
-                # Keep the oldest unannounced row inside the next sweep's window.
-                failed = min(row.sent_at for row in due)
-                self._watermarks[shard] = min(failed, after) - timedelta(milliseconds=1)
-                raise KafkaUnavailable("Kafka did not acknowledge outbox events")
-            if len(rows) < _SWEEP_PAGE or young:
-                break
-            after = rows[-1].sent_at - timedelta(milliseconds=1)
-        self._watermarks[shard] = min([upper, *(row.sent_at for row in young)]) - _WATERMARK_MARGIN
+        for shard, start in due_starts.items():
+            with self._shard_failures(shard):
+                announced += await self._sweep_shard(shard, start, upper, acked)
         return announced
 
-    async def _take_batch(self, timeout: float) -> list[Message]:
+    @staticmethod
+    @contextlib.contextmanager
+    def _shard_failures(shard: int) -> Iterator[None]:
+        """Log what fails one shard and go on with the next; Kafka down stops them all."""
+        try:
+            yield
+        except KafkaUnavailable:
+            raise
+        except StoreUnavailable as exc:
+            logger.warning("outbox shard %d not swept: %s", shard, exc)
+        except Exception:
+            logger.exception("outbox shard %d not swept", shard)
+
+    async def _watermark(self, shard: int) -> datetime:
+        known = self._watermarks.get(shard)
+        if known is None:
+            known = await self._repository.get_watermark(shard)
+            if known is None:
+                # The migration records one per shard; without it, read all that is kept.
+                logger.warning("outbox shard %d has no watermark; reading it whole", shard)
+                known = datetime.now(UTC) - timedelta(seconds=OUTBOX_RETENTION_SECONDS)
+            self._watermarks[shard] = known
+        return known
+
+    async def _acked_since(self, start: datetime, upper: datetime) -> set[uuid.UUID]:
+        acked: set[uuid.UUID] = set()
+        for slot in slots_between(start, upper):
+            cursor = after_time(start)
+            while True:
+                page = await self._repository.acks(slot, cursor, upper, _SWEEP_PAGE)
+                acked.update(page)
+                if len(page) < _SWEEP_PAGE:
+                    break
+                cursor = page[-1]
+        return acked
+
+    async def _sweep_shard(
+        self, shard: int, start: datetime, upper: datetime, acked: set[uuid.UUID]
+    ) -> int:
+        announced = 0
+        for slot in slots_between(start, upper):
+            cursor = after_time(start)
+            while True:
+                page = await self._repository.outbox_page(shard, slot, cursor, upper, _SWEEP_PAGE)
+                due = [entry for entry in page if entry.entry_id not in acked]
+                if due:
+                    await self._repair_and_publish(due)
+                    announced += len(due)
+                if len(page) < _SWEEP_PAGE:
+                    break
+                cursor = page[-1].entry_id
+        await self._repository.set_watermark(shard, upper)
+        self._watermarks[shard] = upper
+        return announced
+
+    async def _repair_and_publish(self, entries: Sequence[OutboxEntry]) -> None:
+        # The send may have died between its outbox row and its history rows.
+        await asyncio.gather(*(self._repository.repair_message(entry) for entry in entries))
+        outcomes = await self._publisher.publish([entry.message for entry in entries])
+        acked = [entry for entry, ok in zip(entries, outcomes, strict=True) if ok]
+        EVENTS_PRODUCED.inc(len(acked))
+        OUTBOX_ENTRIES_SWEPT.inc(len(acked))
+        await self._repository.touch_chats(latest_per_chat(acked))
+        if len(acked) < len(entries):
+            raise KafkaUnavailable("Kafka did not acknowledge outbox events")
+
+    async def _take_batch(self, timeout: float) -> list[OutboxEntry]:
         try:
             first = await asyncio.wait_for(self._queue.get(), timeout)
         except TimeoutError:
@@ -149,25 +214,21 @@ class OutboxRelay:
             batch.append(self._queue.get_nowait())
         return batch
 
-    async def _deliver(self, messages: Sequence[Message]) -> int:
-        """Publish, then delete the acknowledged rows; how many were acknowledged."""
-        if not messages:
-            return 0
-        try:
-            outcomes = await self._publisher.publish(messages)
-        finally:
-            for message in messages:
-                self._queued.discard(message.id)
-        acked = [message for message, ok in zip(messages, outcomes, strict=True) if ok]
+    async def _deliver(self, entries: Sequence[OutboxEntry]) -> None:
+        """Publish; for what Kafka acknowledged, move inbox activity and record the acks.
+        What is not acknowledged (or not recorded) is announced again by the sweep."""
+        outcomes = await self._publisher.publish([entry.message for entry in entries])
+        acked = [entry for entry, ok in zip(entries, outcomes, strict=True) if ok]
         EVENTS_PRODUCED.inc(len(acked))
-        await asyncio.gather(*(self._repository.delete_outbox(message) for message in acked))
-        OUTBOX_ROWS_CLEARED.inc(len(acked))
-        return len(acked)
+        await asyncio.gather(
+            self._repository.touch_chats(latest_per_chat(acked)),
+            self._repository.record_acks([entry.entry_id for entry in acked]),
+        )
 
     def _drop_queue(self) -> None:
-        # The outbox keeps every dropped message; the sweep announces it once Kafka is back.
+        # The outbox keeps every dropped entry; the sweep announces it once Kafka is back.
         while not self._queue.empty():
-            self._queued.discard(self._queue.get_nowait().id)
+            self._queue.get_nowait()
 
     async def _pause(self, seconds: float) -> None:
         with contextlib.suppress(TimeoutError):

@@ -1,16 +1,19 @@
 """Every query of the chat service, as named prepared statements with bound values."""
 
+import asyncio
 import uuid
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from chat_service.models import Chat, ChatActivity, ClaimedMessage, Message
+from cassandra.util import max_uuid_from_time
+
+from chat_service.models import Chat, ChatActivity, ClaimedMessage, Message, OutboxEntry
+from chat_service.schema import OUTBOX_SHARDS, OUTBOX_SLOT_SECONDS
 from chat_service.store import CassandraStore
+from chat_service.timeuuids import sent_at, unix_micros
 
-# Outbox rows are spread over a fixed number of partitions so that no single outbox
-# partition is hot. Changing it would strand rows in the old shards: it is not a setting.
-OUTBOX_SHARDS = 16
-
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 # The largest bigint: "no upper bound" for a bucket query.
 _NO_BUCKET_BOUND = 2**63 - 1
 
@@ -36,20 +39,29 @@ STATEMENTS: dict[str, str] = {
         "FROM {keyspace}.chat_by_user WHERE user_id = ?"
     ),
     # A whole row rather than an UPDATE, so a chat whose creation died before listing it
-    # under its members is repaired by its first message.
+    # under its members is repaired by its first message. Written by the outbox relay,
+    # once per chat per published batch, stamped with the message's own time: the latest
+    # message wins whatever order batches and replays arrive in.
     "touch_chat_by_user": (
         "INSERT INTO {keyspace}.chat_by_user "
         "(user_id, chat_id, other_user_id, created_at, last_message_at) "
-        "VALUES (?, ?, ?, ?, ?)"
+        "VALUES (?, ?, ?, ?, ?) USING TIMESTAMP ?"
     ),
     "insert_message": (
         "INSERT INTO {keyspace}.message (chat_id, bucket, message_id, sender_id, text) "
         "VALUES (?, ?, ?, ?, ?)"
     ),
+    # The relay's repair of a send that died after its outbox row: stamped with the
+    # message's time, so it never overrides the send's own write or a later edit.
+    "repair_message": (
+        "INSERT INTO {keyspace}.message (chat_id, bucket, message_id, sender_id, text) "
+        "VALUES (?, ?, ?, ?, ?) USING TIMESTAMP ?"
+    ),
     "insert_bucket": "INSERT INTO {keyspace}.message_bucket (chat_id, bucket) VALUES (?, ?)",
     "insert_outbox": (
-        "INSERT INTO {keyspace}.outbox (shard, message_id, chat_id, sender_id, text) "
-        "VALUES (?, ?, ?, ?, ?)"
+        "INSERT INTO {keyspace}.message_outbox (shard, slot, entry_id, message_id, chat_id, "
+        "sender_id, recipient_id, chat_created_at, bucket, text) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
     ),
     "claim_client_message": (
         "INSERT INTO {keyspace}.client_message "
@@ -72,16 +84,34 @@ STATEMENTS: dict[str, str] = {
         "WHERE chat_id = ? AND bucket = ? AND message_id < ? LIMIT ?"
     ),
     "select_outbox": (
-        "SELECT message_id, chat_id, sender_id, text FROM {keyspace}.outbox "
-        "WHERE shard = ? AND message_id > minTimeuuid(?) LIMIT ?"
+        "SELECT entry_id, message_id, chat_id, sender_id, recipient_id, chat_created_at, "
+        "bucket, text FROM {keyspace}.message_outbox "
+        "WHERE shard = ? AND slot = ? AND entry_id > ? AND entry_id <= ? LIMIT ?"
     ),
-    "delete_outbox": "DELETE FROM {keyspace}.outbox WHERE shard = ? AND message_id = ?",
+    "insert_ack": "INSERT INTO {keyspace}.outbox_ack (slot, entry_id) VALUES (?, ?)",
+    "select_acks": (
+        "SELECT entry_id FROM {keyspace}.outbox_ack WHERE slot = ? AND entry_id > ? "
+        "AND entry_id <= ? LIMIT ?"
+    ),
+    "select_watermark": "SELECT swept_to FROM {keyspace}.outbox_watermark WHERE shard = ?",
+    "update_watermark": "UPDATE {keyspace}.outbox_watermark SET swept_to = ? WHERE shard = ?",
 }
 
 
 def outbox_shard(chat_id: uuid.UUID) -> int:
-    """The outbox partition of a chat's messages."""
+    """The outbox shard of a chat's messages."""
     return chat_id.int % OUTBOX_SHARDS
+
+
+def outbox_slot(instant: datetime) -> int:
+    """Start (Unix seconds) of the outbox slot an instant falls in."""
+    seconds = int(instant.timestamp())
+    return seconds - seconds % OUTBOX_SLOT_SECONDS
+
+
+def after_time(instant: datetime) -> uuid.UUID:
+    """The largest time UUID of an instant: reading ids above it reads what came after."""
+    return max_uuid_from_time(instant.timestamp())
 
 
 def _utc(value: datetime | None) -> datetime | None:
@@ -122,7 +152,7 @@ class ChatRepository:
     async def add_chat_to_members(self, chat: Chat) -> None:
         """List the chat under both members (idempotent, so a retry repairs a crash)."""
         low, high = chat.members
-        await self._store.execute_logged_batch(
+        await self._store.execute_batch(
             [
                 ("upsert_chat_by_user", (low, chat.id, high, chat.created_at)),
                 ("upsert_chat_by_user", (high, chat.id, low, chat.created_at)),
@@ -166,38 +196,79 @@ class ChatRepository:
         )
         return ClaimedMessage(message=first, bucket=row["bucket"])
 
-    async def store_message(
-        self, message: Message, bucket: int, chat: Chat, index_bucket: bool = True
-    ) -> None:
-        """Message, bucket index, outbox row and both members' activity in one logged batch.
+    async def append_outbox(self, entry: OutboxEntry) -> None:
+        """The send's first write: once it is there, the message cannot miss Kafka (nor
+        history: the relay repairs a send that died before `store_message`)."""
+        message = entry.message
+        await self._store.execute(
+            "insert_outbox",
+            (
+                outbox_shard(message.chat_id),
+                outbox_slot(sent_at(entry.entry_id)),
+                entry.entry_id,
+                message.id,
+                message.chat_id,
+                message.sender_id,
+                entry.recipient_id,
+                entry.chat_created_at,
+                entry.bucket,
+                message.text,
+            ),
+        )
 
-        Logged, so the outbox row exists exactly when the message does: nothing stored
-        can miss Kafka. Re-running it for the same message is harmless. `index_bucket`
-        may be False only when the bucket is known to be indexed already.
+    async def store_message(self, message: Message, bucket: int) -> None:
+        """The history row and its bucket index entry, in one round trip.
+
+        The index row is written with every message (an idempotent overwrite of one tiny
+        cell) rather than remembered per process, so a page always finds its messages.
+        Unlogged: the outbox row, written before, repairs either half if one is lost.
         """
-        sent_at = message.sent_at
-        low, high = chat.members
-        await self._store.execute_logged_batch(
+        await self._store.execute_batch(
             [
                 (
                     "insert_message",
                     (message.chat_id, bucket, message.id, message.sender_id, message.text),
                 ),
-                *([("insert_bucket", (message.chat_id, bucket))] if index_bucket else []),
+                ("insert_bucket", (message.chat_id, bucket)),
+            ],
+            logged=False,
+        )
+
+    async def repair_message(self, entry: OutboxEntry) -> None:
+        """Write the history rows of an outbox entry again, never overriding newer writes."""
+        message = entry.message
+        await self._store.execute_batch(
+            [
                 (
-                    "insert_outbox",
+                    "repair_message",
                     (
-                        outbox_shard(message.chat_id),
-                        message.id,
                         message.chat_id,
+                        entry.bucket,
+                        message.id,
                         message.sender_id,
                         message.text,
+                        unix_micros(message.id),
                     ),
                 ),
-                ("touch_chat_by_user", (low, chat.id, high, chat.created_at, sent_at)),
-                ("touch_chat_by_user", (high, chat.id, low, chat.created_at, sent_at)),
-            ]
+                ("insert_bucket", (message.chat_id, entry.bucket)),
+            ],
+            logged=False,
         )
+
+    async def touch_chats(self, latest: list[OutboxEntry]) -> None:
+        """Move both members' activity to each entry's time (one entry per chat)."""
+        statements: list[tuple[str, Sequence[object]]] = []
+        for entry in latest:
+            message, (low, high) = entry.message, entry.members
+            stamp = unix_micros(message.id)
+            created, at = entry.chat_created_at, message.sent_at
+            statements.append(
+                ("touch_chat_by_user", (low, message.chat_id, high, created, at, stamp))
+            )
+            statements.append(
+                ("touch_chat_by_user", (high, message.chat_id, low, created, at, stamp))
+            )
+        await asyncio.gather(*(self._store.execute(name, params) for name, params in statements))
 
     async def get_message(
         self, chat_id: uuid.UUID, bucket: int, message_id: uuid.UUID
@@ -225,21 +296,58 @@ class ChatRepository:
             )
         return [self._message(chat_id, row) for row in rows]
 
-    async def pending_outbox(self, shard: int, after: datetime, limit: int) -> list[Message]:
-        """Outbox rows of a shard whose id time is after `after`, oldest first."""
-        rows = await self._store.execute("select_outbox", (shard, after, limit))
+    async def outbox_page(
+        self, shard: int, slot: int, after: uuid.UUID, until: datetime, limit: int
+    ) -> list[OutboxEntry]:
+        """Entries of one shard and slot, entry ids after `after` and made at or before
+        `until`, oldest first."""
+        rows = await self._store.execute(
+            "select_outbox", (shard, slot, after, after_time(until), limit)
+        )
         return [
-            Message(
-                id=row["message_id"],
-                chat_id=row["chat_id"],
-                sender_id=row["sender_id"],
-                text=row["text"],
+            OutboxEntry(
+                entry_id=row["entry_id"],
+                message=Message(
+                    id=row["message_id"],
+                    chat_id=row["chat_id"],
+                    sender_id=row["sender_id"],
+                    text=row["text"],
+                ),
+                bucket=row["bucket"],
+                recipient_id=row["recipient_id"],
+                chat_created_at=_utc(row["chat_created_at"]) or _EPOCH,
             )
             for row in rows
         ]
 
-    async def delete_outbox(self, message: Message) -> None:
-        await self._store.execute("delete_outbox", (outbox_shard(message.chat_id), message.id))
+    async def record_acks(self, entry_ids: Sequence[uuid.UUID]) -> None:
+        """Mark entries announced: one single-partition batch per slot they fall in."""
+        by_slot: dict[int, list[uuid.UUID]] = {}
+        for entry_id in entry_ids:
+            by_slot.setdefault(outbox_slot(sent_at(entry_id)), []).append(entry_id)
+        await asyncio.gather(
+            *(
+                self._store.execute_batch(
+                    [("insert_ack", (slot, entry_id)) for entry_id in ids], logged=False
+                )
+                for slot, ids in by_slot.items()
+            )
+        )
+
+    async def acks(
+        self, slot: int, after: uuid.UUID, until: datetime, limit: int
+    ) -> list[uuid.UUID]:
+        """Entry ids of one slot marked announced, after `after` and at or before `until`."""
+        rows = await self._store.execute("select_acks", (slot, after, after_time(until), limit))
+        return [row["entry_id"] for row in rows]
+
+    async def get_watermark(self, shard: int) -> datetime | None:
+        """How far the relay has announced a shard; None if it never recorded it."""
+        rows = await self._store.execute("select_watermark", (shard,))
+        return _utc(rows[0]["swept_to"]) if rows else None
+
+    async def set_watermark(self, shard: int, swept_to: datetime) -> None:
+        await self._store.execute("update_watermark", (swept_to, shard))
 
     @staticmethod
     def _message(chat_id: uuid.UUID, row: dict[str, Any]) -> Message:

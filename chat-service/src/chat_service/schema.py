@@ -4,6 +4,15 @@ import re
 
 KEYSPACE_NAME = re.compile(r"^[a-z][a-z0-9_]{0,47}$")
 
+# Outbox rows are spread over a fixed number of partitions so that no single outbox
+# partition is hot. Changing it would strand rows in the old shards: it is not a setting.
+OUTBOX_SHARDS = 16
+# One outbox partition per shard and slot: small enough to read in a few pages, large
+# enough that catching up after a long Kafka outage takes few empty-slot reads.
+OUTBOX_SLOT_SECONDS = 300
+# Rows expire after a week: the longest Kafka outage the realtime path rides out.
+OUTBOX_RETENTION_SECONDS = 7 * 24 * 3600
+
 # Tables live in the session's keyspace (set with USE), so no statement names it.
 TABLES: tuple[str, ...] = (
     # One row per chat, created with IF NOT EXISTS on the id derived from the pair.
@@ -59,20 +68,57 @@ TABLES: tuple[str, ...] = (
         PRIMARY KEY ((chat_id, sender_id, client_message_id))
     )
     """,
-    # Transactional outbox, written in the message's logged batch, drained by the relay.
-    # Rows are short-lived and deleted, so tombstones are collected after an hour instead
-    # of ten days; the relay reads above a time watermark so it never walks over them.
-    """
-    CREATE TABLE IF NOT EXISTS outbox (
+    # Transactional outbox, append-only: a send writes its row first (it carries the
+    # whole message), the relay reads it forward from a persisted watermark. Partitions are
+    # (shard, slot of OUTBOX_SLOT_SECONDS), so a read never walks old data, rows are never
+    # deleted one by one, and whole SSTables expire together (TWCS + TTL): no tombstones
+    # to read past. Rows are ordered by `entry_id`, a time UUID made just before the write
+    # (not the message id, which a retried send may reuse long after it was made), so a
+    # row lands within one request timeout of its key's time.
+    f"""
+    CREATE TABLE IF NOT EXISTS message_outbox (
         shard int,
+        slot bigint,
+        entry_id timeuuid,
         message_id timeuuid,
         chat_id uuid,
         sender_id uuid,
+        recipient_id uuid,
+        chat_created_at timestamp,
+        bucket bigint,
         text text,
-        PRIMARY KEY ((shard), message_id)
-    ) WITH CLUSTERING ORDER BY (message_id ASC) AND gc_grace_seconds = 3600
+        PRIMARY KEY ((shard, slot), entry_id)
+    ) WITH CLUSTERING ORDER BY (entry_id ASC)
+      AND default_time_to_live = {OUTBOX_RETENTION_SECONDS}
+      AND gc_grace_seconds = 3600
+      AND compaction = {{'class': 'TimeWindowCompactionStrategy',
+                        'compaction_window_unit': 'HOURS', 'compaction_window_size': 1}}
+    """,
+    # Entries the relay's fast path announced, one partition per slot for all shards,
+    # written once per published batch: the sweep skips them, whichever instance sent them.
+    f"""
+    CREATE TABLE IF NOT EXISTS outbox_ack (
+        slot bigint,
+        entry_id timeuuid,
+        PRIMARY KEY ((slot), entry_id)
+    ) WITH default_time_to_live = {OUTBOX_RETENTION_SECONDS}
+      AND gc_grace_seconds = 3600
+      AND compaction = {{'class': 'TimeWindowCompactionStrategy',
+                        'compaction_window_unit': 'HOURS', 'compaction_window_size': 1}}
+    """,
+    # Per outbox shard: every row whose entry time is at or before `swept_to` was announced.
+    """
+    CREATE TABLE IF NOT EXISTS outbox_watermark (
+        shard int PRIMARY KEY,
+        swept_to timestamp
+    )
     """,
 )
+
+
+# Tables of earlier versions, dropped by the migration once their successor exists.
+# `outbox` (one partition per shard, a delete per message) walked ever more tombstones.
+DROPPED_TABLES: tuple[str, ...] = ("outbox",)
 
 
 def valid_keyspace(keyspace: str) -> str:
@@ -91,12 +137,18 @@ def qualify(cql: str, keyspace: str) -> str:
     return cql.replace("{keyspace}", valid_keyspace(keyspace))
 
 
-def create_keyspace_cql(keyspace: str, replication_factor: int) -> str:
-    """CREATE KEYSPACE for a validated name: DDL cannot take identifiers as bind values."""
+def create_keyspace_cql(keyspace: str, replication_factor: int, datacenter: str = "") -> str:
+    """CREATE KEYSPACE for a validated name: DDL cannot take identifiers as bind values.
+
+    With a datacenter, NetworkTopologyStrategy (replicas spread over racks, as production
+    wants); without, SimpleStrategy (one local node)."""
     valid_keyspace(keyspace)
     if replication_factor < 1:
         raise ValueError("replication factor must be at least 1")
-    return (
-        f"CREATE KEYSPACE IF NOT EXISTS {keyspace} WITH replication = "
-        f"{{'class': 'SimpleStrategy', 'replication_factor': {int(replication_factor)}}}"
-    )
+    if datacenter:
+        if not re.fullmatch(r"[A-Za-z0-9_.-]+", datacenter):
+            raise ValueError(f"not a datacenter name: {datacenter!r}")
+        strategy = f"'class': 'NetworkTopologyStrategy', '{datacenter}': {int(replication_factor)}"
+    else:
+        strategy = f"'class': 'SimpleStrategy', 'replication_factor': {int(replication_factor)}"
+    return f"CREATE KEYSPACE IF NOT EXISTS {keyspace} WITH replication = {{{strategy}}}"

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 from chat_service.exceptions import ChatNotFound, ChatWithSelf, UserNotFound
 from chat_service.metrics import CHATS_CREATED, DUPLICATE_SENDS, MESSAGES_STORED
-from chat_service.models import Chat, ChatActivity, Message, chat_id_for
+from chat_service.models import Chat, ChatActivity, Message, OutboxEntry, chat_id_for
 from chat_service.repository import ChatRepository
 from chat_service.timeuuids import bucket_start, new_message_id, unix_micros
 from chat_service.users import UserDirectory
@@ -25,7 +25,7 @@ class ChatService:
         self,
         repository: ChatRepository,
         users: UserDirectory,
-        announce: Callable[[Message], None],
+        announce: Callable[[OutboxEntry], None],
         bucket_seconds: int,
         chat_cache_size: int = 10_000,
     ) -> None:
@@ -37,9 +37,6 @@ class ChatService:
         # it saves a read on every send.
         self._chats: OrderedDict[uuid.UUID, Chat] = OrderedDict()
         self._chat_cache_size = chat_cache_size
-        # Buckets this process has written to the chat's bucket index (after success):
-        # the index row is written once per bucket, not with every message.
-        self._indexed_buckets: OrderedDict[tuple[uuid.UUID, int], None] = OrderedDict()
 
     async def start_chat(
         self, caller: uuid.UUID, other: uuid.UUID, bearer_token: str
@@ -99,12 +96,14 @@ class ChatService:
                 # flight, or it died): write the claimed message ourselves. Writing the
                 # same message twice is idempotent, so the two requests cannot diverge.
                 message, bucket = earlier.message, earlier.bucket
-        known = (chat.id, bucket) in self._indexed_buckets
-        await self._repository.store_message(message, bucket, chat, index_bucket=not known)
-        if not known:
-            self._remember_bucket(chat.id, bucket)
+        recipient = chat.members[1] if sender == chat.members[0] else chat.members[0]
+        entry = OutboxEntry(new_message_id(), message, bucket, recipient, chat.created_at)
+        # Outbox first: from here on the relay announces the message and repairs its
+        # history rows should this process die before the next write.
+        await self._repository.append_outbox(entry)
+        await self._repository.store_message(message, bucket)
         MESSAGES_STORED.inc()
-        self._announce(message)
+        self._announce(entry)
         return message
 
     async def history(
@@ -135,11 +134,6 @@ class ChatService:
         items = collected[:quantity]
         next_time = items[-1].id if len(collected) > quantity else None
         return items, next_time
-
-    def _remember_bucket(self, chat_id: uuid.UUID, bucket: int) -> None:
-        self._indexed_buckets[(chat_id, bucket)] = None
-        if len(self._indexed_buckets) > self._chat_cache_size:
-            self._indexed_buckets.popitem(last=False)
 
     def _remember(self, chat: Chat) -> None:
         self._chats[chat.id] = chat

@@ -71,7 +71,9 @@ def build_cluster(
     gives its credentials, TLS and consistency level (default: none, LOCAL_QUORUM)."""
     access = access or CassandraAccessSettings()
     profile = ExecutionProfile(
-        load_balancing_policy=TokenAwarePolicy(DCAwareRoundRobinPolicy()),
+        load_balancing_policy=TokenAwarePolicy(
+            DCAwareRoundRobinPolicy(local_dc=access.CASSANDRA_LOCAL_DC)
+        ),
         consistency_level=cassandra_consistency(access),
         serial_consistency_level=ConsistencyLevel.LOCAL_SERIAL,
         request_timeout=request_timeout,
@@ -189,10 +191,13 @@ class CassandraStore:
         await self._ensure_session()
         return await self._run(self._prepared[name], params)
 
-    async def execute_logged_batch(self, statements: Sequence[tuple[str, Params]]) -> None:
-        """Run prepared statements as one logged batch: all of them apply or none."""
+    async def execute_batch(
+        self, statements: Sequence[tuple[str, Params]], logged: bool = True
+    ) -> None:
+        """Run prepared statements as one batch. Logged: all of them apply or none.
+        Unlogged: one round trip, no atomicity (for writes that are repaired otherwise)."""
         await self._ensure_session()
-        batch = BatchStatement(batch_type=BatchType.LOGGED)
+        batch = BatchStatement(batch_type=BatchType.LOGGED if logged else BatchType.UNLOGGED)
         for name, params in statements:
             batch.add(self._prepared[name], params)
         await self._run(batch, None)

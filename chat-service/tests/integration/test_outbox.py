@@ -7,7 +7,6 @@ from typing import Any
 
 import httpx
 
-from chat_service.repository import outbox_shard
 from chat_service.timeuuids import rfc3339_millis, sent_at
 
 User = Any
@@ -71,13 +70,3 @@ async def test_send_while_kafka_is_unreachable_is_announced_when_it_is_back(
         # Kafka is back: the same running relay finds the outbox rows and announces them.
         await proxy.up()
         await kafka_events.wait_for(sent, timeout=30)
-        # Once acknowledged, the relay deletes the outbox rows.
-        repository = app.state.chat_service._repository
-        since = sent_at(uuid.UUID(sent[0])).replace(year=2000)
-        for _attempt in range(40):
-            pending = await repository.pending_outbox(outbox_shard(uuid.UUID(chat_id)), since, 500)
-            if not {str(m.id) for m in pending} & set(sent):
-                break
-            await asyncio.sleep(0.25)
-        else:
-            raise AssertionError("outbox rows of announced messages were not cleared")

@@ -82,6 +82,23 @@ async def test_auth_service_down_is_503(
     assert response.status_code == 503
 
 
+async def wait_for_listing(
+    client: httpx.AsyncClient,
+    user: User,
+    ready: Callable[[list[dict[str, Any]]], bool],
+    timeout: float = 10.0,
+) -> list[dict[str, Any]]:
+    """GET /chats until `ready` holds for its items (bounded); the items."""
+    async with asyncio.timeout(timeout):
+        while True:
+            items: list[dict[str, Any]] = (await client.get("/chats", headers=user.headers)).json()[
+                "items"
+            ]
+            if ready(items):
+                return items
+            await asyncio.sleep(0.05)
+
+
 async def test_chats_are_listed_by_most_recent_activity(
     client: httpx.AsyncClient,
     make_user: Callable[[], Awaitable[User]],
@@ -98,7 +115,8 @@ async def test_chats_are_listed_by_most_recent_activity(
         f"/chat/{chat_a['id']}/messages", json={"text": "hello"}, headers=a.headers
     )
     assert sent.status_code == 201
-    listed = (await client.get("/chats", headers=me.headers)).json()["items"]
+    # The outbox relay moves inbox activity once Kafka acknowledged the message.
+    listed = await wait_for_listing(client, me, lambda items: items[0]["id"] == chat_a["id"])
     assert [x["id"] for x in listed] == [chat_a["id"], chat_c["id"], chat_b["id"]]
     assert listed[0]["last_message_at"] == sent.json()["sent_at"]
     assert sorted(listed[0]["members"]) == sorted([str(me.id), str(a.id)])

@@ -1,34 +1,78 @@
-"""The relay's rules with fakes for Cassandra and Kafka: what is announced and cleared when."""
+"""The relay's rules with fakes for Cassandra and Kafka: what is announced, repaired,
+acknowledged and how far each shard's watermark moves."""
 
 import asyncio
 import contextlib
 import uuid
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 
+import pytest
+from cassandra.util import uuid_from_time
+
+from chat_service.events import KafkaUnavailable
 from chat_service.exceptions import StoreUnavailable
-from chat_service.models import Message
-from chat_service.outbox import OutboxRelay
-from chat_service.timeuuids import new_message_id
+from chat_service.models import Message, OutboxEntry
+from chat_service.outbox import SWEEP_LAG, OutboxRelay, latest_per_chat, slots_between
+from chat_service.repository import outbox_shard
+from chat_service.schema import OUTBOX_SHARDS, OUTBOX_SLOT_SECONDS
+from chat_service.timeuuids import sent_at, unix_micros
+
+WAIT = 5.0
 
 
 class FakeRepository:
-    def __init__(self, sweep_fails: bool = False) -> None:
-        self.sweep_fails = sweep_fails
-        self.pending: list[Message] = []
-        self.deleted: list[uuid.UUID] = []
+    """The outbox in memory, read with the same bounds as the real queries."""
 
-    async def pending_outbox(self, shard: int, after: datetime, limit: int) -> list[Message]:
-        if self.sweep_fails:
+    def __init__(self, failing_shards: frozenset[int] = frozenset()) -> None:
+        self.failing_shards = failing_shards
+        self.entries: list[OutboxEntry] = []
+        self.acked: list[uuid.UUID] = []
+        self.repaired: list[uuid.UUID] = []
+        self.touched: list[OutboxEntry] = []
+        self.watermarks: dict[int, datetime] = {}
+        self.acks_recorded = asyncio.Event()
+
+    async def outbox_page(
+        self, shard: int, slot: int, after: uuid.UUID, until: datetime, limit: int
+    ) -> list[OutboxEntry]:
+        if shard in self.failing_shards:
             raise StoreUnavailable("Read 100001 tombstones (TombstoneOverwhelmingException)")
-        return [m for m in self.pending if m.id not in self.deleted][:limit] if shard == 0 else []
+        bound = int(until.timestamp() * 1_000_000)
+        rows = [
+            e
+            for e in self.entries
+            if outbox_shard(e.message.chat_id) == shard
+            and slot <= unix_micros(e.entry_id) // 1_000_000 < slot + OUTBOX_SLOT_SECONDS
+            and unix_micros(after) < unix_micros(e.entry_id) <= bound
+        ]
+        return sorted(rows, key=lambda e: unix_micros(e.entry_id))[:limit]
 
-    async def delete_outbox(self, message: Message) -> None:
-        self.deleted.append(message.id)
+    async def acks(
+        self, slot: int, after: uuid.UUID, until: datetime, limit: int
+    ) -> list[uuid.UUID]:
+        return [a for a in self.acked if unix_micros(after) < unix_micros(a)][:limit]
+
+    async def record_acks(self, entry_ids: Sequence[uuid.UUID]) -> None:
+        self.acked.extend(entry_ids)
+        self.acks_recorded.set()
+
+    async def repair_message(self, entry: OutboxEntry) -> None:
+        self.repaired.append(entry.message.id)
+
+    async def touch_chats(self, latest: list[OutboxEntry]) -> None:
+        self.touched.extend(latest)
+
+    async def get_watermark(self, shard: int) -> datetime | None:
+        return self.watermarks.get(shard)
+
+    async def set_watermark(self, shard: int, swept_to: datetime) -> None:
+        self.watermarks[shard] = swept_to
 
 
 class FakePublisher:
-    def __init__(self) -> None:
+    def __init__(self, acknowledges: bool = True) -> None:
+        self.acknowledges = acknowledges
         self.published: list[uuid.UUID] = []
         self.started = True
 
@@ -36,39 +80,140 @@ class FakePublisher:
         return None
 
     async def publish(self, messages: Sequence[Message]) -> list[bool]:
-        self.published.extend(m.id for m in messages)
-        return [True] * len(messages)
+        if self.acknowledges:
+            self.published.extend(m.id for m in messages)
+        return [self.acknowledges] * len(messages)
 
 
-def message() -> Message:
-    return Message(id=new_message_id(), chat_id=uuid.uuid4(), sender_id=uuid.uuid4(), text="hi")
+def entry(age: timedelta = timedelta(0), chat_id: uuid.UUID | None = None) -> OutboxEntry:
+    """An outbox entry written `age` ago."""
+    made = uuid_from_time(datetime.now(UTC) - age)
+    message = Message(id=made, chat_id=chat_id or uuid.uuid4(), sender_id=uuid.uuid4(), text="hi")
+    return OutboxEntry(made, message, 0, uuid.uuid4(), datetime(2024, 1, 1, tzinfo=UTC))
 
 
-async def run_briefly(relay: OutboxRelay, seconds: float = 0.3) -> None:
-    """Run the relay's loop, then stop it as the lifespan does (stop, then cancel)."""
-    task = asyncio.create_task(relay.run())
-    await asyncio.sleep(seconds)
+def relay_over(
+    repository: FakeRepository, publisher: FakePublisher, sweep_interval: float = 60
+) -> OutboxRelay:
+    relay = OutboxRelay(repository, publisher, sweep_interval)  # type: ignore[arg-type]
+    return relay
+
+
+async def stop(relay: OutboxRelay, task: "asyncio.Task[None]") -> None:
+    """Stop the relay's loop as the lifespan does: stop, then cancel."""
     relay.stop()
     task.cancel()
     with contextlib.suppress(asyncio.CancelledError):
         await task
 
 
-async def test_fast_path_announces_then_clears() -> None:
+def since(age: timedelta) -> dict[int, datetime]:
+    start = datetime.now(UTC) - age
+    return dict.fromkeys(range(OUTBOX_SHARDS), start)
+
+
+async def test_fast_path_announces_touches_and_records_the_ack() -> None:
     repository, publisher = FakeRepository(), FakePublisher()
-    relay = OutboxRelay(repository, publisher, sweep_interval=60)  # type: ignore[arg-type]
-    sent = message()
+    repository.watermarks = since(timedelta(0))
+    relay = relay_over(repository, publisher)
+    sent = entry()
+    task = asyncio.create_task(relay.run())
     relay.notify(sent)
-    await run_briefly(relay)
-    assert publisher.published == [sent.id]
-    assert repository.deleted == [sent.id]
+    try:
+        await asyncio.wait_for(repository.acks_recorded.wait(), WAIT)
+    finally:
+        await stop(relay, task)
+    assert publisher.published == [sent.message.id]
+    assert repository.acked == [sent.entry_id]
+    assert repository.touched == [sent]
+    assert repository.repaired == []
 
 
-async def test_failing_sweep_does_not_hold_up_the_fast_path() -> None:
-    repository, publisher = FakeRepository(sweep_fails=True), FakePublisher()
-    relay = OutboxRelay(repository, publisher, sweep_interval=0.05)  # type: ignore[arg-type]
-    sent = message()
+async def test_sweep_announces_and_repairs_only_what_nobody_acknowledged() -> None:
+    repository, publisher = FakeRepository(), FakePublisher()
+    repository.watermarks = since(timedelta(minutes=2))
+    lost, acknowledged = entry(timedelta(minutes=1)), entry(timedelta(minutes=1))
+    repository.entries = [lost, acknowledged]
+    repository.acked = [acknowledged.entry_id]
+    assert await relay_over(repository, publisher).sweep() == 1
+    assert publisher.published == [lost.message.id]
+    assert repository.repaired == [lost.message.id]
+    assert repository.touched == [lost]
+
+
+async def test_sweep_leaves_young_entries_to_the_fast_path_then_moves_on() -> None:
+    repository, publisher = FakeRepository(), FakePublisher()
+    repository.watermarks = since(timedelta(minutes=2))
+    young = entry(SWEEP_LAG / 2)
+    repository.entries = [young]
+    relay = relay_over(repository, publisher)
+    assert await relay.sweep() == 0
+    shard = outbox_shard(young.message.chat_id)
+    assert repository.watermarks[shard] < sent_at(young.entry_id)
+    # A later sweep, once the entry is old enough, announces it exactly once.
+    repository.watermarks = since(timedelta(minutes=2))
+    relay = relay_over(repository, publisher)
+    young_then = entry(SWEEP_LAG * 2)
+    repository.entries = [young_then]
+    assert await relay.sweep() == 1
+    assert await relay.sweep() == 0
+    assert publisher.published == [young_then.message.id]
+
+
+async def test_a_failing_shard_keeps_its_watermark_and_the_others_are_swept() -> None:
+    entries = [entry(timedelta(minutes=1)) for _ in range(40)]
+    shards = {outbox_shard(e.message.chat_id) for e in entries}
+    failing = min(shards)
+    repository, publisher = FakeRepository(frozenset({failing})), FakePublisher()
+    repository.watermarks = since(timedelta(minutes=2))
+    before = dict(repository.watermarks)
+    repository.entries = entries
+    announced = await relay_over(repository, publisher).sweep()
+    expected = [e.message.id for e in entries if outbox_shard(e.message.chat_id) != failing]
+    assert announced == len(expected) > 0
+    assert sorted(publisher.published) == sorted(expected)
+    assert repository.watermarks[failing] == before[failing]
+    assert all(repository.watermarks[s] > before[s] for s in shards - {failing})
+
+
+async def test_kafka_refusing_stops_the_sweep_without_moving_the_watermark() -> None:
+    repository, publisher = FakeRepository(), FakePublisher(acknowledges=False)
+    repository.watermarks = since(timedelta(minutes=2))
+    before = dict(repository.watermarks)
+    waiting = entry(timedelta(minutes=1))
+    repository.entries = [waiting]
+    with pytest.raises(KafkaUnavailable):
+        await relay_over(repository, publisher).sweep()
+    shard = outbox_shard(waiting.message.chat_id)
+    assert repository.watermarks[shard] == before[shard]
+
+
+async def test_a_failing_sweep_does_not_hold_up_the_fast_path() -> None:
+    repository, publisher = FakeRepository(frozenset(range(OUTBOX_SHARDS))), FakePublisher()
+    repository.watermarks = since(timedelta(minutes=2))
+    relay = relay_over(repository, publisher, sweep_interval=0.01)
+    sent = entry()
+    task = asyncio.create_task(relay.run())
     relay.notify(sent)
-    await run_briefly(relay)
-    assert publisher.published == [sent.id]
-    assert repository.deleted == [sent.id]
+    try:
+        await asyncio.wait_for(repository.acks_recorded.wait(), WAIT)
+    finally:
+        await stop(relay, task)
+    assert publisher.published == [sent.message.id]
+
+
+def test_latest_per_chat_keeps_each_chats_newest_entry() -> None:
+    chat_a, chat_b = uuid.uuid4(), uuid.uuid4()
+    older, newer = entry(timedelta(seconds=5), chat_a), entry(timedelta(seconds=1), chat_a)
+    other = entry(timedelta(seconds=3), chat_b)
+    assert sorted(latest_per_chat([newer, other, older]), key=id) == sorted([newer, other], key=id)
+    assert latest_per_chat([]) == []
+
+
+def test_slots_between_covers_both_ends() -> None:
+    start = datetime(2024, 1, 1, 0, 4, 59, tzinfo=UTC)
+    end = datetime(2024, 1, 1, 0, 10, 1, tzinfo=UTC)
+    slots = list(slots_between(start, end))
+    assert slots == [
+        int(datetime(2024, 1, 1, 0, minute, tzinfo=UTC).timestamp()) for minute in (0, 5, 10)
+    ]
