@@ -18,3 +18,14 @@ def test_keyspace_names_are_validated(name: str) -> None:
 def test_replication_factor_must_be_positive() -> None:
     with pytest.raises(ValueError):
         create_keyspace_cql("chat", 0)
+
+
+def test_a_datacenter_gives_network_topology_strategy() -> None:
+    cql = create_keyspace_cql("chat", 3, "dc1")
+    assert cql.endswith("{'class': 'NetworkTopologyStrategy', 'dc1': 3}")
+
+
+@pytest.mark.parametrize("datacenter", ["dc1'}; DROP KEYSPACE chat; --", "dc 1"])
+def test_datacenter_names_are_validated(datacenter: str) -> None:
+    with pytest.raises(ValueError):
+        create_keyspace_cql("chat", 3, datacenter)

@@ -10,7 +10,7 @@ the operators' Secrets (see docs/deploy.md).
 import ssl
 from typing import Any, Literal
 
-from pydantic import SecretStr, model_validator
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PostgresSslMode = Literal["disable", "prefer", "require", "verify-ca", "verify-full"]
@@ -88,6 +88,10 @@ class CassandraAccessSettings(BaseSettings):
     # LOCAL_QUORUM: with RF 3 a write survives the loss of any one replica, and a read at
     # the same level always sees it; on one node it is simply that node.
     CASSANDRA_CONSISTENCY_LEVEL: CassandraConsistency = "LOCAL_QUORUM"
+    # The datacenter this service runs in: requests go to its nodes ("LOCAL_" levels count
+    # its replicas) and the migration creates the keyspace with NetworkTopologyStrategy
+    # there. Empty: the contact points' datacenter, and SimpleStrategy (one local node).
+    CASSANDRA_LOCAL_DC: str = Field(default="", pattern=r"^[A-Za-z0-9_.-]*$")
 
     @model_validator(mode="after")
     def _password_with_username(self) -> "CassandraAccessSettings":
