@@ -202,7 +202,14 @@ def test_stores_live_only_in_the_dev_overlay(rendered: dict[str, list[Manifest]]
 # What each service's pods may reach, besides DNS: its own stores and the APIs it calls.
 EXPECTED_EGRESS = {
     "auth-service": {("postgres", 5432)},
-    "chat-service": {("cassandra", 9042), ("kafka", 9092), ("auth-service", 8001)},
+    "chat-service": {
+        ("cassandra", 9042),
+        ("kafka", 9092),
+        ("auth-service", 8001),
+        # The SSE relay reads the aggregator's batches from Firestore.
+        ("firestore-emulator", 8080),
+        ("0.0.0.0/0", 443),
+    },
     "aggregator": {("kafka", 9092), ("firestore-emulator", 8080), ("0.0.0.0/0", 443)},
 }
 
@@ -244,3 +251,43 @@ def test_network_policies_let_each_service_reach_only_its_own_stores(
                     assert ports <= open_ports, (service, workload["metadata"]["name"])
                     reached |= {(workload["metadata"]["name"], port) for port in ports}
         assert reached == expected, service
+
+
+# Who may connect to each dev store: its services' workloads (migration Jobs included).
+EXPECTED_STORE_CLIENTS = {
+    "postgres": {"auth-service", "auth-service-migrate"},
+    "cassandra": {"chat-service", "chat-service-migrate"},
+    "kafka": {"chat-service", "aggregator", "kafka-topics"},
+    "firestore-emulator": {"chat-service", "aggregator"},
+}
+
+
+def test_only_their_services_reach_the_dev_stores(rendered: dict[str, list[Manifest]]) -> None:
+    docs = rendered["dev"]
+    all_pods = pods(docs)
+    stores = named(docs, "StatefulSet")
+    policies = [
+        p for p in named(docs, "NetworkPolicy").values() if "Ingress" in p["spec"]["policyTypes"]
+    ]
+    for store, expected in EXPECTED_STORE_CLIENTS.items():
+        labels = stores[store]["spec"]["template"]["metadata"]["labels"]
+        guarding = [p for p in policies if selects(p["spec"]["podSelector"]["matchLabels"], labels)]
+        assert guarding, f"no ingress policy selects the {store} pods"
+        open_ports = {
+            p["containerPort"]
+            for c in stores[store]["spec"]["template"]["spec"]["containers"]
+            for p in c.get("ports", [])
+        }
+        clients: set[str] = set()
+        for policy in guarding:
+            for rule in policy["spec"]["ingress"]:
+                # A rule without `from` would admit every pod: never on a store.
+                assert rule.get("from"), (store, policy["metadata"]["name"])
+                assert {port["port"] for port in rule["ports"]} <= open_ports, store
+                for peer in rule["from"]:
+                    assert set(peer) == {"podSelector"}, (store, peer)
+                    selector = peer["podSelector"]["matchLabels"]
+                    matched = [w for w, pod_labels, _ in all_pods if selects(selector, pod_labels)]
+                    assert matched, f"{store}: ingress selector {selector} matches no pod"
+                    clients |= {w["metadata"]["name"] for w in matched}
+        assert clients == expected, store
