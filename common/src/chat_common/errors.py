@@ -6,6 +6,8 @@ from collections.abc import Mapping
 from fastapi import FastAPI, Request, status
 from fastapi.responses import JSONResponse
 
+from chat_common.error_model import document_errors
+
 logger = logging.getLogger(__name__)
 
 RETRY_AFTER_SECONDS = 1
@@ -45,7 +47,8 @@ def install_error_handler(
     unavailable_detail: str = DependencyUnavailable.detail,
 ) -> None:
     """Answer every `ServiceError` with its status, and the driver errors in `unavailable`
-    (a store that is down) with 503: never a 500 or a hang."""
+    (a store that is down) with 503: never a 500 or a hang. Every error answer has the one
+    body of `chat_common.error_model`, and the app's OpenAPI document says so."""
 
     async def handle(request: Request, exc: Exception) -> JSONResponse:
         if not isinstance(exc, ServiceError):
@@ -63,3 +66,4 @@ def install_error_handler(
     handled: tuple[type[Exception], ...] = (ServiceError, *unavailable)
     for error in handled:
         app.add_exception_handler(error, handle)
+    document_errors(app)
