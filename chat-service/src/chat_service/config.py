@@ -44,6 +44,19 @@ class Settings(ServiceSettings, ValidatorSettings, CassandraAccessSettings, Kafk
     FIRESTORE_EMULATOR_HOST: str = "127.0.0.1:8080"
     # The auth service's URL as the browser reaches it (the web page at /app logs in there).
     PUBLIC_AUTH_URL: str = "http://127.0.0.1:8001"
+    # Per-user rate of sends (and edits and deletes): a token bucket per user, kept in each
+    # replica, so with N pods a user can reach N times it. 429 with Retry-After beyond.
+    SEND_RATE_PER_SECOND: float = Field(default=10.0, gt=0)
+    SEND_RATE_BURST: int = Field(default=20, ge=1)
+    # Each SSE stream holds a Firestore listener (a thread and a gRPC stream): caps per
+    # user and per pod (429 beyond), and how many listener callbacks a stream may queue
+    # for a slow client before it is ended (the client resumes from its Last-Event-ID).
+    SSE_MAX_STREAMS_PER_USER: int = Field(default=5, ge=1)
+    SSE_MAX_STREAMS: int = Field(default=200, ge=1)
+    SSE_QUEUE_SIZE: int = Field(default=64, ge=2)
+    # A resumed stream starts this far before its cursor: the aggregator's window plus how
+    # late a batch document may be written after its last message (flush, retries).
+    SSE_RESUME_LOOKBACK_SECONDS: float = Field(default=30.0, ge=0)
 
     @property
     def cassandra_contact_points(self) -> list[str]:

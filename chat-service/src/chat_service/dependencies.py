@@ -8,7 +8,9 @@ from fastapi.exceptions import RequestValidationError
 
 from auth_validator import Principal
 from auth_validator.fastapi import CurrentPrincipal
+from chat_service.exceptions import SendRateExceeded
 from chat_service.models import Chat
+from chat_service.send_rate import SendRateLimiter, retry_after_header
 from chat_service.service import ChatService
 from chat_service.timeuuids import is_time_uuid
 
@@ -32,6 +34,20 @@ async def member_chat(
 
 
 MemberChat = Annotated[Chat, Depends(member_chat)]
+
+
+async def within_send_rate(request: Request, principal: CurrentPrincipal) -> None:
+    """429 with Retry-After when the caller sends (edits, deletes) faster than their rate.
+
+    Put it first among a route's parameters: a refused send then costs no store query.
+    """
+    limiter: SendRateLimiter = request.app.state.send_rate
+    wait = limiter.take(principal.id)
+    if wait > 0:
+        raise SendRateExceeded(retry_after_header(wait))
+
+
+WithinSendRate = Annotated[None, Depends(within_send_rate)]
 
 
 async def valid_page_time(
@@ -65,4 +81,5 @@ __all__ = [
     "PageQuantity",
     "PageTime",
     "Principal",
+    "WithinSendRate",
 ]

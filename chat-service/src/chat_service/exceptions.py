@@ -51,6 +51,25 @@ class CallerRejected(ChatServiceError):
     detail = "token rejected by the auth service"
 
 
+class TooManyStreams(ChatServiceError):
+    """The caller (or this server) already has as many open event streams as allowed."""
+
+    status_code = status.HTTP_429_TOO_MANY_REQUESTS
+    detail = "too many open event streams"
+    headers = {"Retry-After": "5"}
+
+
+class SendRateExceeded(ChatServiceError):
+    """The caller sends faster than their per-user rate."""
+
+    status_code = status.HTTP_429_TOO_MANY_REQUESTS
+    detail = "sending too fast"
+
+    def __init__(self, retry_after: str) -> None:
+        super().__init__(self.detail)
+        self.headers = {"Retry-After": retry_after}
+
+
 def register_exception_handlers(app: FastAPI) -> None:
     """Install the one handler for every domain error."""
     install_error_handler(app)

@@ -17,12 +17,16 @@ from chat_service.outbox import OutboxRelay
 from chat_service.realtime import BatchFeed, firestore_client
 from chat_service.repository import STATEMENTS, ChatRepository
 from chat_service.router import router
+from chat_service.send_rate import SendRateLimiter
 from chat_service.service import ChatService
 from chat_service.store import CassandraStore
+from chat_service.stream_slots import StreamSlots
 from chat_service.users import UserDirectory
 from chat_service.web import web_router
 
 _KAFKA_STARTUP_WAIT_SECONDS = 5.0
+# Threads that open SSE listeners (each open is a short blocking gRPC call).
+_LISTENER_OPEN_THREADS = 8
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -55,9 +59,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         validator = TokenValidator(settings)
         # Building the client opens no connection; listeners connect per stream.
         batch_feed = BatchFeed(
-            firestore_client(settings.FIRESTORE_PROJECT, settings.FIRESTORE_EMULATOR_HOST)
+            firestore_client(settings.FIRESTORE_PROJECT, settings.FIRESTORE_EMULATOR_HOST),
+            queue_size=settings.SSE_QUEUE_SIZE,
+            open_threads=_LISTENER_OPEN_THREADS,
         )
         app.state.batch_feed = batch_feed
+        app.state.stream_slots = StreamSlots(
+            settings.SSE_MAX_STREAMS_PER_USER, settings.SSE_MAX_STREAMS
+        )
+        app.state.send_rate = SendRateLimiter(
+            settings.SEND_RATE_PER_SECOND, settings.SEND_RATE_BURST
+        )
         app.state.settings = settings
         app.state.store = store
         app.state.publisher = publisher

@@ -11,10 +11,12 @@ import contextlib
 import json
 import logging
 import os
+import threading
 import uuid
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncGenerator, AsyncIterator, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from google.cloud import firestore
@@ -26,7 +28,12 @@ from chat_service.timeuuids import rfc3339_millis
 logger = logging.getLogger(__name__)
 
 STREAMS_OPENED = Counter("chat_event_streams_opened_total", "SSE relay streams opened.")
-STREAMS_OPEN = Gauge("chat_event_streams_open", "SSE relay streams open now.")
+STREAMS_OPEN = Gauge(
+    "chat_event_streams_open", "Firestore listeners of SSE relay streams open now."
+)
+STREAMS_OVERFLOWED = Counter(
+    "chat_event_streams_overflowed_total", "SSE relay streams ended because the client lagged."
+)
 BATCHES_RELAYED = Counter(
     "chat_event_batches_relayed_total", "Firestore batch documents forwarded to SSE streams."
 )
@@ -123,23 +130,104 @@ def parse_since(value: str | None) -> datetime | None:
     return instant if instant.tzinfo else instant.replace(tzinfo=UTC)
 
 
-class BatchFeed:
-    """Query listeners on chats' batch collections, bridged to asyncio queues."""
+def stream_start(
+    cursor: datetime | None, now: datetime, lookback: timedelta, replay: timedelta
+) -> datetime:
+    """Where a stream's query starts: `lookback` before a resume cursor, else `replay` ago.
 
-    def __init__(self, client: firestore.Client) -> None:
+    Batch documents are not created in `last_sent_at` order (an eager one at once, a
+    window one after its window, a retried one later still), so a batch written after the
+    cursor's may carry an earlier `last_sent_at`. Starting from before the cursor by the
+    window plus that lateness re-sends a few batches instead of skipping one; clients keep
+    each message once, by id.
+    """
+    return cursor - lookback if cursor is not None else now - replay
+
+
+# One item per listener callback; None marks a stream whose client fell too far behind.
+Updates = asyncio.Queue[list[BatchEvent] | None]
+
+
+class _Delivery:
+    """Hands a listener's callbacks (its own thread) to the stream's bounded queue."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, updates: Updates) -> None:
+        self.loop = loop
+        self.updates = updates
+        self.closed = False
+        self.overflowed = False
+
+    def on_snapshot(self, _docs: Any, changes: Any, _read_time: Any) -> None:
+        if self.closed:
+            return
+        # Batch documents are never changed once written: only additions matter.
+        added = [
+            BatchEvent.from_document(change.document.id, change.document.to_dict() or {})
+            for change in changes
+            if change.type.name == "ADDED"
+        ]
+        with contextlib.suppress(RuntimeError):  # the loop is gone: nobody is listening
+            self.loop.call_soon_threadsafe(self._put, added)
+
+    def _put(self, added: list[BatchEvent]) -> None:
+        if self.overflowed:
+            return
+        # The last place is kept for the overflow marker: memory per stream stays bounded,
+        # and the client reconnects from its Last-Event-ID instead of losing batches.
+        if self.updates.qsize() >= self.updates.maxsize - 1:
+            self.overflowed = True
+            STREAMS_OVERFLOWED.inc()
+            self.updates.put_nowait(None)
+        else:
+            self.updates.put_nowait(added)
+
+
+def _close_listener(watch: Any, counted: bool) -> None:
+    """Unsubscribe on a thread of its own, started without awaiting anything.
+
+    Awaiting an executor from a stream's `finally` is not enough: Starlette cancels the
+    stream's scope, the await is cancelled, and a busy executor never runs the close, so
+    the watch thread and its gRPC stream would outlive the stream.
+    """
+
+    def close() -> None:
+        try:
+            watch.unsubscribe()
+        except Exception as exc:  # closing a broken listener: it is gone either way
+            logger.warning("closing a Firestore listener failed: %r", exc)
+        finally:
+            if counted:
+                STREAMS_OPEN.dec()
+
+    threading.Thread(target=close, name="sse-listener-close", daemon=True).start()
+
+
+def _close_if_opened(opening: "Future[Any]") -> None:
+    if not opening.cancelled() and opening.exception() is None:
+        _close_listener(opening.result(), counted=False)
+
+
+class BatchFeed:
+    """Query listeners on chats' batch collections, bridged to bounded asyncio queues."""
+
+    def __init__(self, client: firestore.Client, queue_size: int, open_threads: int) -> None:
         self.client = client
+        self.queue_size = queue_size
+        # Opening a listen stream blocks on gRPC: keep it off the event loop, on threads
+        # of our own so a busy default executor does not hold streams up.
+        self._opener = ThreadPoolExecutor(open_threads, thread_name_prefix="sse-listener-open")
 
     @contextlib.asynccontextmanager
-    async def listen(
-        self, chat_id: uuid.UUID, since: datetime
-    ) -> AsyncIterator[asyncio.Queue[list[BatchEvent]]]:
+    async def listen(self, chat_id: uuid.UUID, since: datetime) -> AsyncIterator[Updates]:
         """A queue of the batches added at or after `since`, each callback's as one list.
 
         The first item is the listener's initial snapshot (possibly empty): from then on
-        nothing written is missed.
+        nothing written is missed. A None item means the reader fell `queue_size` callbacks
+        behind; nothing follows it. The listener is closed on exit whatever happens,
+        also when the open itself is cancelled.
         """
-        loop = asyncio.get_running_loop()
-        updates: asyncio.Queue[list[BatchEvent]] = asyncio.Queue()
+        updates: Updates = asyncio.Queue(maxsize=self.queue_size + 1)
+        delivery = _Delivery(asyncio.get_running_loop(), updates)
         query = (
             self.client.collection("chats")
             .document(str(chat_id))
@@ -147,27 +235,25 @@ class BatchFeed:
             .where(filter=FieldFilter("last_sent_at", ">=", since))
             .order_by("last_sent_at")
         )
-
-        def on_snapshot(_docs: Any, changes: Any, _read_time: Any) -> None:
-            # Runs on the listener's thread; batch documents are never changed once written.
-            added = [
-                BatchEvent.from_document(change.document.id, change.document.to_dict() or {})
-                for change in changes
-                if change.type.name == "ADDED"
-            ]
-            loop.call_soon_threadsafe(updates.put_nowait, added)
-
-        # Opening the listen stream blocks on gRPC: keep it off the event loop.
-        watch = await asyncio.to_thread(query.on_snapshot, on_snapshot)
+        opening = self._opener.submit(query.on_snapshot, delivery.on_snapshot)
+        try:
+            watch = await asyncio.wrap_future(opening)
+        except BaseException:
+            # Cancelled (the client left) or failed: a listener that opens after all is
+            # closed as soon as it exists.
+            delivery.closed = True
+            opening.add_done_callback(_close_if_opened)
+            raise
         STREAMS_OPENED.inc()
         STREAMS_OPEN.inc()
         try:
             yield updates
         finally:
-            STREAMS_OPEN.dec()
-            await asyncio.to_thread(watch.unsubscribe)
+            delivery.closed = True
+            _close_listener(watch, counted=True)
 
     def close(self) -> None:
+        self._opener.shutdown(wait=False, cancel_futures=True)
         self.client.close()
 
 
@@ -177,7 +263,7 @@ async def event_stream(
     since: datetime,
     keepalive_seconds: float,
     ends_at: float,
-) -> AsyncIterator[str]:
+) -> AsyncGenerator[str, None]:
     """The SSE body: `ready` once listening, then one `batch` event per document.
 
     The stream ends with an `expired` event when the access token that opened it
@@ -198,6 +284,10 @@ async def event_stream(
                 # Comments keep proxies from closing an idle stream.
                 yield SSE_KEEPALIVE
                 continue
+            if batches is None:
+                # The client reads too slowly; it reconnects with its Last-Event-ID.
+                yield sse_event("overflow", {"reason": "client too slow, reconnect"})
+                return
             if not ready:
                 ready = True
                 yield sse_event("ready", {"chat_id": str(chat_id)})

@@ -3,7 +3,13 @@
 from fastapi import APIRouter, Response, status
 
 from auth_validator.fastapi import BearerToken, CurrentPrincipal
-from chat_service.dependencies import ChatServiceDep, MemberChat, PageQuantity, PageTime
+from chat_service.dependencies import (
+    ChatServiceDep,
+    MemberChat,
+    PageQuantity,
+    PageTime,
+    WithinSendRate,
+)
 from chat_service.models import Chat, ChatActivity, Message
 from chat_service.schemas import (
     ChatCreate,
@@ -79,10 +85,18 @@ async def list_chats(principal: CurrentPrincipal, service: ChatServiceDep) -> Ch
 @router.post(
     "/chat/{chat_id}/messages",
     status_code=status.HTTP_201_CREATED,
-    responses={**_ERRORS, 404: {"description": "No such chat, or not a member"}},
+    responses={
+        **_ERRORS,
+        404: {"description": "No such chat, or not a member"},
+        429: {"description": "Sending too fast (Retry-After says when to retry)"},
+    },
 )
 async def send_message(
-    body: MessageCreate, chat: MemberChat, principal: CurrentPrincipal, service: ChatServiceDep
+    _rate: WithinSendRate,
+    body: MessageCreate,
+    chat: MemberChat,
+    principal: CurrentPrincipal,
+    service: ChatServiceDep,
 ) -> MessagePublic:
     """Send a message; a repeated `client_message_id` returns the first message."""
     message = await service.send_message(chat, principal.id, body.text, body.client_message_id)

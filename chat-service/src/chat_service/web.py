@@ -4,6 +4,7 @@ import asyncio
 import html
 import time
 import uuid
+from collections.abc import AsyncGenerator
 from datetime import UTC, datetime, timedelta
 from functools import cache
 from importlib import resources
@@ -13,13 +14,16 @@ import jwt
 from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request, status
 from fastapi.responses import HTMLResponse, StreamingResponse
 from fastapi.security import HTTPAuthorizationCredentials
+from starlette.types import Receive, Scope, Send
 
 from auth_validator import Principal
 from auth_validator.fastapi import TokenValidatorDep, authenticate, bearer_scheme
 from chat_service.config import Settings
 from chat_service.dependencies import ChatServiceDep
+from chat_service.exceptions import TooManyStreams
 from chat_service.models import Chat
-from chat_service.realtime import BatchFeed, event_stream, parse_since
+from chat_service.realtime import BatchFeed, event_stream, parse_since, stream_start
+from chat_service.stream_slots import StreamSlot, StreamSlots
 
 web_router = APIRouter(tags=["web"])
 
@@ -42,8 +46,14 @@ async def get_batch_feed(request: Request) -> BatchFeed:
     return feed
 
 
+async def get_stream_slots(request: Request) -> StreamSlots:
+    slots: StreamSlots = request.app.state.stream_slots
+    return slots
+
+
 SettingsDep = Annotated[Settings, Depends(get_settings_state)]
 BatchFeedDep = Annotated[BatchFeed, Depends(get_batch_feed)]
+StreamSlotsDep = Annotated[StreamSlots, Depends(get_stream_slots)]
 
 
 class StreamCaller:
@@ -87,6 +97,32 @@ async def stream_chat(chat_id: uuid.UUID, caller: StreamCallerDep, service: Chat
 StreamChat = Annotated[Chat, Depends(stream_chat)]
 
 
+class RelayResponse(StreamingResponse):
+    """An SSE response that gives its stream slot back however the response ends.
+
+    The body's own `finally` does not run when the body was never started, so the slot
+    is released here; release is synchronous, so a cancelled scope cannot skip it.
+    """
+
+    def __init__(self, stream: AsyncGenerator[str, None], slot: StreamSlot) -> None:
+        super().__init__(
+            stream,
+            media_type="text/event-stream",
+            headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
+        )
+        self.slot = slot
+        self.stream = stream
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            self.slot.release()
+            # A body left suspended (the client went away mid-send) closes its listener
+            # now rather than whenever it is garbage-collected; this awaits nothing real.
+            await self.stream.aclose()
+
+
 @web_router.get(
     "/chat/{chat_id}/events",
     response_class=StreamingResponse,
@@ -94,29 +130,37 @@ StreamChat = Annotated[Chat, Depends(stream_chat)]
         200: {"content": {"text/event-stream": {}}, "description": "SSE: ready, batch…"},
         401: {"description": "Missing or invalid access token"},
         404: {"description": "No such chat, or not a member"},
+        429: {"description": "Too many open streams (of this user, or on this server)"},
     },
 )
 async def chat_events(
     chat: StreamChat,
     caller: StreamCallerDep,
     feed: BatchFeedDep,
+    slots: StreamSlotsDep,
+    settings: SettingsDep,
     since: Annotated[
         str | None, Query(description="RFC 3339: batches whose last_sent_at is at or after it.")
     ] = None,
     last_event_id: Annotated[str | None, Header()] = None,
 ) -> StreamingResponse:
-    """The chat's Firestore batches as Server-Sent Events, each as it is written."""
-    start = parse_since(last_event_id) or parse_since(since)
-    if start is None:
-        start = datetime.now(UTC) - SSE_REPLAY
+    """The chat's Firestore batches as Server-Sent Events, each as it is written.
+
+    A resumed stream (`since` or Last-Event-ID) starts a little before its cursor and may
+    repeat batches already sent: clients keep each message once, by id.
+    """
+    slot = slots.acquire(caller.principal.id)
+    if slot is None:
+        raise TooManyStreams()
+    start = stream_start(
+        parse_since(last_event_id) or parse_since(since),
+        datetime.now(UTC),
+        timedelta(seconds=settings.SSE_RESUME_LOOKBACK_SECONDS),
+        SSE_REPLAY,
+    )
     loop = asyncio.get_running_loop()
     ends_at = loop.time() + max(0.0, caller.expires_at - time.time())
-    body = event_stream(feed, chat.id, start, SSE_KEEPALIVE_SECONDS, ends_at)
-    return StreamingResponse(
-        body,
-        media_type="text/event-stream",
-        headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
-    )
+    return RelayResponse(event_stream(feed, chat.id, start, SSE_KEEPALIVE_SECONDS, ends_at), slot)
 
 
 @cache

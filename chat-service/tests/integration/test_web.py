@@ -40,7 +40,7 @@ async def firestore() -> AsyncIterator[AsyncClient]:
 
 @pytest.fixture(scope="module")
 def feed(firestore: AsyncClient) -> Iterator[BatchFeed]:
-    feed = BatchFeed(firestore_client(PROJECT, EMULATOR))
+    feed = BatchFeed(firestore_client(PROJECT, EMULATOR), queue_size=64, open_threads=2)
     yield feed
     feed.close()
 
