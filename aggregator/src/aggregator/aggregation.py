@@ -23,11 +23,12 @@ import uuid
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-# 100 ns intervals between the UUID epoch (1582-10-15) and the Unix epoch.
-_UUID_EPOCH_OFFSET = 0x01B21DD213814000
+from chat_common.contract.times import time_order, unix_millis
 
 # Per-message overhead of a batch document entry: field names, map and array encoding.
 _MESSAGE_OVERHEAD_BYTES = 64
+# A message's `sent_at` in the document: `2024-05-01T12:00:00.123Z`.
+_SENT_AT_BYTES = 24
 # The document's own fields (chat_id, sender_id, count, timestamps, names, the id path).
 DOCUMENT_OVERHEAD_BYTES = 1024
 
@@ -47,25 +48,22 @@ CorrelationKey = tuple[str, str]
 """(chat_id, sender_id)."""
 
 
-def uuid1_time_ms(message_id: uuid.UUID) -> int:
-    """Milliseconds since the Unix epoch encoded in a version-1 time UUID."""
-    return (message_id.time - _UUID_EPOCH_OFFSET) // 10_000
-
-
 @dataclass(frozen=True, slots=True)
 class Message:
     """One chat message as the aggregator sees it.
 
     `offset` is the message's position in its source (a Kafka offset); the core only
     tracks the smallest one still held, so the caller knows how far it may commit.
+    Its time is the id's (a version-1 UUID); `members` are the chat's, empty when the
+    event did not carry them (version 1).
     """
 
     id: uuid.UUID
     chat_id: str
     sender_id: str
     text: str
-    sent_at: str
     offset: int
+    members: tuple[str, ...] = ()
 
     @property
     def key(self) -> CorrelationKey:
@@ -74,20 +72,17 @@ class Message:
     @property
     def order(self) -> tuple[int, str]:
         """Ordering by message id: the UUID's timestamp first, the id for ties."""
-        return (self.id.time, str(self.id))
+        return time_order(self.id)
 
     @property
     def time_ms(self) -> int:
-        return uuid1_time_ms(self.id)
+        return unix_millis(self.id)
 
     @property
     def size_bytes(self) -> int:
         """Conservative estimate of this message's share of a Firestore document."""
         return (
-            len(self.text.encode())
-            + len(str(self.id))
-            + len(self.sent_at)
-            + _MESSAGE_OVERHEAD_BYTES
+            len(self.text.encode()) + len(str(self.id)) + _SENT_AT_BYTES + _MESSAGE_OVERHEAD_BYTES
         )
 
 

@@ -11,10 +11,9 @@ from chat_common.store_access import KafkaAccessSettings
 class Settings(ServiceSettings, KafkaAccessSettings):
     """Field names are the environment variable names.
 
-    `FIRESTORE_EMULATOR_HOST` is also read by google-cloud-firestore itself, from the
-    environment, when a client is built: set, the client talks plain gRPC to that emulator
-    with anonymous credentials; empty, it talks to production Firestore with the ambient
-    Google credentials. `sink.firestore_client` hands this value to the client.
+    `FIRESTORE_EMULATOR_HOST` set: the client (`chat_common.contract.firestore`) talks
+    plain gRPC to that emulator with anonymous credentials; empty: production Firestore
+    with the ambient Google credentials.
     Kafka credentials and TLS come from `KafkaAccessSettings`.
     """
 

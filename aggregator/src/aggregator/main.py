@@ -15,8 +15,9 @@ from fastapi import FastAPI
 from aggregator.aggregation import AggregationConfig
 from aggregator.config import Settings, get_settings
 from aggregator.consumer import AggregatingConsumer, start_kafka_clients
-from aggregator.sink import FirestoreSink, firestore_client
+from aggregator.sink import FirestoreSink
 from aggregator.sweeper import sweep_forever
+from chat_common.contract.firestore import async_firestore_client
 from chat_common.logs import configure_logging
 from chat_common.observability import ReadinessCheck, instrument
 
@@ -37,7 +38,7 @@ def aggregation_config(settings: Settings) -> AggregationConfig:
 @contextlib.asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings: Settings = app.state.settings
-    client = firestore_client(settings.FIRESTORE_PROJECT, settings.FIRESTORE_EMULATOR_HOST)
+    client = async_firestore_client(settings.FIRESTORE_PROJECT, settings.FIRESTORE_EMULATOR_HOST)
     sink = FirestoreSink(client, settings.BATCH_TTL_SECONDS)
     consumer, producer = await start_kafka_clients(
         settings.KAFKA_BOOTSTRAP_SERVERS,

@@ -20,8 +20,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import time
+import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -32,6 +32,7 @@ from google.cloud.firestore import AsyncClient, AsyncDocumentReference
 
 from aggregator import metrics
 from aggregator.aggregation import CompletedGroup, Message
+from chat_common.contract.documents import BatchDocument, BatchMessage
 
 logger = logging.getLogger(__name__)
 
@@ -49,26 +50,8 @@ class SinkUnavailable(RuntimeError):
     """Firestore did not accept the flush; nothing unwritten may be committed."""
 
 
-def firestore_client(project: str, emulator_host: str) -> AsyncClient:
-    """An AsyncClient for `project`; against the emulator at `emulator_host` when set.
-
-    google-cloud-firestore reads FIRESTORE_EMULATOR_HOST from the environment when the
-    client is built (insecure gRPC, anonymous credentials); the setting is handed over
-    that way. Empty means production Firestore with the ambient credentials.
-    """
-    if emulator_host:
-        os.environ["FIRESTORE_EMULATOR_HOST"] = emulator_host
-    else:
-        os.environ.pop("FIRESTORE_EMULATOR_HOST", None)
-    return AsyncClient(project=project)
-
-
 def batch_id(sender_id: str, window_start_ms: int, seq: int) -> str:
     return f"{sender_id}_{window_start_ms}_{seq}"
-
-
-def parse_sent_at(value: str) -> datetime:
-    return datetime.fromisoformat(value.replace("Z", "+00:00"))
 
 
 def batch_document(
@@ -79,18 +62,21 @@ def batch_document(
     now: datetime,
     ttl: timedelta,
 ) -> dict[str, Any]:
-    """The document fields of DESIGN.md (times as Timestamps), plus why the group completed."""
-    return {
-        "chat_id": chat_id,
-        "sender_id": sender_id,
-        "messages": [{"id": str(m.id), "text": m.text, "sent_at": m.sent_at} for m in messages],
-        "count": len(messages),
-        "first_sent_at": parse_sent_at(messages[0].sent_at),
-        "last_sent_at": parse_sent_at(messages[-1].sent_at),
-        "created_at": now,
-        "expire_at": now + ttl,
-        "completed_by": completed_by,
-    }
+    """The fields of a group's `BatchDocument` (the contract), with why it completed.
+
+    Message times come from their ids. `members` are the chat's, from the first message
+    whose event carried them (version-1 events carry none).
+    """
+    members = next((m.members for m in messages if m.members), ())
+    return BatchDocument.of(
+        chat_id=uuid.UUID(chat_id),
+        sender_id=uuid.UUID(sender_id),
+        members=(uuid.UUID(member) for member in members),
+        messages=(BatchMessage.of(m.id, m.text) for m in messages),
+        created_at=now,
+        ttl=ttl,
+        completed_by=completed_by,
+    ).to_firestore()
 
 
 WindowKey = tuple[str, str, int]

@@ -15,7 +15,8 @@ import pytest
 
 from aggregator.aggregation import AggregationConfig
 from aggregator.consumer import AggregatingConsumer, start_kafka_clients
-from aggregator.sink import FirestoreSink, firestore_client
+from aggregator.sink import FirestoreSink
+from chat_common.contract.firestore import async_firestore_client
 
 KAFKA = "127.0.0.1:9092"
 EMULATOR = ("127.0.0.1", 8080)
@@ -62,7 +63,7 @@ async def test_nothing_lost_or_committed_while_firestore_is_down(
     events: Any, topics: Any, batches: Any, chat_ids: Any, group_offsets: Any, relay: Relay
 ) -> None:
     chats = chat_ids(3)
-    client = firestore_client("demo-chat", f"127.0.0.1:{relay.port}")
+    client = async_firestore_client("demo-chat", f"127.0.0.1:{relay.port}")
     consumer, producer = await start_kafka_clients(KAFKA, topics.group)
     runner = AggregatingConsumer(
         consumer,

@@ -14,18 +14,22 @@ from google.cloud.firestore import AsyncClient
 from google.cloud.firestore_v1.base_query import FieldFilter
 
 from aggregator.aggregation import AggregationConfig, CompletedBy, CompletedGroup, Message
-from aggregator.events import sent_at_of
-from aggregator.sink import FirestoreSink, batch_id
+from aggregator.sink import FirestoreSink, SinkUnavailable
+from aggregator.slot_planner import batch_id
+from chat_common.contract.documents import chat_batches
+from chat_common.contract.firestore import async_firestore_client
+from chat_common.contract.times import rfc3339_millis, uuid_time
 
 WINDOW = AggregationConfig().window_start
+ALICE, BOB = str(uuid.uuid4()), str(uuid.uuid4())
 
 
 def batches_of(client: AsyncClient, chat_id: str):  # type: ignore[no-untyped-def]
-    return client.collection("chats").document(chat_id).collection("batches")
+    return client.collection(chat_batches(chat_id))
 
 
 def new_chat() -> str:
-    return f"test-chat-{uuid.uuid4().hex}"
+    return str(uuid.uuid4())
 
 
 def messages(chat_id: str, sender: str, n: int) -> list[Message]:
@@ -34,7 +38,7 @@ def messages(chat_id: str, sender: str, n: int) -> list[Message]:
         out = []
         for i in range(n):
             mid = uuid.uuid1()
-            out.append(Message(mid, chat_id, sender, f"m{i}", sent_at_of(mid), i))
+            out.append(Message(mid, chat_id, sender, f"m{i}", i, (ALICE, BOB)))
         if len({WINDOW(m.time_ms) for m in out}) == 1:
             return out
 
@@ -97,17 +101,19 @@ async def test_contract_timestamp_range_query_ordered_and_limited(firestore: Asy
 
 async def test_one_document_per_group_with_the_design_fields(firestore: AsyncClient) -> None:
     chat = new_chat()
-    alice, bob = messages(chat, "alice", 3), messages(chat, "bob", 2)
+    alice, bob = messages(chat, ALICE, 3), messages(chat, BOB, 2)
     sink = FirestoreSink(firestore, ttl_seconds=3600)
     result = await sink.write([group(alice), group(bob, CompletedBy.EAGER)])
     assert (result.documents, result.messages) == (2, 5)
     docs = await all_docs(firestore, chat)
-    a_id = batch_id("alice", WINDOW(alice[0].time_ms), 0)
-    assert set(docs) == {a_id, batch_id("bob", WINDOW(bob[0].time_ms), 0)}
+    a_id = batch_id(ALICE, WINDOW(alice[0].time_ms), 0)
+    assert set(docs) == {a_id, batch_id(BOB, WINDOW(bob[0].time_ms), 0)}
     doc = docs[a_id]
-    assert doc["chat_id"] == chat and doc["sender_id"] == "alice" and doc["count"] == 3
+    assert doc["chat_id"] == chat and doc["sender_id"] == ALICE and doc["count"] == 3
+    assert doc["members"] == [ALICE, BOB] and doc["edits"] == doc["deletes"] == []
     assert [m["id"] for m in doc["messages"]] == [str(m.id) for m in alice]
-    assert doc["messages"][0] == {"id": str(alice[0].id), "text": "m0", "sent_at": alice[0].sent_at}
+    sent_at = rfc3339_millis(uuid_time(alice[0].id))
+    assert doc["messages"][0] == {"id": str(alice[0].id), "text": "m0", "sent_at": sent_at}
     assert doc["first_sent_at"] <= doc["last_sent_at"]
     assert timedelta(seconds=3599) < doc["expire_at"] - doc["created_at"] <= timedelta(hours=1)
     assert doc["completed_by"] == "window"
@@ -115,7 +121,7 @@ async def test_one_document_per_group_with_the_design_fields(firestore: AsyncCli
 
 async def test_redelivery_after_restart_writes_nothing_twice(firestore: AsyncClient) -> None:
     chat = new_chat()
-    msgs = messages(chat, "alice", 4)
+    msgs = messages(chat, ALICE, 4)
     await FirestoreSink(firestore, 3600).write([group(msgs[:2])])
     # A restarted process (fresh memory) sees the same two again plus two more.
     restarted = FirestoreSink(firestore, 3600)
@@ -123,7 +129,7 @@ async def test_redelivery_after_restart_writes_nothing_twice(firestore: AsyncCli
     assert (result.documents, result.messages) == (1, 4)  # one new document; all 4 are in
     docs = await all_docs(firestore, chat)
     window = WINDOW(msgs[0].time_ms)
-    assert [m["id"] for m in docs[batch_id("alice", window, 1)]["messages"]] == [
+    assert [m["id"] for m in docs[batch_id(ALICE, window, 1)]["messages"]] == [
         str(m.id) for m in msgs[2:]
     ]
     # And the same again: everything is known now, nothing is written.
@@ -136,7 +142,7 @@ async def test_groups_of_one_window_in_one_flush_get_their_own_slots(
     firestore: AsyncClient,
 ) -> None:
     chat = new_chat()
-    msgs = messages(chat, "alice", 5)
+    msgs = messages(chat, ALICE, 5)
     sink = FirestoreSink(firestore, 3600)
     # A size split and a late straggler: three groups of the same window, one flush.
     result = await sink.write(
@@ -145,20 +151,20 @@ async def test_groups_of_one_window_in_one_flush_get_their_own_slots(
     assert (result.documents, result.messages) == (3, 5)
     window = WINDOW(msgs[0].time_ms)
     docs = await all_docs(firestore, chat)
-    assert sorted(docs) == [batch_id("alice", window, seq) for seq in range(3)]
+    assert sorted(docs) == [batch_id(ALICE, window, seq) for seq in range(3)]
     assert [
-        m["id"] for seq in range(3) for m in docs[batch_id("alice", window, seq)]["messages"]
+        m["id"] for seq in range(3) for m in docs[batch_id(ALICE, window, seq)]["messages"]
     ] == [str(m.id) for m in msgs]
     # The next flush for that window continues after them, still in one batched commit.
-    late = messages(chat, "alice", 1)
+    late = messages(chat, ALICE, 1)
     if WINDOW(late[0].time_ms) == window:
         assert (await sink.write([group(late)])).documents == 1
-        assert batch_id("alice", window, 3) in await all_docs(firestore, chat)
+        assert batch_id(ALICE, window, 3) in await all_docs(firestore, chat)
 
 
 async def test_half_applied_batch_is_resolved_exactly_once(firestore: AsyncClient) -> None:
     chat = new_chat()
-    first, second = messages(chat, "alice", 2), messages(chat, "bob", 2)
+    first, second = messages(chat, ALICE, 2), messages(chat, BOB, 2)
     # As if an earlier batched commit had applied only its first document.
     await FirestoreSink(firestore, 3600).write([group(first)])
     result = await FirestoreSink(firestore, 3600).write([group(first), group(second)])
@@ -171,7 +177,7 @@ async def test_racing_writers_put_each_message_in_exactly_one_document(
     firestore: AsyncClient,
 ) -> None:
     chat = new_chat()
-    msgs = messages(chat, "alice", 12)
+    msgs = messages(chat, ALICE, 12)
     # Two processes holding overlapping groups of one window (a zombie after a rebalance).
     sinks = [FirestoreSink(firestore, 3600) for _ in range(3)]
     await asyncio.gather(
@@ -184,19 +190,17 @@ async def test_racing_writers_put_each_message_in_exactly_one_document(
 
 
 async def test_unreachable_firestore_raises_sink_unavailable() -> None:
-    from aggregator.sink import SinkUnavailable, firestore_client
-
-    client = firestore_client("demo-chat", "127.0.0.1:1")
+    client = async_firestore_client("demo-chat", "127.0.0.1:1")
     try:
         with pytest.raises(SinkUnavailable):
-            await FirestoreSink(client, 3600).write([group(messages(new_chat(), "a", 1))])
+            await FirestoreSink(client, 3600).write([group(messages(new_chat(), ALICE, 1))])
     finally:
         client.close()
 
 
 async def test_a_flush_over_firestores_500_writes_per_commit_limit(firestore: AsyncClient) -> None:
     chat = new_chat()
-    groups = [group(messages(chat, f"user{i}", 1)) for i in range(620)]
+    groups = [group(messages(chat, str(uuid.uuid4()), 1)) for i in range(620)]
     result = await FirestoreSink(firestore, 3600).write(groups)
     assert (result.documents, result.messages) == (620, 620)
     assert len(await all_docs(firestore, chat)) == 620

@@ -6,24 +6,24 @@ from datetime import UTC, datetime, timedelta
 from google.cloud.firestore import AsyncClient
 
 from aggregator.aggregation import AggregationConfig, CompletedBy, CompletedGroup, Message
-from aggregator.events import sent_at_of
 from aggregator.sink import FirestoreSink
 from aggregator.sweeper import sweep
 
 
 def one_group(chat_id: str, sender: str) -> CompletedGroup:
     mid = uuid.uuid1()
-    msg = Message(mid, chat_id, sender, "hello", sent_at_of(mid), 0)
+    msg = Message(mid, chat_id, sender, "hello", 0)
     window = AggregationConfig().window_start(msg.time_ms)
     return CompletedGroup(chat_id, sender, window, (msg,), CompletedBy.EAGER)
 
 
 async def test_sweep_deletes_only_expired_batches(firestore: AsyncClient) -> None:
-    chat = f"test-chat-{uuid.uuid4().hex}"
+    chat = str(uuid.uuid4())
+    alice, bob = str(uuid.uuid4()), str(uuid.uuid4())
     short = FirestoreSink(firestore, ttl_seconds=60)
     long = FirestoreSink(firestore, ttl_seconds=86_400)
-    await short.write([one_group(chat, "alice")])
-    await long.write([one_group(chat, "bob")])
+    await short.write([one_group(chat, alice)])
+    await long.write([one_group(chat, bob)])
     assert short.chats == {chat}
 
     col = firestore.collection("chats").document(chat).collection("batches")
@@ -31,4 +31,4 @@ async def test_sweep_deletes_only_expired_batches(firestore: AsyncClient) -> Non
     deleted = await sweep(firestore, short.chats, now=datetime.now(UTC) + timedelta(minutes=5))
     assert deleted == 1
     remaining = [s.to_dict() async for s in col.stream()]
-    assert [d["sender_id"] for d in remaining] == ["bob"]
+    assert [d["sender_id"] for d in remaining] == [bob]

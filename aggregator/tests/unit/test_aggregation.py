@@ -9,16 +9,16 @@ from aggregator.aggregation import (
     AggregationConfig,
     Aggregator,
     CompletedBy,
+    FutureDated,
     Message,
-    uuid1_time_ms,
 )
+from chat_common.contract.times import UUID_EPOCH_OFFSET, unix_millis
 
-_UUID_EPOCH_OFFSET = 0x01B21DD213814000
 T0 = 1_800_000_000_000  # a window-aligned wall-clock millisecond
 
 
 def uuid1_at(ms: int, sub: int = 0, node: int = 0x1234) -> uuid.UUID:
-    t = (ms * 10_000) + _UUID_EPOCH_OFFSET + sub
+    t = (ms * 10_000) + UUID_EPOCH_OFFSET + sub
     return uuid.UUID(
         fields=(
             t & 0xFFFFFFFF,
@@ -35,13 +35,13 @@ def msg(
     ms: int, offset: int, sender: str = "alice", chat: str = "c1", text: str = "hi", sub: int = 0
 ) -> Message:
     mid = uuid1_at(ms, sub)
-    return Message(mid, chat, sender, text, f"t{ms}", offset)
+    return Message(mid, chat, sender, text, offset)
 
 
 def test_uuid1_time_roundtrip() -> None:
     real = uuid.uuid1()
-    assert uuid1_at(uuid1_time_ms(real)).time // 10_000 == real.time // 10_000
-    assert uuid1_time_ms(uuid1_at(T0 + 5)) == T0 + 5
+    assert uuid1_at(unix_millis(real)).time // 10_000 == real.time // 10_000
+    assert unix_millis(uuid1_at(T0 + 5)) == T0 + 5
 
 
 def test_first_message_of_a_quiet_sender_goes_out_eagerly_alone() -> None:
@@ -124,7 +124,7 @@ def test_duplicate_redelivery_is_held_once() -> None:
     agg.add(msg(T0, 0), T0)
     m = msg(T0 + 10, 1)
     agg.add(m, T0 + 10)
-    agg.add(Message(m.id, m.chat_id, m.sender_id, m.text, m.sent_at, 7), T0 + 11)
+    agg.add(Message(m.id, m.chat_id, m.sender_id, m.text, 7), T0 + 11)
     (group,) = agg.expire(T0 + 10_000)
     assert [m.offset for m in group.messages] == [1]
 
@@ -183,3 +183,15 @@ def test_config_rejects_nonsense() -> None:
         AggregationConfig(window_ms=0)
     with pytest.raises(ValueError):
         AggregationConfig(max_bytes=10)
+
+
+def test_a_message_dated_too_far_ahead_is_refused_and_changes_nothing() -> None:
+    agg = Aggregator(AggregationConfig(window_ms=1000, max_future_ms=60_000))
+    agg.add(msg(T0, 0), T0)  # eager
+    agg.add(msg(T0 + 10, 1), T0 + 10)
+    with pytest.raises(FutureDated, match="ahead of the clock"):
+        agg.add(msg(T0 + 10 + 60_001, 2), T0 + 10)
+    assert (agg.open_groups, agg.open_messages, agg.oldest_offset()) == (1, 1, 1)
+    assert agg.next_deadline_ms() == T0 + 1200
+    # Exactly at the bound is still accepted (a clock a little behind the producer's).
+    assert agg.add(msg(T0 + 60_010, 3), T0 + 10)[0].completed_by is CompletedBy.WINDOW
