@@ -26,15 +26,26 @@ from dataclasses import dataclass, field
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
-from aggregator.aggregation import AggregationConfig, Aggregator, uuid1_time_ms
+from aggregator.aggregation import AggregationConfig, Aggregator
 from aggregator.consumer import AggregatingConsumer, start_kafka_clients
-from aggregator.events import encode_event, parse_event
-from aggregator.sink import FirestoreSink, firestore_client
+from aggregator.events import parse_event
+from aggregator.sink import FirestoreSink
+from chat_common.contract.events import MessageCreated
+from chat_common.contract.firestore import async_firestore_client
+from chat_common.contract.times import unix_millis
 
 KAFKA = os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092")
 EMULATOR = os.environ.get("FIRESTORE_EMULATOR_HOST", "127.0.0.1:8080")
 PROJECT = os.environ.get("FIRESTORE_PROJECT", "demo-chat")
 PARTITIONS = 4
+# Every chat's other member (the bench only looks at who sends).
+PEER = uuid.uuid4()
+
+
+def created(message_id: uuid.UUID, chat: str, who: str, text: str) -> bytes:
+    """The event chat-service produces for a stored message."""
+    sender = uuid.UUID(who)
+    return MessageCreated.of(message_id, uuid.UUID(chat), sender, (sender, PEER), text).encode()
 
 
 @dataclass
@@ -64,7 +75,7 @@ async def new_topic(admin: AIOKafkaAdminClient, tag: str) -> str:
 async def start_aggregator(
     topic: str, window_ms: int = 1000
 ) -> tuple[AggregatingConsumer, asyncio.Task[None], list[object]]:
-    client = firestore_client(PROJECT, EMULATOR)
+    client = async_firestore_client(PROJECT, EMULATOR)
     consumer, producer = await start_kafka_clients(KAFKA, f"{topic}-aggregator")
     runner = AggregatingConsumer(
         consumer,
@@ -94,12 +105,12 @@ async def stop_aggregator(
 
 async def send(producer: AIOKafkaProducer, topic: str, s: Scenario, chat: str, who: str) -> None:
     message_id = uuid.uuid1()
-    await producer.send(topic, key=chat.encode(), value=encode_event(message_id, chat, who, "hi"))
+    await producer.send(topic, key=chat.encode(), value=created(message_id, chat, who, "hi"))
     s.record(chat, message_id)
 
 
 async def chatty_pair(producer: AIOKafkaProducer, topic: str, s: Scenario, seconds: float) -> None:
-    chat = f"bench-chat-{uuid.uuid4().hex}"
+    chat = str(uuid.uuid4())
 
     async def sender(who: str) -> None:
         deadline = time.monotonic() + seconds
@@ -107,7 +118,7 @@ async def chatty_pair(producer: AIOKafkaProducer, topic: str, s: Scenario, secon
             await send(producer, topic, s, chat, who)
             await asyncio.sleep(0.2)  # 5 messages/s
 
-    await asyncio.gather(sender("alice"), sender("bob"))
+    await asyncio.gather(sender(str(uuid.uuid4())), sender(str(uuid.uuid4())))
 
 
 async def sporadic(producer: AIOKafkaProducer, topic: str, s: Scenario, seconds: float) -> None:
@@ -120,12 +131,12 @@ async def sporadic(producer: AIOKafkaProducer, topic: str, s: Scenario, seconds:
             await send(producer, topic, s, chat, who)
             await asyncio.sleep(rng.uniform(2.5, 4.0))  # one message every few seconds
 
-    await asyncio.gather(*(sender(f"bench-chat-{uuid.uuid4().hex}", f"user{i}") for i in range(6)))
+    await asyncio.gather(*(sender(str(uuid.uuid4()), str(uuid.uuid4())) for i in range(6)))
 
 
 async def written(scenario: Scenario, timeout: float = 30) -> tuple[int, list[float]]:
     """Documents and per-message delays (message time to the document's created_at)."""
-    client = firestore_client(PROJECT, EMULATOR)
+    client = async_firestore_client(PROJECT, EMULATOR)
     try:
         deadline = time.monotonic() + timeout
         while True:
@@ -138,7 +149,7 @@ async def written(scenario: Scenario, timeout: float = 30) -> tuple[int, list[fl
                 break
             await asyncio.sleep(0.5)
         delays = [
-            d["created_at"].timestamp() - uuid1_time_ms(uuid.UUID(m["id"])) / 1000
+            d["created_at"].timestamp() - unix_millis(uuid.UUID(m["id"])) / 1000
             for d in docs
             for m in d["messages"]
         ]
@@ -180,14 +191,15 @@ async def throughput(admin: AIOKafkaAdminClient, backlog: int) -> None:
     topic = await new_topic(admin, "rate")
     producer = AIOKafkaProducer(bootstrap_servers=KAFKA, linger_ms=20, max_batch_size=262144)
     await producer.start()
-    chats = [f"bench-chat-{uuid.uuid4().hex}" for _ in range(200)]
+    chats = [str(uuid.uuid4()) for _ in range(200)]
+    senders = (str(uuid.uuid4()), str(uuid.uuid4()))
     rng = random.Random(2)
     futures = []
     for _ in range(backlog):
         chat = rng.choice(chats)
         mid = uuid.uuid1()
-        who = rng.choice(("alice", "bob"))
-        value = encode_event(mid, chat, who, "x" * rng.randint(10, 120))
+        who = rng.choice(senders)
+        value = created(mid, chat, who, "x" * rng.randint(10, 120))
         futures.append(await producer.send(topic, key=chat.encode(), value=value))
     await asyncio.gather(*futures)
     await producer.stop()
