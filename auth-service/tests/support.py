@@ -87,6 +87,11 @@ def make_settings(key_path: Path, **overrides: Any) -> Settings:
         "ENVIRONMENT": "test",
         "DATABASE_URL": TEST_DATABASE_URL,
         "JWT_PRIVATE_KEY_FILE": key_path,
+        # The suites register and fail logins by the hundred from one address; the tests of
+        # the limits themselves set their own.
+        "REGISTRATIONS_PER_ADDRESS": 1_000_000,
+        "LOGIN_FAILURES_PER_ADDRESS": 1_000_000,
+        "LOGIN_FAILURES_PER_USER_ADDRESS": 1_000_000,
         **overrides,
     }
     return Settings(**values)

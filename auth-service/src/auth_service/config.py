@@ -46,6 +46,24 @@ class Settings(DatabaseSettings):
     ARGON2_TIME_COST: int = Field(default=2, ge=1)
     ARGON2_MEMORY_COST_KIB: int = Field(default=19_456, ge=8)
     ARGON2_PARALLELISM: int = Field(default=1, ge=1)
+    # Hashes computed at once (each takes a core and ARGON2_MEMORY_COST_KIB): about the
+    # pod's CPU allowance. A request waits at most ARGON2_QUEUE_TIMEOUT_SECONDS for a slot,
+    # then gets 503 with Retry-After instead of piling up threads and memory.
+    ARGON2_MAX_CONCURRENCY: int = Field(default=2, ge=1)
+    ARGON2_QUEUE_TIMEOUT_SECONDS: float = Field(default=3, gt=0)
+
+    # A refresh session ends this long after its login, however often it is rotated.
+    REFRESH_SESSION_LIFETIME_SECONDS: int = Field(default=2_592_000, ge=60)
+
+    # 429 limits (with Retry-After), counted in Postgres so every replica shares them, per
+    # fixed window of RATE_LIMIT_WINDOW_SECONDS.
+    RATE_LIMIT_WINDOW_SECONDS: int = Field(default=900, ge=1)
+    LOGIN_FAILURES_PER_USER_ADDRESS: int = Field(default=5, ge=1)
+    LOGIN_FAILURES_PER_ADDRESS: int = Field(default=100, ge=1)
+    REGISTRATIONS_PER_ADDRESS: int = Field(default=20, ge=1)
+    # Take the client's address from the last X-Forwarded-For entry: only behind exactly one
+    # proxy that appends it (any client can send the header, so off by default).
+    TRUST_X_FORWARDED_FOR: bool = False
 
     @property
     def cors_origins(self) -> list[str]:

@@ -12,6 +12,7 @@ from pydantic import ValidationError
 from auth_service.pagination import InvalidCursor, decode_cursor
 from auth_service.schemas import LoginRequest
 from auth_service.service import AuthService
+from auth_service.throttle import client_address
 from auth_validator import Principal
 from auth_validator.fastapi import TokenValidatorDep, authenticate
 from chat_common.body_limit import read_body
@@ -31,6 +32,18 @@ async def get_auth_service(request: Request) -> AuthService:
 
 
 AuthServiceDep = Annotated[AuthService, Depends(get_auth_service)]
+
+
+async def get_client_address(request: Request) -> str:
+    """The caller's address for rate limits (X-Forwarded-For only when trusted)."""
+    return client_address(
+        request.client.host if request.client else None,
+        request.headers.get("x-forwarded-for"),
+        request.app.state.trust_forwarded_for,
+    )
+
+
+ClientAddress = Annotated[str, Depends(get_client_address)]
 
 
 async def current_principal(

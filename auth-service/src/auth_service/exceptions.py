@@ -34,6 +34,24 @@ class UserNotFound(AuthError):
     detail = "User not found"
 
 
+class TooManyAttempts(AuthError):
+    """A 429 limit was reached; `retry_after` says in how many seconds its window ends."""
+
+    status_code = status.HTTP_429_TOO_MANY_REQUESTS
+    detail = "Too many attempts, retry later"
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(self.detail)
+        self.headers = {"Retry-After": str(retry_after)}
+
+
+class HashingBusy(AuthError):
+    """Every password-hashing slot stayed busy for the whole bounded wait."""
+
+    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+    detail = "Service busy, retry shortly"
+
+
 def register_error_handler(app: FastAPI) -> None:
     """Domain errors to their status; Postgres being unusable to 503."""
     install_error_handler(

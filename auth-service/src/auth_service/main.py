@@ -12,6 +12,7 @@ from auth_service.exceptions import register_error_handler
 from auth_service.router import auth_router, keys_router, users_router
 from auth_service.security import Passwords, TokenSigner
 from auth_service.service import AuthService
+from auth_service.throttle import Throttle
 from auth_validator import TokenValidator, ValidatorSettings
 from chat_common.logs import configure_logging
 from chat_common.observability import ReadinessCheck, docs_options, instrument
@@ -25,14 +26,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         signer = TokenSigner.from_settings(settings)
         engine = create_engine(settings)
+        sessions = create_session_factory(engine)
+        passwords = Passwords.from_settings(settings)
         app.state.engine = engine
         app.state.signer = signer
         app.state.auth_service = AuthService(
-            create_session_factory(engine),
-            Passwords.from_settings(settings),
+            sessions,
+            passwords,
             signer,
+            Throttle.from_settings(sessions, settings),
             settings.ACCESS_TOKEN_TTL_SECONDS,
             settings.REFRESH_TOKEN_TTL_SECONDS,
+            settings.REFRESH_SESSION_LIFETIME_SECONDS,
         )
         # The service verifies its own access tokens with the same library as everyone
         # else, from its own JWKS document (no HTTP round trip to itself).
@@ -49,6 +54,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         finally:
             await app.state.token_validator.aclose()
             await engine.dispose()
+            passwords.close()
 
     app = FastAPI(
         title="auth-service",
@@ -56,6 +62,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
         **docs_options(settings),
     )
+    # Read by the client-address dependency of the rate limits.
+    app.state.trust_forwarded_for = settings.TRUST_X_FORWARDED_FOR
     app.include_router(auth_router)
     app.include_router(users_router)
     app.include_router(keys_router)

@@ -8,6 +8,7 @@ from sqlalchemy import (
     DateTime,
     ForeignKey,
     Index,
+    Integer,
     LargeBinary,
     MetaData,
     String,
@@ -51,13 +52,34 @@ class UserAccount(Base):
     )
 
 
+class RefreshFamily(Base):
+    """One login: the chain of refresh tokens rotated from it.
+
+    Its row is what every rotation and every revocation locks (FOR UPDATE), so a
+    revocation cannot miss a token that a concurrent rotation is inserting; `expires_at` is
+    the session's absolute end, whatever the rotations.
+    """
+
+    __tablename__ = "refresh_family"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    user_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("user_account.id", ondelete="CASCADE"), index=True
+    )
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
 class RefreshToken(Base):
     """One issued refresh token, stored as a hash; a family is one login's rotation chain."""
 
     __tablename__ = "refresh_token"
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
-    family_id: Mapped[uuid.UUID] = mapped_column(index=True)
+    family_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("refresh_family.id", ondelete="CASCADE"), index=True
+    )
     user_id: Mapped[uuid.UUID] = mapped_column(
         ForeignKey("user_account.id", ondelete="CASCADE"), index=True
     )
@@ -66,3 +88,16 @@ class RefreshToken(Base):
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class RateLimitCounter(Base):
+    """Attempts counted under `key` in the fixed window that starts at `window_start`
+    (in Postgres so that every replica counts together)."""
+
+    __tablename__ = "rate_limit_counter"
+
+    key: Mapped[str] = mapped_column(Text, primary_key=True)
+    window_start: Mapped[datetime] = mapped_column(DateTime(timezone=True), primary_key=True)
+    hits: Mapped[int] = mapped_column(Integer)
+
+    __table_args__ = (Index("ix_rate_limit_counter_window_start", "window_start"),)

@@ -4,10 +4,11 @@ import uuid
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from auth_service.models import RefreshToken, UserAccount
+from auth_service.models import RateLimitCounter, RefreshFamily, RefreshToken, UserAccount
 
 _lowered = func.lower(UserAccount.username)
 
@@ -45,18 +46,80 @@ async def set_password_hash(session: AsyncSession, user_id: uuid.UUID, password_
     )
 
 
-async def refresh_token_for_update(session: AsyncSession, token_hash: bytes) -> RefreshToken | None:
-    """The stored refresh token, row-locked so two concurrent uses are serialised."""
+async def family_for_update(session: AsyncSession, family_id: uuid.UUID) -> RefreshFamily | None:
+    """The login's family row, locked: rotation and revocation both take this lock first, so
+    neither can act on a family the other is changing."""
     result = await session.scalars(
-        select(RefreshToken).where(RefreshToken.token_hash == token_hash).with_for_update()
+        select(RefreshFamily).where(RefreshFamily.id == family_id).with_for_update()
     )
     return result.one_or_none()
 
 
-async def revoke_family(session: AsyncSession, family_id: uuid.UUID, now: datetime) -> int:
-    result = await session.execute(
+async def refresh_token_by_hash(session: AsyncSession, token_hash: bytes) -> RefreshToken | None:
+    """The stored refresh token (its family's lock, held by the caller, serialises its uses)."""
+    result = await session.scalars(
+        select(RefreshToken).where(RefreshToken.token_hash == token_hash)
+    )
+    return result.one_or_none()
+
+
+async def revoke_family(session: AsyncSession, family: RefreshFamily, now: datetime) -> None:
+    """Revoke a family whose row the caller holds locked, and mark its tokens."""
+    family.revoked_at = now
+    await session.execute(
         update(RefreshToken)
-        .where(RefreshToken.family_id == family_id, RefreshToken.revoked_at.is_(None))
+        .where(RefreshToken.family_id == family.id, RefreshToken.revoked_at.is_(None))
         .values(revoked_at=now)
     )
-    return int(getattr(result, "rowcount", 0) or 0)
+
+
+async def revoke_user_families(session: AsyncSession, user_id: uuid.UUID, now: datetime) -> int:
+    """Revoke every live family of a user; rows are locked in id order (no deadlock with a
+    concurrent logout-all) and each waits for a rotation in progress on it."""
+    families = (
+        await session.scalars(
+            select(RefreshFamily)
+            .where(RefreshFamily.user_id == user_id, RefreshFamily.revoked_at.is_(None))
+            .order_by(RefreshFamily.id)
+            .with_for_update()
+        )
+    ).all()
+    for family in families:
+        await revoke_family(session, family, now)
+    return len(families)
+
+
+async def attempt_counts(
+    session: AsyncSession, keys: Sequence[str], window_start: datetime
+) -> dict[str, int]:
+    """Attempts counted so far under each key in the window starting at `window_start`."""
+    rows = await session.execute(
+        select(RateLimitCounter.key, RateLimitCounter.hits).where(
+            RateLimitCounter.key.in_(keys), RateLimitCounter.window_start == window_start
+        )
+    )
+    return {row.key: row.hits for row in rows}
+
+
+async def count_attempt(session: AsyncSession, key: str, window_start: datetime) -> int:
+    """Add one attempt under `key` in the window (atomic across replicas); the new total."""
+    statement = (
+        insert(RateLimitCounter)
+        .values(key=key, window_start=window_start, hits=1)
+        .on_conflict_do_update(
+            index_elements=[RateLimitCounter.key, RateLimitCounter.window_start],
+            set_={"hits": RateLimitCounter.hits + 1},
+        )
+        .returning(RateLimitCounter.hits)
+    )
+    return int((await session.execute(statement)).scalar_one())
+
+
+async def clear_attempts(session: AsyncSession, key: str) -> None:
+    await session.execute(delete(RateLimitCounter).where(RateLimitCounter.key == key))
+
+
+async def purge_attempts_before(session: AsyncSession, window_start: datetime) -> None:
+    await session.execute(
+        delete(RateLimitCounter).where(RateLimitCounter.window_start < window_start)
+    )

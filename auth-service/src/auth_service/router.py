@@ -7,6 +7,7 @@ from fastapi import APIRouter, Query, Request, Response, status
 
 from auth_service.dependencies import (
     AuthServiceDep,
+    ClientAddress,
     CurrentPrincipal,
     LoginCredentials,
     ValidCursor,
@@ -64,19 +65,31 @@ def _pair(tokens: IssuedTokens) -> TokenPair:
     status_code=status.HTTP_201_CREATED,
     responses={409: {"description": "Username taken"}},
 )
-async def register(body: UserCreate, service: AuthServiceDep) -> UserPublic:
-    user = await service.register(body.username, body.password, body.display_name)
+async def register(body: UserCreate, service: AuthServiceDep, address: ClientAddress) -> UserPublic:
+    user = await service.register(body.username, body.password, body.display_name, address)
     return UserPublic.model_validate(user)
 
 
 @auth_router.post("/login", openapi_extra=LOGIN_OPENAPI, responses=UNAUTHORIZED)
-async def login(credentials: LoginCredentials, service: AuthServiceDep) -> TokenPair:
-    return _pair(await service.login(credentials.username, credentials.password))
+async def login(
+    credentials: LoginCredentials, service: AuthServiceDep, address: ClientAddress
+) -> TokenPair:
+    return _pair(await service.login(credentials.username, credentials.password, address))
 
 
 @auth_router.post("/refresh", responses=UNAUTHORIZED)
 async def refresh(body: RefreshRequest, service: AuthServiceDep) -> TokenPair:
     return _pair(await service.refresh(body.refresh_token))
+
+
+@auth_router.post("/logout", status_code=status.HTTP_204_NO_CONTENT, responses=UNAUTHORIZED)
+async def logout(body: RefreshRequest, service: AuthServiceDep) -> None:
+    await service.logout(body.refresh_token)
+
+
+@auth_router.post("/logout-all", status_code=status.HTTP_204_NO_CONTENT, responses=UNAUTHORIZED)
+async def logout_all(principal: CurrentPrincipal, service: AuthServiceDep) -> None:
+    await service.logout_all(principal.id)
 
 
 @users_router.get("", responses=UNAUTHORIZED)

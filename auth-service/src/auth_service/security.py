@@ -6,10 +6,12 @@ import hashlib
 import json
 import secrets
 import uuid
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import jwt
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
@@ -23,16 +25,32 @@ from pwdlib import PasswordHash
 from pwdlib.hashers.argon2 import Argon2Hasher
 
 from auth_service.config import Settings
+from auth_service.exceptions import HashingBusy
 
 ALGORITHM = "EdDSA"
 ACCESS = "access"
 REFRESH = "refresh"
 
+T = TypeVar("T")
+
 
 class Passwords:
-    """Argon2id hashing, run in a worker thread so the event loop keeps serving."""
+    """Argon2id hashing on its own pool of `max_concurrency` threads.
 
-    def __init__(self, time_cost: int, memory_cost_kib: int, parallelism: int) -> None:
+    The pool, not the default executor (min(32, CPUs + 4) threads whatever the pod's CPU
+    limit), bounds the cores and memory hashing takes; a request that cannot get a slot
+    within `queue_timeout` seconds is refused with HashingBusy (503) rather than queued
+    without end.
+    """
+
+    def __init__(
+        self,
+        time_cost: int,
+        memory_cost_kib: int,
+        parallelism: int,
+        max_concurrency: int = 2,
+        queue_timeout: float = 3.0,
+    ) -> None:
         hasher = Argon2Hasher(
             time_cost=time_cost, memory_cost=memory_cost_kib, parallelism=parallelism
         )
@@ -40,22 +58,43 @@ class Passwords:
         # Verified against when the user does not exist, so an unknown username costs the
         # same Argon2 work as a wrong password and timing does not reveal which it was.
         self._dummy_hash = self._hash.hash(secrets.token_urlsafe(16))
+        self._slots = asyncio.Semaphore(max_concurrency)
+        self._queue_timeout = queue_timeout
+        self._pool = ThreadPoolExecutor(max_concurrency, thread_name_prefix="argon2")
 
     @classmethod
     def from_settings(cls, settings: Settings) -> "Passwords":
         return cls(
-            settings.ARGON2_TIME_COST, settings.ARGON2_MEMORY_COST_KIB, settings.ARGON2_PARALLELISM
+            settings.ARGON2_TIME_COST,
+            settings.ARGON2_MEMORY_COST_KIB,
+            settings.ARGON2_PARALLELISM,
+            settings.ARGON2_MAX_CONCURRENCY,
+            settings.ARGON2_QUEUE_TIMEOUT_SECONDS,
         )
 
+    async def _run(self, work: Callable[..., T], *args: str) -> T:
+        try:
+            async with asyncio.timeout(self._queue_timeout):
+                await self._slots.acquire()
+        except TimeoutError as exc:
+            raise HashingBusy() from exc
+        try:
+            return await asyncio.get_running_loop().run_in_executor(self._pool, work, *args)
+        finally:
+            self._slots.release()
+
     async def hash(self, password: str) -> str:
-        return await asyncio.to_thread(self._hash.hash, password)
+        return await self._run(self._hash.hash, password)
 
     async def verify(self, password: str, stored: str | None) -> tuple[bool, str | None]:
         """(matches, new hash if the stored one uses outdated parameters)."""
         if stored is None:
-            await asyncio.to_thread(self._hash.verify, password, self._dummy_hash)
+            await self._run(self._hash.verify, password, self._dummy_hash)
             return False, None
-        return await asyncio.to_thread(self._hash.verify_and_update, password, stored)
+        return await self._run(self._hash.verify_and_update, password, stored)
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=False, cancel_futures=True)
 
 
 def jwk_thumbprint(public_key: Ed25519PublicKey) -> str:
@@ -84,6 +123,22 @@ def load_public_key(pem: bytes) -> Ed25519PublicKey:
     if not isinstance(key, Ed25519PublicKey):
         raise ValueError("the previous JWT public key must be an Ed25519 public key")
     return key
+
+
+# Keys whose private half is public (the dev overlay's k8s/overlays/dev/dev-jwt-signing-key.pem,
+# which compose also mounts by default), by the RFC 7638 thumbprint of the public key: the
+# material is compared, not a file name or a prefix. tests/unit pins this to the file.
+PUBLISHED_KEY_THUMBPRINTS = frozenset({"xHOwFfTxkRBhXTCfbBhjFza2RK1bqM4QU8_bZZ6ZBT4"})
+
+
+def refuse_published_keys(keys: list[Ed25519PublicKey | None]) -> None:
+    """Raise if any key is one whose private half is published (to run in production)."""
+    for key in keys:
+        if key is not None and jwk_thumbprint(key) in PUBLISHED_KEY_THUMBPRINTS:
+            raise ValueError(
+                "the JWT signing key is the published development key: anyone can forge "
+                "tokens with it; generate a key of your own for ENVIRONMENT=prod"
+            )
 
 
 def hash_refresh_token(token: str) -> bytes:
@@ -128,7 +183,10 @@ class TokenSigner:
         previous = None
         if settings.JWT_PREVIOUS_PUBLIC_KEY_FILE is not None:
             previous = load_public_key(Path(settings.JWT_PREVIOUS_PUBLIC_KEY_FILE).read_bytes())
-        return cls(load_private_key(pem), previous, settings)
+        private = load_private_key(pem)
+        if settings.ENVIRONMENT == "prod":
+            refuse_published_keys([private.public_key(), previous])
+        return cls(private, previous, settings)
 
     def jwks(self) -> dict[str, Any]:
         """The public keys that verify tokens (at most two: current, then previous)."""
@@ -153,14 +211,20 @@ class TokenSigner:
         )
 
     def refresh_token(
-        self, user_id: uuid.UUID, token_id: uuid.UUID, family_id: uuid.UUID, now: datetime
+        self,
+        user_id: uuid.UUID,
+        token_id: uuid.UUID,
+        family_id: uuid.UUID,
+        now: datetime,
+        expires_at: datetime | None = None,
     ) -> str:
+        """A refresh token, valid until `expires_at` (default: REFRESH_TOKEN_TTL_SECONDS)."""
         ttl = timedelta(seconds=self._settings.REFRESH_TOKEN_TTL_SECONDS)
         return self._sign(
             {
                 "sub": str(user_id),
                 "iat": now,
-                "exp": now + ttl,
+                "exp": expires_at or now + ttl,
                 "iss": self._settings.JWT_ISSUER,
                 "aud": self._settings.JWT_AUDIENCE,
                 "token_type": REFRESH,

@@ -1,4 +1,4 @@
-"""The rules of the auth service: registration, login, refresh rotation, user lookup."""
+"""The rules of the auth service: registration, login, refresh rotation, logout, lookup."""
 
 import logging
 import uuid
@@ -16,15 +16,17 @@ from auth_service.exceptions import (
     UsernameTaken,
     UserNotFound,
 )
-from auth_service.metrics import FAMILIES_REVOKED, LOGINS, REFRESHES, USERS_REGISTERED
-from auth_service.models import RefreshToken, UserAccount
+from auth_service.metrics import FAMILIES_REVOKED, LOGINS, LOGOUTS, REFRESHES, USERS_REGISTERED
+from auth_service.models import RefreshFamily, RefreshToken, UserAccount
 from auth_service.pagination import decode_cursor, encode_cursor
 from auth_service.security import (
     InvalidRefreshToken,
     Passwords,
+    RefreshClaims,
     TokenSigner,
     hash_refresh_token,
 )
+from auth_service.throttle import Throttle
 
 logger = logging.getLogger(__name__)
 
@@ -43,25 +45,38 @@ def utc_now() -> datetime:
 
 
 class AuthService:
-    """Owns its transactions: each public method is one unit of work."""
+    """Owns its transactions: each public method is one unit of work.
+
+    Every path that rotates or revokes a refresh token first locks its family's row, so a
+    revocation (reuse detection, logout, logout-all) and a rotation racing it are
+    serialised: the rotation either finished before (and its new token is revoked with the
+    family) or sees the family revoked and refuses.
+    """
 
     def __init__(
         self,
         sessions: async_sessionmaker[AsyncSession],
         passwords: Passwords,
         signer: TokenSigner,
+        throttle: Throttle,
         access_ttl_seconds: int,
         refresh_ttl_seconds: int,
+        session_lifetime_seconds: int,
         clock: Callable[[], datetime] = utc_now,
     ) -> None:
         self._sessions = sessions
         self._passwords = passwords
         self._signer = signer
+        self._throttle = throttle
         self._access_ttl = access_ttl_seconds
         self._refresh_ttl = timedelta(seconds=refresh_ttl_seconds)
+        self._session_lifetime = timedelta(seconds=session_lifetime_seconds)
         self._clock = clock
 
-    async def register(self, username: str, password: str, display_name: str | None) -> UserAccount:
+    async def register(
+        self, username: str, password: str, display_name: str | None, address: str
+    ) -> UserAccount:
+        await self._throttle.count_registration(address)
         async with self._sessions() as session:
             # Cheap early answer; the unique index still decides races (below).
             if await repository.username_exists(session, username):
@@ -84,7 +99,9 @@ class AuthService:
         logger.info("registered user %s", user.id)
         return user
 
-    async def login(self, username: str, password: str) -> IssuedTokens:
+    async def login(self, username: str, password: str, address: str) -> IssuedTokens:
+        # Before any Argon2 work: a throttled guesser costs one indexed read.
+        await self._throttle.check_login(username, address)
         async with self._sessions() as session:
             user = await repository.user_by_username(session, username)
         # Always one Argon2 verification (a dummy hash for unknown users): same time, same body.
@@ -93,42 +110,67 @@ class AuthService:
         )
         if user is None or not matches:
             LOGINS.labels("failure").inc()
+            await self._throttle.login_failed(username, address)
             raise InvalidCredentials()
+        now = self._clock()
         async with self._sessions.begin() as session:
             if new_hash is not None:
                 # Parameters were raised since this hash was made: upgrade it while we can.
                 await repository.set_password_hash(session, user.id, new_hash)
-            tokens = self._issue(session, user, family_id=uuid.uuid4())
+            family = RefreshFamily(
+                id=uuid.uuid4(),
+                user_id=user.id,
+                created_at=now,
+                expires_at=now + self._session_lifetime,
+            )
+            session.add(family)
+            tokens = self._issue(session, user, family, now)
+        await self._throttle.login_succeeded(username, address)
         LOGINS.labels("success").inc()
         return tokens
 
-    async def refresh(self, refresh_token: str) -> IssuedTokens:
+    def _claims(self, refresh_token: str) -> RefreshClaims:
         try:
-            claims = self._signer.read_refresh_token(refresh_token)
+            return self._signer.read_refresh_token(refresh_token)
         except InvalidRefreshToken as exc:
             REFRESHES.labels("rejected").inc()
             raise RefreshRejected() from exc
+
+    async def _locked(
+        self, session: AsyncSession, claims: RefreshClaims, refresh_token: str, now: datetime
+    ) -> tuple[RefreshFamily, RefreshToken] | None:
+        """The token's family (locked) and stored row, when the family is live and the row
+        is the one the signed claims name; None otherwise."""
+        family = await repository.family_for_update(session, claims.family_id)
+        if family is None or family.revoked_at is not None or family.expires_at <= now:
+            return None
+        row = await repository.refresh_token_by_hash(session, hash_refresh_token(refresh_token))
+        if row is None or row.id != claims.token_id or row.family_id != family.id:
+            return None
+        return family, row
+
+    async def refresh(self, refresh_token: str) -> IssuedTokens:
+        claims = self._claims(refresh_token)
         now = self._clock()
         reused = False
         tokens: IssuedTokens | None = None
         async with self._sessions.begin() as session:
-            row = await repository.refresh_token_for_update(
-                session, hash_refresh_token(refresh_token)
-            )
-            if row is not None and row.id == claims.token_id and row.revoked_at is None:
+            found = await self._locked(session, claims, refresh_token, now)
+            if found is not None:
+                family, row = found
                 if row.used_at is not None:
                     # A spent token came back: it was stolen or replayed. Whoever holds the
                     # family's newer tokens can no longer be trusted either.
-                    await repository.revoke_family(session, row.family_id, now)
+                    await repository.revoke_family(session, family, now)
                     reused = True
                 elif row.expires_at > now:
                     user = await repository.user_by_id(session, row.user_id)
                     if user is not None:
                         row.used_at = now
-                        tokens = self._issue(session, user, family_id=row.family_id)
+                        tokens = self._issue(session, user, family, now)
         if reused:
             REFRESHES.labels("reuse_detected").inc()
-            FAMILIES_REVOKED.inc()
+            FAMILIES_REVOKED.labels("reuse").inc()
             logger.warning("refresh token reuse: revoked family %s", claims.family_id)
         if tokens is None:
             if not reused:
@@ -136,6 +178,26 @@ class AuthService:
             raise RefreshRejected()
         REFRESHES.labels("rotated").inc()
         return tokens
+
+    async def logout(self, refresh_token: str) -> None:
+        """End the login this refresh token belongs to (it and every token rotated from the
+        same login stop working). A spent token of a live family still proves the login."""
+        claims = self._claims(refresh_token)
+        now = self._clock()
+        async with self._sessions.begin() as session:
+            found = await self._locked(session, claims, refresh_token, now)
+            if found is None:
+                raise RefreshRejected()
+            await repository.revoke_family(session, found[0], now)
+        LOGOUTS.labels("one").inc()
+        FAMILIES_REVOKED.labels("logout").inc()
+
+    async def logout_all(self, user_id: uuid.UUID) -> None:
+        """End every login of the user: all their refresh tokens stop working."""
+        async with self._sessions.begin() as session:
+            revoked = await repository.revoke_user_families(session, user_id, self._clock())
+        LOGOUTS.labels("all").inc()
+        FAMILIES_REVOKED.labels("logout").inc(revoked)
 
     async def get_user(self, user_id: uuid.UUID) -> UserAccount:
         async with self._sessions() as session:
@@ -156,19 +218,20 @@ class AuthService:
         return page, next_cursor
 
     def _issue(
-        self, session: AsyncSession, user: UserAccount, family_id: uuid.UUID
+        self, session: AsyncSession, user: UserAccount, family: RefreshFamily, now: datetime
     ) -> IssuedTokens:
-        now = self._clock()
         token_id = uuid.uuid4()
-        refresh_token = self._signer.refresh_token(user.id, token_id, family_id, now)
+        # Never past the login's absolute end, however many rotations came before.
+        expires_at = min(now + self._refresh_ttl, family.expires_at)
+        refresh_token = self._signer.refresh_token(user.id, token_id, family.id, now, expires_at)
         session.add(
             RefreshToken(
                 id=token_id,
-                family_id=family_id,
+                family_id=family.id,
                 user_id=user.id,
                 token_hash=hash_refresh_token(refresh_token),
                 created_at=now,
-                expires_at=now + self._refresh_ttl,
+                expires_at=expires_at,
             )
         )
         return IssuedTokens(

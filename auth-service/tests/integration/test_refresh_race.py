@@ -1,0 +1,117 @@
+"""A revocation racing a rotation: the family stays revoked (held at the race point on the
+real Postgres), and a session ends at its absolute lifetime whatever the rotations."""
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+
+import asyncpg
+import httpx
+import pytest
+from fastapi import FastAPI
+from support import TEST_DATABASE_URL, Login, Register, unique_name
+
+from auth_service.exceptions import RefreshRejected
+from auth_service.security import Passwords
+from auth_service.service import AuthService
+from auth_service.throttle import Throttle
+from chat_common.waiting import wait_until_ready
+
+DSN = TEST_DATABASE_URL.replace("postgresql+asyncpg://", "postgresql://")
+
+
+async def refresh(client: httpx.AsyncClient, token: str) -> httpx.Response:
+    return await client.post("/auth/refresh", json={"refresh_token": token})
+
+
+@pytest.fixture
+async def db() -> AsyncIterator[asyncpg.Connection]:
+    connection = await asyncpg.connect(DSN)
+    try:
+        yield connection
+    finally:
+        await connection.close()
+
+
+async def blocked(db: asyncpg.Connection, count: int) -> None:
+    """Wait (bounded) until `count` backends of the test database are blocked on a lock."""
+
+    async def check() -> None:
+        waiting = await db.fetchval(
+            "SELECT count(*) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND wait_event_type = 'Lock'"
+        )
+        if waiting < count:
+            raise LookupError(f"{waiting} of {count} backends waiting on a lock")
+
+    await wait_until_ready(check, f"{count} backend(s) blocked on a lock", 10, interval=0.02)
+
+
+async def test_reuse_racing_a_rotation_revokes_the_rotated_token(
+    client: httpx.AsyncClient, register: Register, login: Login, db: asyncpg.Connection
+) -> None:
+    user = await register()
+    first = (await login(user["username"]))["refresh_token"]
+    second = (await refresh(client, first)).json()["refresh_token"]  # `first` is now spent
+
+    # Hold the race point: the rotation of `second` inserts its new token, then waits (its
+    # foreign-key check on the user row) while we hold that row; the replay of `first`
+    # starts meanwhile and blocks on the rotation's locks.
+    holder = await asyncpg.connect(DSN)
+    try:
+        hold = holder.transaction()
+        await hold.start()
+        await holder.execute(
+            "SELECT 1 FROM user_account WHERE id = $1 FOR UPDATE", uuid.UUID(user["id"])
+        )
+        rotation = asyncio.create_task(refresh(client, second))
+        await blocked(db, 1)  # the rotation, at the race point
+        replay = asyncio.create_task(refresh(client, first))
+        await blocked(db, 2)  # the replay, behind it
+        await hold.rollback()
+    finally:
+        await holder.close()
+    rotated, replayed = await asyncio.gather(rotation, replay)
+
+    assert rotated.status_code == 200
+    assert replayed.status_code == 401
+    # The token the rotation handed out belongs to the family the replay revoked.
+    assert (await refresh(client, rotated.json()["refresh_token"])).status_code == 401
+
+
+class Clock:
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+async def test_a_session_ends_at_its_absolute_lifetime_whatever_the_rotations(
+    app: FastAPI, register: Register
+) -> None:
+    real: AuthService = app.state.auth_service
+    user = await register()
+    # A 30-day session whose end is 12 hours from now (signatures are checked against the
+    # real clock), while each refresh token would live 60 days: only the session's own end
+    # can stop it.
+    clock = Clock(datetime.now(UTC) - timedelta(days=29, hours=12))
+    sessions = real._sessions  # the app's own Postgres sessions
+    service = AuthService(
+        sessions,
+        Passwords(time_cost=1, memory_cost_kib=1024, parallelism=1),
+        app.state.signer,
+        Throttle(sessions, 900, 1_000_000, 1_000_000, 1_000_000),
+        access_ttl_seconds=900,
+        refresh_ttl_seconds=60 * 86400,
+        session_lifetime_seconds=30 * 86400,
+        clock=clock,
+    )
+    tokens = await service.login(user["username"], "correct horse battery", unique_name("addr"))
+    for _ in range(29):  # a rotation a day keeps it alive...
+        clock.now += timedelta(days=1)
+        tokens = await service.refresh(tokens.refresh_token)
+    clock.now += timedelta(days=1)  # ...until 30 days after the login
+    with pytest.raises(RefreshRejected):
+        await service.refresh(tokens.refresh_token)
