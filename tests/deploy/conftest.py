@@ -1,15 +1,22 @@
 """Fixtures of the offline deployment checks: rendered manifests, compose, env files."""
 
+import json
 import subprocess
 from collections.abc import Callable
+from functools import cache
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
+from jsonschema import Draft7Validator
 
 REPO = Path(__file__).resolve().parents[2]
-OVERLAYS = {"base": REPO / "k8s" / "base", "dev": REPO / "k8s" / "overlays" / "dev"}
+OVERLAYS = {
+    "base": REPO / "k8s" / "base",
+    "dev": REPO / "k8s" / "overlays" / "dev",
+    "prod": REPO / "k8s" / "overlays" / "prod",
+}
 Manifest = dict[str, Any]
 
 
@@ -32,7 +39,7 @@ def kustomize() -> Path:
 
 @pytest.fixture(scope="session")
 def rendered(kustomize: Path) -> dict[str, list[Manifest]]:
-    """`kustomize build` of k8s/base and k8s/overlays/dev, parsed."""
+    """`kustomize build` of k8s/base and k8s/overlays/{dev,prod}, parsed."""
     out: dict[str, list[Manifest]] = {}
     for name, path in OVERLAYS.items():
         done = subprocess.run(
@@ -72,3 +79,99 @@ def parse_env_file(path: Path) -> dict[str, str]:
 @pytest.fixture(scope="session")
 def read_env_file() -> Callable[[Path], dict[str, str]]:
     return parse_env_file
+
+
+# Offline validation of the operators' custom resources against their vendored JSON schemas
+# (k8s/crd-schemas/), unknown fields rejected as `kubernetes-validate --strict` does for the
+# built-in kinds. Exposed as fixtures: test modules cannot import each other here.
+CRD_SCHEMAS = REPO / "k8s" / "crd-schemas"
+# Keys whose value maps names to schemas (not a schema itself), and keys holding schemas.
+_SCHEMA_MAPS = {
+    "properties",
+    "patternProperties",
+    "definitions",
+    "$defs",
+    "dependentSchemas",
+}
+_SUBSCHEMA = {
+    "items",
+    "additionalProperties",
+    "not",
+    "contains",
+    "propertyNames",
+    "if",
+    "then",
+    "else",
+}
+_SCHEMA_LISTS = {"allOf", "anyOf", "oneOf", "items", "prefixItems"}
+
+
+def closed(schema: dict[str, Any]) -> dict[str, Any]:
+    """`schema` with every object that lists its properties closed to any other.
+
+    Free-form maps (no `properties`, like Kafka's `config`) stay open. An object that lists
+    its properties is closed even where the CRD says `x-kubernetes-preserve-unknown-fields`
+    (cass-operator's whole `spec`): there the API server would keep a misspelt field and
+    the operator would silently ignore it, which is what this check exists to prevent."""
+    out: dict[str, Any] = {}
+    for key, value in schema.items():
+        if key in _SCHEMA_MAPS and isinstance(value, dict):
+            out[key] = {name: closed(sub) for name, sub in value.items()}
+        elif key in _SUBSCHEMA and isinstance(value, dict):
+            out[key] = closed(value)
+        elif key in _SCHEMA_LISTS and isinstance(value, list):
+            out[key] = [closed(sub) for sub in value]
+        else:
+            out[key] = value
+    if "properties" in schema and "additionalProperties" not in schema:
+        out["additionalProperties"] = False
+    return out
+
+
+def schema_path(doc: Manifest) -> Path:
+    group, _, version = doc["apiVersion"].rpartition("/")
+    return CRD_SCHEMAS / group / f"{doc['kind'].lower()}_{version}.json"
+
+
+def is_custom(doc: Manifest) -> bool:
+    """A kind of one of the operators whose schemas are vendored (by API group)."""
+    group = doc["apiVersion"].rpartition("/")[0]
+    return bool(group) and (CRD_SCHEMAS / group).is_dir()
+
+
+@cache
+def _validator(path: Path, strict: bool) -> Draft7Validator:
+    schema = json.loads(path.read_text())
+    return Draft7Validator(closed(schema) if strict else schema)
+
+
+def custom_resource_errors(doc: Manifest, strict: bool = True) -> list[str]:
+    """What is wrong with the custom resource `doc` (empty when it is valid)."""
+    path = schema_path(doc)
+    if not path.is_file():
+        return [f"no schema for {doc['apiVersion']} {doc['kind']} ({path.name})"]
+    return [
+        f"{'.'.join(str(p) for p in error.absolute_path) or '<root>'}: {error.message}"
+        for error in _validator(path, strict).iter_errors(doc)
+    ]
+
+
+class CustomResources:
+    """What the tests use of the above."""
+
+    errors = staticmethod(custom_resource_errors)
+    is_custom = staticmethod(is_custom)
+
+
+@pytest.fixture(scope="session")
+def crds() -> CustomResources:
+    return CustomResources()
+
+
+@pytest.fixture(scope="session")
+def prod(rendered: dict[str, list[Manifest]]) -> dict[str, dict[str, Manifest]]:
+    """The prod overlay's objects by kind, then by name."""
+    by_kind: dict[str, dict[str, Manifest]] = {}
+    for doc in rendered["prod"]:
+        by_kind.setdefault(doc["kind"], {})[doc["metadata"]["name"]] = doc
+    return by_kind

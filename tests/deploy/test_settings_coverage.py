@@ -112,7 +112,7 @@ def k8s_env(pod_spec: dict[str, Any], docs: list[Manifest]) -> dict[str, str]:
     return env
 
 
-@pytest.mark.parametrize("overlay", ["base", "dev"])
+@pytest.mark.parametrize("overlay", ["base", "dev", "prod"])
 @pytest.mark.parametrize("service", sorted(SETTINGS))
 def test_kubernetes_config_provides_every_setting(
     service: str, overlay: str, rendered: dict[str, list[Manifest]]
@@ -123,7 +123,16 @@ def test_kubernetes_config_provides_every_setting(
     )
     spec = deployment["spec"]["template"]["spec"]
     env = k8s_env(spec, docs)
-    check_coverage(service, env, f"k8s/{overlay} Deployment/{service}")
+    # Production stores take passwords: each must be given, and only from a Secret.
+    production = overlay == "prod"
+    check_coverage(service, env, f"k8s/{overlay} Deployment/{service}", production)
+    if production:
+        from_secrets = {
+            item["name"]
+            for item in spec["containers"][0].get("env", [])
+            if "secretKeyRef" in item.get("valueFrom", {})
+        }
+        assert STORE_PASSWORDS[service] <= from_secrets, service
     if "JWT_PRIVATE_KEY_FILE" in env:
         assert env["JWT_PRIVATE_KEY_FILE"] == SIGNING_KEY_PATH
         mounts = {m["name"]: m["mountPath"] for m in spec["containers"][0]["volumeMounts"]}
@@ -160,14 +169,17 @@ def test_compose_and_kubernetes_run_one_configuration(
     assert base_env == {f"{s}-config": "prod" for s in SETTINGS}
 
 
+@pytest.mark.parametrize("overlay", ["base", "prod"])
 def test_migration_jobs_read_the_same_settings_as_their_service(
-    rendered: dict[str, list[Manifest]],
+    rendered: dict[str, list[Manifest]], overlay: str
 ) -> None:
-    docs = rendered["base"]
+    docs = rendered[overlay]
     for job in (d for d in docs if d["kind"] == "Job"):
         service = job["metadata"]["labels"]["app.kubernetes.io/name"]
         deployment = next(
             d for d in docs if d["kind"] == "Deployment" and d["metadata"]["name"] == service
         )
-        job_env = job["spec"]["template"]["spec"]["containers"][0]["envFrom"]
-        assert job_env == deployment["spec"]["template"]["spec"]["containers"][0]["envFrom"]
+        job_container = job["spec"]["template"]["spec"]["containers"][0]
+        container = deployment["spec"]["template"]["spec"]["containers"][0]
+        for source in ("envFrom", "env"):
+            assert job_container.get(source) == container.get(source), (job, source)
