@@ -1,5 +1,7 @@
 """Operations routes and OpenAPI of the running app."""
 
+import uuid
+
 import httpx
 
 
@@ -8,10 +10,18 @@ async def test_health_readiness_and_metrics(client: httpx.AsyncClient) -> None:
     ready = await client.get("/readyz")
     assert ready.status_code == 200, ready.text
     assert ready.json()["checks"] == {"cassandra": "ok", "kafka": "ok"}
+    chat_id = uuid.uuid4()
+    assert (await client.get(f"/chat/{chat_id}")).status_code == 401
     metrics = (await client.get("/metrics")).text
     assert "chat_messages_stored_total" in metrics
     assert "chat_events_produced_total" in metrics
-    assert 'route="/chat/{chat_id}/messages"' in metrics or "http_requests_total" in metrics
+    requests = [line for line in metrics.splitlines() if line.startswith("http_requests_total{")]
+    # Counted by route template and status, never by the raw path.
+    for route, status in (("/readyz", "200"), ("/chat/{chat_id}", "401")):
+        assert any(
+            f'route="{route}"' in line and f'status="{status}"' in line for line in requests
+        ), (route, status, requests)
+    assert str(chat_id) not in metrics
 
 
 async def test_openapi_declares_bearer_auth(client: httpx.AsyncClient) -> None:
