@@ -89,6 +89,13 @@ SERVICE_ENV = {
     # DESIGN.md's send rate (10/s) with a deeper burst than its 20: the e2e suites send
     # up to ~30 messages back to back from one user (the web page's history).
     "SEND_RATE_BURST": "60",
+    # The suites and benches register users and fail logins by the hundred from 127.0.0.1,
+    # and register in bursts: per-address limits out of their way, a longer wait for an
+    # Argon2 slot. Failed logins per (username, address) keep their default (5), which
+    # tests/e2e/test_auth_limits.py checks over HTTP.
+    "REGISTRATIONS_PER_ADDRESS": "1000000",
+    "LOGIN_FAILURES_PER_ADDRESS": "1000000",
+    "ARGON2_QUEUE_TIMEOUT_SECONDS": "10",
 }
 
 SERVERS = (

@@ -1,0 +1,129 @@
+"""429 limits on the real Postgres: failed logins per (username, address) and per address,
+registrations per address, shared by every replica."""
+
+import random
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from asgi_lifespan import LifespanManager
+from support import PASSWORD, make_settings, unique_name
+
+from auth_service.main import create_app
+
+LIMITS = {
+    "LOGIN_FAILURES_PER_USER_ADDRESS": 3,
+    "LOGIN_FAILURES_PER_ADDRESS": 6,
+    "REGISTRATIONS_PER_ADDRESS": 4,
+    "RATE_LIMIT_WINDOW_SECONDS": 3600,
+    # Each test comes from addresses of its own (TEST-NET-style randoms), so tests and
+    # repeated runs never share a counter.
+    "TRUST_X_FORWARDED_FOR": True,
+}
+
+
+def new_address() -> str:
+    return f"10.{random.randrange(256)}.{random.randrange(256)}.{random.randrange(1, 255)}"
+
+
+@pytest.fixture(scope="module")
+async def replicas(settings: Any, key_path: Path) -> AsyncIterator[list[httpx.AsyncClient]]:
+    """Two app instances (replicas) over the same database."""
+    clients = []
+    managers = []
+    for name in ("a", "b"):
+        app = create_app(make_settings(key_path, **LIMITS))
+        manager = LifespanManager(app)
+        await manager.__aenter__()
+        managers.append(manager)
+        transport = httpx.ASGITransport(app=app)
+        clients.append(httpx.AsyncClient(transport=transport, base_url=f"http://auth-{name}"))
+    try:
+        yield clients
+    finally:
+        for client in clients:
+            await client.aclose()
+        for manager in reversed(managers):
+            await manager.__aexit__(None, None, None)
+
+
+async def register(client: httpx.AsyncClient, address: str) -> httpx.Response:
+    body = {"username": unique_name(), "password": PASSWORD}
+    return await client.post("/auth/register", json=body, headers={"X-Forwarded-For": address})
+
+
+async def login(
+    client: httpx.AsyncClient, username: str, password: str, address: str
+) -> httpx.Response:
+    return await client.post(
+        "/auth/login",
+        json={"username": username, "password": password},
+        headers={"X-Forwarded-For": address},
+    )
+
+
+def assert_throttled(response: httpx.Response) -> None:
+    assert response.status_code == 429, response.text
+    assert 1 <= int(response.headers["Retry-After"]) <= 3600
+
+
+async def test_failed_logins_per_username_and_address(
+    replicas: list[httpx.AsyncClient],
+) -> None:
+    client = replicas[0]
+    address = new_address()
+    username = (await register(client, new_address())).json()["username"]
+    for _ in range(3):
+        assert (await login(client, username, "wrong password", address)).status_code == 401
+    assert_throttled(await login(client, username, "wrong password", address))
+    # Even the right password waits out the window: that is what stops the guessing.
+    assert_throttled(await login(client, username, PASSWORD, address))
+    # Case does not give a fresh counter; another address does.
+    assert_throttled(await login(client, username.upper(), PASSWORD, address))
+    assert (await login(client, username, PASSWORD, new_address())).status_code == 200
+
+
+async def test_a_successful_login_forgives_earlier_typos(
+    replicas: list[httpx.AsyncClient],
+) -> None:
+    client = replicas[0]
+    address = new_address()
+    username = (await register(client, new_address())).json()["username"]
+    for _ in range(2):
+        assert (await login(client, username, "wrong password", address)).status_code == 401
+    assert (await login(client, username, PASSWORD, address)).status_code == 200
+    for _ in range(2):
+        assert (await login(client, username, "wrong password", address)).status_code == 401
+    assert (await login(client, username, PASSWORD, address)).status_code == 200
+
+
+async def test_failed_logins_per_address_across_usernames(
+    replicas: list[httpx.AsyncClient],
+) -> None:
+    client = replicas[0]
+    address = new_address()
+    for _ in range(6):  # one guess each at many usernames
+        response = await login(client, unique_name("ghost"), "wrong password", address)
+        assert response.status_code == 401
+    assert_throttled(await login(client, unique_name("ghost"), "wrong password", address))
+
+
+async def test_registrations_per_address(replicas: list[httpx.AsyncClient]) -> None:
+    client = replicas[0]
+    address = new_address()
+    for _ in range(4):
+        assert (await register(client, address)).status_code == 201
+    assert_throttled(await register(client, address))
+    assert (await register(client, new_address())).status_code == 201
+
+
+async def test_replicas_share_the_counters(replicas: list[httpx.AsyncClient]) -> None:
+    a, b = replicas
+    address = new_address()
+    username = (await register(a, new_address())).json()["username"]
+    assert (await login(a, username, "wrong password", address)).status_code == 401
+    assert (await login(b, username, "wrong password", address)).status_code == 401
+    assert (await login(a, username, "wrong password", address)).status_code == 401
+    assert_throttled(await login(b, username, PASSWORD, address))
