@@ -8,11 +8,11 @@ from fastapi.exceptions import RequestValidationError
 
 from auth_validator import Principal
 from auth_validator.fastapi import CurrentPrincipal
+from chat_common.contract.times import is_time_uuid
 from chat_service.exceptions import SendRateExceeded
 from chat_service.models import Chat
 from chat_service.send_rate import SendRateLimiter, retry_after_header
 from chat_service.service import ChatService
-from chat_service.timeuuids import is_time_uuid
 
 
 # Dependencies are `async def` even without I/O: FastAPI runs a plain `def` one in its

@@ -1,48 +1,25 @@
-"""The Kafka event of a stored message and the producer that publishes it."""
+"""The producer that announces stored messages on Kafka (the events are the contract's)."""
 
 import asyncio
 import contextlib
 import logging
-import uuid
 from collections.abc import Sequence
-from typing import Literal
 
 from aiokafka import AIOKafkaProducer
-from pydantic import BaseModel
 
+from chat_common.contract.events import MessageCreated
 from chat_common.store_access import KafkaAccessSettings, kafka_client_kwargs
-from chat_service.models import Message
-from chat_service.timeuuids import rfc3339_millis
+from chat_service.models import OutboxEntry
 
 logger = logging.getLogger(__name__)
 
 
-class MessageEvent(BaseModel):
-    """Value of a `chat-messages` record; the key is the chat id."""
-
-    v: Literal[1] = 1
-    id: uuid.UUID
-    chat_id: uuid.UUID
-    sender_id: uuid.UUID
-    text: str
-    sent_at: str
-
-    @classmethod
-    def of(cls, message: Message) -> "MessageEvent":
-        return cls(
-            id=message.id,
-            chat_id=message.chat_id,
-            sender_id=message.sender_id,
-            text=message.text,
-            sent_at=rfc3339_millis(message.sent_at),
-        )
-
-    def key(self) -> bytes:
-        """Record key: the chat id, so one chat's messages stay ordered in one partition."""
-        return str(self.chat_id).encode()
-
-    def value(self) -> bytes:
-        return self.model_dump_json().encode()
+def created_event(entry: OutboxEntry) -> MessageCreated:
+    """The `message.created` event (the contract's) of a stored message, with its members."""
+    message = entry.message
+    return MessageCreated.of(
+        message.id, message.chat_id, message.sender_id, entry.members, message.text
+    )
 
 
 def _sender_dead(producer: AIOKafkaProducer) -> bool:
@@ -107,8 +84,8 @@ class EventPublisher:
         self._producer = producer
         logger.info("Kafka producer started (%s)", self._bootstrap_servers)
 
-    async def publish(self, messages: Sequence[Message]) -> list[bool]:
-        """Send the messages' events; per message, whether Kafka acknowledged it.
+    async def publish(self, entries: Sequence[OutboxEntry]) -> list[bool]:
+        """Send the entries' events; per entry, whether Kafka acknowledged it.
 
         Returns within the request timeout whatever Kafka does: what is not acknowledged
         by then counts as failed (the outbox announces it again; a late ack is a replay).
@@ -118,21 +95,21 @@ class EventPublisher:
             raise KafkaUnavailable("producer not started or its sender died")
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self._request_timeout_ms / 1000
-        outcomes = [False] * len(messages)
+        outcomes = [False] * len(entries)
         pending: dict[asyncio.Future[object], int] = {}
-        for index, message in enumerate(messages):
-            event = MessageEvent.of(message)
+        for index, entry in enumerate(entries):
+            event = created_event(entry)
             try:
                 # `send` waits for room in the producer's buffer: bounded by the deadline.
-                send = producer.send(self.topic, event.value(), key=event.key())
+                send = producer.send(self.topic, event.encode(), key=event.key())
                 future = await asyncio.wait_for(send, max(0.0, deadline - loop.time()))
             except TimeoutError:
                 logger.warning(
-                    "Kafka producer buffer stayed full; %d events left", len(messages) - index
+                    "Kafka producer buffer stayed full; %d events left", len(entries) - index
                 )
                 break
             except Exception as exc:  # a send refused before queueing: the outbox keeps it
-                logger.warning("Kafka refused event %s: %r", message.id, exc)
+                logger.warning("Kafka refused event %s: %r", event.id, exc)
                 continue
             pending[future] = index
         if pending:

@@ -8,13 +8,14 @@ import httpx
 from fastapi import FastAPI
 
 from auth_validator import TokenValidator
+from chat_common.contract.firestore import firestore_client
 from chat_common.logs import configure_logging
 from chat_common.observability import ReadinessCheck, docs_options, instrument
 from chat_service.config import Settings, get_settings
 from chat_service.events import EventPublisher, KafkaUnavailable
 from chat_service.exceptions import register_exception_handlers
 from chat_service.outbox import OutboxRelay
-from chat_service.realtime import BatchFeed, firestore_client
+from chat_service.realtime import BatchFeed
 from chat_service.repository import STATEMENTS, ChatRepository
 from chat_service.router import router
 from chat_service.send_rate import SendRateLimiter

@@ -4,7 +4,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
-from chat_service.timeuuids import sent_at
+from chat_common.contract.times import uuid_time
 
 # Namespace of chat ids: uuid5(namespace, "<lower id>:<higher id>").
 CHAT_ID_NAMESPACE = uuid.UUID("6f6b3f5e-2d0c-4d3e-9a57-2b8f8e1f6c11")
@@ -52,7 +52,7 @@ class Message:
 
     @property
     def sent_at(self) -> datetime:
-        return sent_at(self.id)
+        return uuid_time(self.id)
 
 
 @dataclass(frozen=True, slots=True)

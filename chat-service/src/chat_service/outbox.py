@@ -19,13 +19,13 @@ import uuid
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 
+from chat_common.contract.times import unix_micros
 from chat_service.events import EventPublisher, KafkaUnavailable
 from chat_service.exceptions import StoreUnavailable
 from chat_service.metrics import EVENTS_PRODUCED, OUTBOX_ENTRIES_SWEPT
 from chat_service.models import OutboxEntry
 from chat_service.repository import ChatRepository, after_time, outbox_slot
 from chat_service.schema import OUTBOX_RETENTION_SECONDS, OUTBOX_SHARDS, OUTBOX_SLOT_SECONDS
-from chat_service.timeuuids import unix_micros
 
 logger = logging.getLogger(__name__)
 
@@ -196,7 +196,7 @@ class OutboxRelay:
     async def _repair_and_publish(self, entries: Sequence[OutboxEntry]) -> None:
         # The send may have died between its outbox row and its history rows.
         await asyncio.gather(*(self._repository.repair_message(entry) for entry in entries))
-        outcomes = await self._publisher.publish([entry.message for entry in entries])
+        outcomes = await self._publisher.publish(entries)
         acked = [entry for entry, ok in zip(entries, outcomes, strict=True) if ok]
         EVENTS_PRODUCED.inc(len(acked))
         OUTBOX_ENTRIES_SWEPT.inc(len(acked))
@@ -217,7 +217,7 @@ class OutboxRelay:
     async def _deliver(self, entries: Sequence[OutboxEntry]) -> None:
         """Publish; for what Kafka acknowledged, move inbox activity and record the acks.
         What is not acknowledged (or not recorded) is announced again by the sweep."""
-        outcomes = await self._publisher.publish([entry.message for entry in entries])
+        outcomes = await self._publisher.publish(entries)
         acked = [entry for entry, ok in zip(entries, outcomes, strict=True) if ok]
         EVENTS_PRODUCED.inc(len(acked))
         await asyncio.gather(

@@ -10,7 +10,6 @@ import asyncio
 import contextlib
 import json
 import logging
-import os
 import threading
 import uuid
 from collections.abc import AsyncGenerator, AsyncIterator, Mapping
@@ -23,7 +22,8 @@ from google.cloud import firestore
 from google.cloud.firestore_v1.base_query import FieldFilter
 from prometheus_client import Counter, Gauge
 
-from chat_service.timeuuids import rfc3339_millis
+from chat_common.contract.documents import BatchDocument, chat_batches
+from chat_common.contract.times import rfc3339_millis
 
 logger = logging.getLogger(__name__)
 
@@ -39,77 +39,43 @@ BATCHES_RELAYED = Counter(
 )
 
 
-def firestore_client(project: str, emulator_host: str) -> firestore.Client:
-    """A client of `project`; against the emulator at `emulator_host` when it is set.
-
-    google-cloud-firestore reads FIRESTORE_EMULATOR_HOST from the environment when a
-    client is built (plain gRPC, anonymous credentials), so the setting is handed over
-    that way; empty means production Firestore with the ambient credentials. The
-    synchronous client is used because only it offers query listeners (`on_snapshot`).
-    """
-    if emulator_host:
-        os.environ["FIRESTORE_EMULATOR_HOST"] = emulator_host
-    else:
-        os.environ.pop("FIRESTORE_EMULATOR_HOST", None)
-    return firestore.Client(project=project)
-
-
-def _instant(value: Any) -> str:
-    if isinstance(value, datetime):
-        return rfc3339_millis(value)
-    return str(value)
-
-
 @dataclass(frozen=True, slots=True)
 class BatchEvent:
-    """One batch document as the relay forwards it."""
+    """One batch document (the contract's `BatchDocument`) as the relay forwards it."""
 
     id: str
-    chat_id: str
-    sender_id: str
-    count: int
-    messages: tuple[dict[str, str], ...]
-    first_sent_at: str
-    last_sent_at: str
+    document: BatchDocument
 
     @classmethod
     def from_document(cls, doc_id: str, data: Mapping[str, Any]) -> "BatchEvent":
-        chat_id = str(data["chat_id"])
-        sender_id = str(data["sender_id"])
-        # Each message carries chat and sender, shaped like the REST API's messages, so a
-        # client merges realtime and history with one code path.
-        messages = tuple(
-            {
-                "id": str(item["id"]),
-                "chat_id": chat_id,
-                "sender_id": sender_id,
-                "text": str(item["text"]),
-                "sent_at": str(item["sent_at"]),
-            }
-            for item in data.get("messages", [])
-        )
-        return cls(
-            id=doc_id,
-            chat_id=chat_id,
-            sender_id=sender_id,
-            count=int(data.get("count", len(messages))),
-            messages=messages,
-            first_sent_at=_instant(data.get("first_sent_at")),
-            last_sent_at=_instant(data.get("last_sent_at")),
-        )
+        return cls(id=doc_id, document=BatchDocument.from_firestore(data))
 
     def to_sse(self) -> str:
         """An SSE `batch` event; its id (last_sent_at) lets a reconnect resume from it."""
+        doc = self.document
+        chat_id, sender_id = str(doc.chat_id), str(doc.sender_id)
+        last_sent_at = rfc3339_millis(doc.last_sent_at)
         body = {
             "id": self.id,
-            "chat_id": self.chat_id,
-            "sender_id": self.sender_id,
-            "count": self.count,
-            "messages": list(self.messages),
-            "first_sent_at": self.first_sent_at,
-            "last_sent_at": self.last_sent_at,
+            "chat_id": chat_id,
+            "sender_id": sender_id,
+            "count": doc.count,
+            # Each message carries chat and sender, shaped like the REST API's messages, so
+            # a client merges realtime and history with one code path.
+            "messages": [
+                {
+                    "id": str(message.id),
+                    "chat_id": chat_id,
+                    "sender_id": sender_id,
+                    "text": message.text,
+                    "sent_at": rfc3339_millis(message.sent_at),
+                }
+                for message in doc.messages
+            ],
+            "first_sent_at": rfc3339_millis(doc.first_sent_at),
+            "last_sent_at": last_sent_at,
         }
-        return f"id: {self.last_sent_at}\nevent: batch\ndata: {json.dumps(body)}\n\n"
+        return f"id: {last_sent_at}\nevent: batch\ndata: {json.dumps(body)}\n\n"
 
 
 def sse_event(event: str, data: Mapping[str, Any] | None = None) -> str:
@@ -229,9 +195,7 @@ class BatchFeed:
         updates: Updates = asyncio.Queue(maxsize=self.queue_size + 1)
         delivery = _Delivery(asyncio.get_running_loop(), updates)
         query = (
-            self.client.collection("chats")
-            .document(str(chat_id))
-            .collection("batches")
+            self.client.collection(chat_batches(chat_id))
             .where(filter=FieldFilter("last_sent_at", ">=", since))
             .order_by("last_sent_at")
         )

@@ -8,10 +8,10 @@ from typing import Any
 
 from cassandra.util import max_uuid_from_time
 
+from chat_common.contract.times import unix_micros, uuid_time
 from chat_service.models import Chat, ChatActivity, ClaimedMessage, Message, OutboxEntry
 from chat_service.schema import OUTBOX_SHARDS, OUTBOX_SLOT_SECONDS
 from chat_service.store import CassandraStore
-from chat_service.timeuuids import sent_at, unix_micros
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 # The largest bigint: "no upper bound" for a bucket query.
@@ -204,7 +204,7 @@ class ChatRepository:
             "insert_outbox",
             (
                 outbox_shard(message.chat_id),
-                outbox_slot(sent_at(entry.entry_id)),
+                outbox_slot(uuid_time(entry.entry_id)),
                 entry.entry_id,
                 message.id,
                 message.chat_id,
@@ -324,7 +324,7 @@ class ChatRepository:
         """Mark entries announced: one single-partition batch per slot they fall in."""
         by_slot: dict[int, list[uuid.UUID]] = {}
         for entry_id in entry_ids:
-            by_slot.setdefault(outbox_slot(sent_at(entry_id)), []).append(entry_id)
+            by_slot.setdefault(outbox_slot(uuid_time(entry_id)), []).append(entry_id)
         await asyncio.gather(
             *(
                 self._store.execute_batch(

@@ -6,8 +6,8 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, StringConstraints
 
+from chat_common.contract.times import rfc3339_millis
 from chat_common.text import SafeText
-from chat_service.timeuuids import rfc3339_millis
 
 MAX_TEXT_LENGTH = 4000
 

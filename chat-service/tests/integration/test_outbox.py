@@ -7,7 +7,7 @@ from typing import Any
 
 import httpx
 
-from chat_service.timeuuids import rfc3339_millis, sent_at
+from chat_common.contract.times import rfc3339_millis, uuid_time
 
 User = Any
 StartChat = Callable[[Any, Any], Awaitable[dict[str, Any]]]
@@ -31,12 +31,14 @@ async def test_each_message_is_announced_with_the_contract_event(
         key, event = kafka_events.events[message["id"]][0]
         assert key == chat["id"].encode()
         assert event == {
-            "v": 1,
+            "v": 2,
+            "type": "message.created",
             "id": message["id"],
             "chat_id": chat["id"],
             "sender_id": message["sender_id"],
+            "members": chat["members"],
             "text": message["text"],
-            "sent_at": rfc3339_millis(sent_at(uuid.UUID(message["id"]))),
+            "sent_at": rfc3339_millis(uuid_time(uuid.UUID(message["id"]))),
         }
 
 

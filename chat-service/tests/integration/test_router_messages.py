@@ -10,7 +10,7 @@ import httpx
 import pytest
 from cassandra.util import uuid_from_time
 
-from chat_service.timeuuids import is_time_uuid, rfc3339_millis, sent_at
+from chat_common.contract.times import is_time_uuid, rfc3339_millis, uuid_time
 
 User = Any
 StartChat = Callable[[Any, Any], Awaitable[dict[str, Any]]]
@@ -44,7 +44,7 @@ async def test_send_returns_the_stored_message(
     assert message["chat_id"] == chat["id"]
     assert message["sender_id"] == str(alice.id)
     assert message["text"] == "hello bob"
-    assert message["sent_at"] == rfc3339_millis(sent_at(message_id))
+    assert message["sent_at"] == rfc3339_millis(uuid_time(message_id))
     assert await _all_history(client, chat["id"], alice) == [message]
 
 

@@ -3,7 +3,6 @@ listening against the real emulator (DESIGN.md's batch documents, written here a
 aggregator writes them)."""
 
 import asyncio
-import os
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from datetime import UTC, datetime, timedelta
@@ -13,7 +12,9 @@ import httpx
 import pytest
 from google.cloud.firestore import AsyncClient
 
-from chat_service.realtime import BatchFeed, event_stream, firestore_client
+from chat_common.contract.documents import BatchDocument, BatchMessage, batch_path
+from chat_common.contract.firestore import async_firestore_client, firestore_client
+from chat_service.realtime import BatchFeed, event_stream
 
 User = Any
 StartChat = Callable[[Any, Any], Awaitable[dict[str, Any]]]
@@ -23,8 +24,7 @@ PROJECT = "demo-chat"
 
 @pytest.fixture(scope="module")
 async def firestore() -> AsyncIterator[AsyncClient]:
-    os.environ.setdefault("FIRESTORE_EMULATOR_HOST", EMULATOR)
-    client = AsyncClient(project=PROJECT)
+    client = async_firestore_client(PROJECT, EMULATOR)
     deadline = asyncio.get_running_loop().time() + 60
     while True:
         try:
@@ -48,29 +48,18 @@ def feed(firestore: AsyncClient) -> Iterator[BatchFeed]:
 async def write_batch(
     firestore: AsyncClient, chat_id: str, sender_id: str, texts: list[str], at: datetime
 ) -> list[str]:
-    ids = [str(uuid.uuid1()) for _ in texts]
-    stamp = at.isoformat(timespec="milliseconds").replace("+00:00", "Z")
-    await (
-        firestore.collection("chats")
-        .document(chat_id)
-        .collection("batches")
-        .document(f"{sender_id}_{int(at.timestamp() * 1000)}_0")
-        .create(
-            {
-                "chat_id": chat_id,
-                "sender_id": sender_id,
-                "messages": [
-                    {"id": i, "text": t, "sent_at": stamp} for i, t in zip(ids, texts, strict=True)
-                ],
-                "count": len(texts),
-                "first_sent_at": at,
-                "last_sent_at": at,
-                "created_at": at,
-                "expire_at": at + timedelta(days=1),
-            }
-        )
+    ids = [uuid.uuid1() for _ in texts]
+    document = BatchDocument.of(
+        chat_id=uuid.UUID(chat_id),
+        sender_id=uuid.UUID(sender_id),
+        members=(uuid.UUID(sender_id), uuid.uuid4()),
+        messages=[BatchMessage(id=i, text=t, sent_at=at) for i, t in zip(ids, texts, strict=True)],
+        created_at=at,
+        ttl=timedelta(days=1),
     )
-    return ids
+    doc_id = f"{sender_id}_{int(at.timestamp() * 1000)}_0"
+    await firestore.document(batch_path(chat_id, doc_id)).create(document.to_firestore())
+    return [str(i) for i in ids]
 
 
 async def next_frame(stream: AsyncIterator[str], timeout: float = 15.0) -> str:

@@ -10,13 +10,13 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from cassandra.util import uuid_from_time
 
+from chat_common.contract.times import unix_micros, uuid_time
 from chat_service.events import KafkaUnavailable
 from chat_service.exceptions import StoreUnavailable
 from chat_service.models import Message, OutboxEntry
 from chat_service.outbox import SWEEP_LAG, OutboxRelay, latest_per_chat, slots_between
 from chat_service.repository import outbox_shard
 from chat_service.schema import OUTBOX_SHARDS, OUTBOX_SLOT_SECONDS
-from chat_service.timeuuids import sent_at, unix_micros
 
 WAIT = 5.0
 
@@ -79,10 +79,10 @@ class FakePublisher:
     async def ensure_started(self) -> None:
         return None
 
-    async def publish(self, messages: Sequence[Message]) -> list[bool]:
+    async def publish(self, entries: Sequence[OutboxEntry]) -> list[bool]:
         if self.acknowledges:
-            self.published.extend(m.id for m in messages)
-        return [self.acknowledges] * len(messages)
+            self.published.extend(e.message.id for e in entries)
+        return [self.acknowledges] * len(entries)
 
 
 def entry(age: timedelta = timedelta(0), chat_id: uuid.UUID | None = None) -> OutboxEntry:
@@ -149,7 +149,7 @@ async def test_sweep_leaves_young_entries_to_the_fast_path_then_moves_on() -> No
     relay = relay_over(repository, publisher)
     assert await relay.sweep() == 0
     shard = outbox_shard(young.message.chat_id)
-    assert repository.watermarks[shard] < sent_at(young.entry_id)
+    assert repository.watermarks[shard] < uuid_time(young.entry_id)
     # A later sweep, once the entry is old enough, announces it exactly once.
     repository.watermarks = since(timedelta(minutes=2))
     relay = relay_over(repository, publisher)

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from chat_common.contract.documents import BatchDocument, BatchMessage
 from chat_service.realtime import STREAMS_OPEN, BatchFeed, stream_start
 
 WAIT = 5.0
@@ -41,6 +42,17 @@ class FakeQuery:
         return self.watch
 
 
+_SENDER = uuid.uuid4()
+DOCUMENT = BatchDocument.of(
+    chat_id=uuid.uuid4(),
+    sender_id=_SENDER,
+    members=(_SENDER, uuid.uuid4()),
+    messages=[BatchMessage.of(uuid.uuid1(), "hi")],
+    created_at=datetime.now(UTC),
+    ttl=timedelta(hours=1),
+).to_firestore()
+
+
 class Change:
     class type:  # noqa: N801 - mirrors the SDK's change.type.name
         name = "ADDED"
@@ -51,7 +63,7 @@ class Change:
         self.document = self
 
     def to_dict(self) -> dict[str, Any]:
-        return {"chat_id": "c", "sender_id": "s", "messages": [], "last_sent_at": "t"}
+        return DOCUMENT
 
 
 def feed_of(query: FakeQuery, queue_size: int = 4) -> BatchFeed:
