@@ -17,9 +17,12 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaError
 
+from chat_common.waiting import wait_until_ready
+
 BOOTSTRAP = os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092")
 LOG_FILE = Path(__file__).resolve().parents[2] / ".state" / "kafka" / "kafka.log"
 READY_TIMEOUT_S = 60.0
+TOPIC_PARTITIONS = 3
 
 
 def _log_tail(lines: int = 20) -> str:
@@ -62,15 +65,33 @@ async def admin(cluster: dict[str, object]) -> AsyncIterator[AIOKafkaAdminClient
     await client.close()
 
 
+async def _wait_for_topic(admin: AIOKafkaAdminClient, name: str, partitions: int) -> None:
+    """Until the broker's metadata shows `name` with every partition led (bounded).
+
+    CreateTopics returns once the controller has the topic; the broker's metadata cache
+    catches up a moment later, and a describe or a consumer in that moment sees
+    UNKNOWN_TOPIC_OR_PARTITION.
+    """
+
+    async def described() -> None:
+        (topic,) = await admin.describe_topics([name])
+        led = [p for p in topic["partitions"] if p["leader"] >= 0]
+        if topic["error_code"] != 0 or len(led) != partitions:
+            raise LookupError(f"topic {name}: error {topic['error_code']}, {len(led)} led")
+
+    await wait_until_ready(described, f"topic {name} in the metadata", timeout=30, interval=0.1)
+
+
 @pytest.fixture
 async def topic(admin: AIOKafkaAdminClient) -> AsyncIterator[str]:
     """A fresh, uniquely named topic with 3 partitions, deleted afterwards."""
     name = f"smoke-{uuid.uuid4().hex[:12]}"
     response = await admin.create_topics(
-        [NewTopic(name=name, num_partitions=3, replication_factor=1)]
+        [NewTopic(name=name, num_partitions=TOPIC_PARTITIONS, replication_factor=1)]
     )
     errors = [(t[0], t[1]) for t in response.topic_errors if t[1] != 0]
     assert not errors, f"CreateTopics failed: {errors}"
+    await _wait_for_topic(admin, name, TOPIC_PARTITIONS)
     yield name
     await admin.delete_topics([name])
 
@@ -108,7 +129,7 @@ async def test_single_node_cluster_metadata(cluster: dict[str, object]) -> None:
 async def test_topic_gets_the_requested_partitions(admin: AIOKafkaAdminClient, topic: str) -> None:
     (described,) = await admin.describe_topics([topic])
     assert described["error_code"] == 0
-    assert len(described["partitions"]) == 3
+    assert sorted(p["partition"] for p in described["partitions"]) == [0, 1, 2]
 
 
 async def test_consumer_group_resumes_from_committed_offset(topic: str) -> None:
