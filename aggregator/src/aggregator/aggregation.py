@@ -11,6 +11,10 @@ message id. A group completes, and records why (like Camel's `CamelAggregatedCom
   at once, and the burst behind it is aggregated (a producer's linger, inverted);
 - `stop` / `revoke`: forced by `complete_all` on shutdown or partition revocation.
 
+A message dated more than `max_future_ms` ahead of the clock is refused (`FutureDated`):
+its group could not complete before that time, and would hold back every offset commit
+of its partition until then.
+
 Windows are aligned on message time (`window_start = time - time % window_ms`), so the
 window a message belongs to is a function of the message alone. The sink relies on that:
 batch ids are `{sender_id}_{window_start_ms}_{seq}`, and a redelivered message always
@@ -42,6 +46,10 @@ class CompletedBy(StrEnum):
     EAGER = "eager"
     STOP = "stop"
     REVOKE = "revoke"
+
+
+class FutureDated(ValueError):
+    """The message's time is too far ahead of the clock to aggregate; it goes to the DLQ."""
 
 
 CorrelationKey = tuple[str, str]
@@ -88,16 +96,22 @@ class Message:
 
 @dataclass(frozen=True, slots=True)
 class AggregationConfig:
-    """Completion conditions; `lateness_ms` waits for stragglers after a window ends."""
+    """Completion conditions; `lateness_ms` waits for stragglers after a window ends.
+
+    `max_future_ms` bounds how far ahead of the clock a message's time may be.
+    """
 
     window_ms: int = 1000
     max_messages: int = 100
     max_bytes: int = 900_000
     lateness_ms: int = 200
+    max_future_ms: int = 60_000
 
     def __post_init__(self) -> None:
         if self.window_ms <= 0 or self.max_messages <= 0 or self.lateness_ms < 0:
             raise ValueError("window_ms and max_messages must be positive, lateness_ms >= 0")
+        if self.max_future_ms < 0:
+            raise ValueError("max_future_ms must be >= 0")
         if self.max_bytes <= DOCUMENT_OVERHEAD_BYTES:
             raise ValueError("max_bytes must leave room for the document's own fields")
 
@@ -167,10 +181,15 @@ class Aggregator:
         return self._open.pop((key, window))
 
     def add(self, message: Message, now_ms: int) -> list[CompletedGroup]:
-        """Aggregate `message`; return the groups this completes (possibly none)."""
+        """Aggregate `message`; return the groups this completes (possibly none).
+
+        Raises `FutureDated`, changing nothing, for a message too far ahead of `now_ms`.
+        """
         cfg = self.config
         key = message.key
         time_ms = message.time_ms
+        if time_ms - now_ms > cfg.max_future_ms:
+            raise FutureDated(f"message time is {time_ms - now_ms} ms ahead of the clock")
         window = cfg.window_start(time_ms)
         completed: list[CompletedGroup] = []
 

@@ -31,8 +31,15 @@ class Settings(ServiceSettings, KafkaAccessSettings):
     AGG_MAX_BYTES: int = Field(default=900_000, gt=1024, le=1_000_000)
     # How long after a window's end the aggregator waits for stragglers before closing it.
     AGG_LATENESS_MS: int = Field(default=200, ge=0)
+    # A message whose time UUID is further ahead of this process's clock goes to the DLQ:
+    # its group could not complete until then and would hold back the partition's commits.
+    AGG_MAX_FUTURE_MS: int = Field(default=60_000, ge=0)
     BATCH_TTL_SECONDS: int = Field(default=86_400, gt=0)
+    # Off where a Firestore TTL policy on `expire_at` deletes expired batches (production).
+    SWEEP_ENABLED: bool = True
     SWEEP_INTERVAL_SECONDS: float = Field(default=60.0, gt=0)
+    # At most this many chats are remembered for the sweep (least recently written dropped).
+    SWEEP_MAX_CHATS: int = Field(default=100_000, ge=0)
     # Stop fetching while this many messages wait in memory (open or unwritten groups).
     MAX_BACKLOG_MESSAGES: int = Field(default=50_000, gt=0)
     METRICS_HOST: str = "127.0.0.1"

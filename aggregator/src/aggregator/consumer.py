@@ -1,10 +1,10 @@
 """The Kafka side: consume, aggregate per partition, flush to the sink, commit behind it.
 
-Offsets are committed per partition only up to the oldest message still held (in an open
-group or in a completed group not yet written), and only after the sink accepted every
-group before it; all partitions' offsets go out in one commit per flush. The lock guards
-the aggregation state between the poll loop and the rebalance listener and is never held
-across `getmany`, so a rebalance can always get in between two polls.
+Which offsets may be committed is `offset_ledger`'s decision (never past a message not yet
+in Firestore); all partitions' offsets go out in one commit per flush. An event that cannot
+be aggregated goes to the dead-letter topic, so its partition keeps flowing. The lock
+guards the state between the poll loop and the rebalance listener and is never held across
+`getmany`, so a rebalance can always get in between two polls.
 """
 
 from __future__ import annotations
@@ -13,7 +13,6 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 from aiokafka.abc import ConsumerRebalanceListener
@@ -21,10 +20,20 @@ from aiokafka.errors import KafkaError
 from aiokafka.structs import OffsetAndMetadata
 
 from aggregator import metrics
-from aggregator.aggregation import AggregationConfig, Aggregator, CompletedBy, CompletedGroup
+from aggregator.aggregation import (
+    AggregationConfig,
+    Aggregator,
+    CompletedBy,
+    CompletedGroup,
+    FutureDated,
+)
+from aggregator.dead_letter import DeadLetterTopic
 from aggregator.events import MalformedEvent, parse_event
+
+# Where the bench (and tests) have always found it.
+from aggregator.kafka_clients import start_kafka_clients as start_kafka_clients
+from aggregator.offset_ledger import OffsetLedger
 from aggregator.sink import FirestoreSink, FlushResult, SinkUnavailable
-from chat_common.store_access import KafkaAccessSettings, kafka_client_kwargs
 
 logger = logging.getLogger(__name__)
 
@@ -35,47 +44,6 @@ BACKOFF_MAX_SECONDS = 5.0
 # A final flush (stop or revoke) keeps retrying the sink this long, then gives up: what it
 # could not write stays uncommitted and is redelivered to whoever owns the partition next.
 FINAL_FLUSH_SECONDS = 5.0
-
-
-async def start_kafka_clients(
-    bootstrap_servers: str,
-    group_id: str,
-    session_timeout_ms: int = 10_000,
-    access: KafkaAccessSettings | None = None,
-) -> tuple[AIOKafkaConsumer, AIOKafkaProducer]:
-    """The consumer (manual commits) and the dead-letter producer, started.
-
-    One place for their settings, so tests and benchmarks run what production runs;
-    `access` gives their credentials and TLS (default: plaintext).
-    """
-    security = kafka_client_kwargs(access or KafkaAccessSettings())
-    producer = AIOKafkaProducer(
-        bootstrap_servers=bootstrap_servers, acks="all", enable_idempotence=True, **security
-    )
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap_servers,
-        group_id=group_id,
-        enable_auto_commit=False,
-        auto_offset_reset="earliest",
-        # Room for a final flush in the revoke listener before the group gives up on us.
-        rebalance_timeout_ms=30_000,
-        session_timeout_ms=session_timeout_ms,
-        heartbeat_interval_ms=min(3000, session_timeout_ms // 3),
-        **security,
-    )
-    await producer.start()
-    try:
-        await consumer.start()
-    except BaseException:
-        await producer.stop()
-        raise
-    return consumer, producer
-
-
-@dataclass(slots=True)
-class _Unwritten:
-    tp: TopicPartition
-    group: CompletedGroup
 
 
 class AggregatingConsumer:
@@ -97,15 +65,13 @@ class AggregatingConsumer:
         self.sink = sink
         self.config = config
         self.topic = topic
-        self.dlq_topic = dlq_topic
+        self.dead_letters = DeadLetterTopic(producer, dlq_topic)
         self.max_backlog = max_backlog
         self._clock = clock
         self._lock = asyncio.Lock()
         self._stopping = asyncio.Event()
         self._aggregators: dict[TopicPartition, Aggregator] = {}
-        self._unwritten: list[_Unwritten] = []
-        self._next_offset: dict[TopicPartition, int] = {}
-        self._committed: dict[TopicPartition, int] = {}
+        self._ledger: OffsetLedger[TopicPartition, CompletedGroup] = OffsetLedger()
         self._backoff = 0.0
         self._retry_at = 0.0
         self._paused = False
@@ -163,43 +129,22 @@ class AggregatingConsumer:
         for record in records:
             try:
                 message = parse_event(record.value, record.offset)
-            except MalformedEvent as exc:
-                if not await self._dead_letter(tp, record, str(exc)):
+                completed = aggregator.add(message, self._now_ms())
+            except (MalformedEvent, FutureDated) as exc:
+                if not await self.dead_letters.park(tp, record, str(exc)):
                     # Could not park it: fetch it again later rather than skip it.
                     self.consumer.seek(tp, record.offset)
+                    self._ledger.blocked(tp, record.offset)
                     return
             else:
                 metrics.MESSAGES_IN.inc()
-                self._complete(tp, aggregator.add(message, self._now_ms()))
-            self._next_offset[tp] = record.offset + 1
-
-    async def _dead_letter(self, tp: TopicPartition, record: ConsumerRecord, why: str) -> bool:
-        logger.warning(
-            "malformed event at %s[%d]@%d to %s: %s",
-            tp.topic,
-            tp.partition,
-            record.offset,
-            self.dlq_topic,
-            why,
-        )
-        headers = [
-            ("error", why[:1000].encode()),
-            ("source", f"{tp.topic}/{tp.partition}/{record.offset}".encode()),
-        ]
-        try:
-            await self.producer.send_and_wait(
-                self.dlq_topic, value=record.value, key=record.key, headers=headers
-            )
-        except KafkaError:
-            logger.exception("dead-letter produce failed; will refetch offset %d", record.offset)
-            return False
-        metrics.MALFORMED.inc()
-        return True
+                self._complete(tp, completed)
+            self._ledger.handled(tp, record.offset)
 
     def _complete(self, tp: TopicPartition, groups: Sequence[CompletedGroup]) -> None:
         for group in groups:
             metrics.GROUPS_OUT.labels(group.completed_by.value).inc()
-            self._unwritten.append(_Unwritten(tp, group))
+            self._ledger.hold(tp, group.min_offset, group)
 
     # -- flush and commit ------------------------------------------------------------
 
@@ -207,7 +152,7 @@ class AggregatingConsumer:
         now_ms = self._now_ms()
         for tp, aggregator in self._aggregators.items():
             self._complete(tp, aggregator.expire(now_ms))
-        if self._unwritten and time.monotonic() >= self._retry_at:
+        if self._ledger.unwritten() and time.monotonic() >= self._retry_at:
             if await self._write_unwritten():
                 self._backoff = 0.0
                 self._resume()
@@ -223,14 +168,14 @@ class AggregatingConsumer:
         await self._commit(list(self._aggregators))
 
     async def _write_unwritten(self) -> bool:
-        groups = [u.group for u in self._unwritten]
+        unwritten = self._ledger.unwritten()
         try:
-            result = await self.sink.write(groups)
+            result = await self.sink.write([group for _, group in unwritten])
         except SinkUnavailable as exc:
             metrics.FIRESTORE_ERRORS.inc()
-            logger.warning("Firestore flush of %d groups failed: %s", len(groups), exc)
+            logger.warning("Firestore flush of %d groups failed: %s", len(unwritten), exc)
             return False
-        self._unwritten.clear()
+        self._ledger.written(hold for hold, _ in unwritten)
         self._record(result)
         return True
 
@@ -245,28 +190,9 @@ class AggregatingConsumer:
         for message in result.written:
             metrics.END_TO_END_DELAY.observe(max(0, now_ms - message.time_ms) / 1000)
 
-    def _commit_positions(self, tps: Sequence[TopicPartition]) -> dict[TopicPartition, int]:
-        held: dict[TopicPartition, int] = {}
-        for unwritten in self._unwritten:
-            low = unwritten.group.min_offset
-            held[unwritten.tp] = min(held.get(unwritten.tp, low), low)
-        positions: dict[TopicPartition, int] = {}
-        for tp in tps:
-            if tp not in self._next_offset:
-                continue
-            candidates = [self._next_offset[tp]]
-            oldest = self._aggregators[tp].oldest_offset() if tp in self._aggregators else None
-            if oldest is not None:
-                candidates.append(oldest)
-            if tp in held:
-                candidates.append(held[tp])
-            position = min(candidates)
-            if position > self._committed.get(tp, -1):
-                positions[tp] = position
-        return positions
-
     async def _commit(self, tps: Sequence[TopicPartition]) -> None:
-        positions = self._commit_positions(tps)
+        open_low = {tp: a.oldest_offset() for tp, a in self._aggregators.items()}
+        positions = self._ledger.positions(open_low, only=tps)
         if not positions:
             return
         try:
@@ -278,7 +204,7 @@ class AggregatingConsumer:
             logger.warning("offset commit failed: %r", exc)
             return
         metrics.COMMITS.inc()
-        self._committed.update(positions)
+        self._ledger.committed(positions)
 
     async def _final_flush(self, tps: Sequence[TopicPartition], reason: CompletedBy) -> None:
         """Force-complete `tps`, write with bounded retries, commit, forget their state."""
@@ -287,23 +213,20 @@ class AggregatingConsumer:
                 self._complete(tp, self._aggregators[tp].complete_all(reason))
         deadline = time.monotonic() + FINAL_FLUSH_SECONDS
         delay = BACKOFF_INITIAL_SECONDS
-        while self._unwritten and not await self._write_unwritten():
+        while self._ledger.unwritten() and not await self._write_unwritten():
             if time.monotonic() + delay > deadline:
                 logger.error(
                     "giving up on %d groups at %s; they stay uncommitted and are redelivered",
-                    len(self._unwritten),
+                    len(self._ledger.unwritten()),
                     reason.value,
                 )
                 break
             await asyncio.sleep(delay)
             delay = min(delay * 2, BACKOFF_MAX_SECONDS)
         await self._commit(tps)
-        gone = set(tps)
-        self._unwritten = [u for u in self._unwritten if u.tp not in gone]
-        for tp in gone:
+        for tp in tps:
+            self._ledger.revoke(tp)
             self._aggregators.pop(tp, None)
-            self._next_offset.pop(tp, None)
-            self._committed.pop(tp, None)
 
     # -- rebalance -------------------------------------------------------------------
 
@@ -317,6 +240,7 @@ class AggregatingConsumer:
             logger.info("partitions assigned: %s", sorted(tp.partition for tp in assigned))
             for tp in assigned:
                 self._aggregators.setdefault(tp, Aggregator(self.config))
+                self._ledger.assign(tp)
             if self._paused:
                 self.consumer.pause(*assigned)
 
@@ -324,7 +248,7 @@ class AggregatingConsumer:
 
     def _backlog(self) -> int:
         held = sum(a.open_messages for a in self._aggregators.values())
-        return held + sum(len(u.group.messages) for u in self._unwritten)
+        return held + self._ledger.held_count(lambda group: len(group.messages))
 
     def _pause(self) -> None:
         if not self._paused:
@@ -357,9 +281,9 @@ class AggregatingConsumer:
     def _observe_lag(self) -> None:
         for tp in self._aggregators:
             highwater = self.consumer.highwater(tp)
-            if highwater is not None and tp in self._next_offset:
-                lag = max(highwater - self._next_offset[tp], 0)
-                metrics.CONSUMER_LAG.labels(str(tp.partition)).set(lag)
+            position = self._ledger.next_offset(tp)
+            if highwater is not None and position is not None:
+                metrics.CONSUMER_LAG.labels(str(tp.partition)).set(max(highwater - position, 0))
 
 
 class _FlushOnRevoke(ConsumerRebalanceListener):

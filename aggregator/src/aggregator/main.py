@@ -11,6 +11,7 @@ import logging
 from collections.abc import AsyncIterator, Mapping
 
 from fastapi import FastAPI
+from fastapi.responses import JSONResponse
 
 from aggregator.aggregation import AggregationConfig
 from aggregator.config import Settings, get_settings
@@ -32,6 +33,7 @@ def aggregation_config(settings: Settings) -> AggregationConfig:
         max_messages=settings.AGG_MAX_MESSAGES,
         max_bytes=settings.AGG_MAX_BYTES,
         lateness_ms=settings.AGG_LATENESS_MS,
+        max_future_ms=settings.AGG_MAX_FUTURE_MS,
     )
 
 
@@ -39,7 +41,9 @@ def aggregation_config(settings: Settings) -> AggregationConfig:
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings: Settings = app.state.settings
     client = async_firestore_client(settings.FIRESTORE_PROJECT, settings.FIRESTORE_EMULATOR_HOST)
-    sink = FirestoreSink(client, settings.BATCH_TTL_SECONDS)
+    # With the sweep off (a TTL policy deletes expired batches) no chat is remembered.
+    sweep_chats = settings.SWEEP_MAX_CHATS if settings.SWEEP_ENABLED else 0
+    sink = FirestoreSink(client, settings.BATCH_TTL_SECONDS, max_sweep_chats=sweep_chats)
     consumer, producer = await start_kafka_clients(
         settings.KAFKA_BOOTSTRAP_SERVERS,
         settings.KAFKA_GROUP_ID,
@@ -59,9 +63,14 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.sink = sink
     app.state.runner = runner
     app.state.run_task = asyncio.create_task(runner.run(), name="aggregator-consumer")
-    sweeper = asyncio.create_task(
-        sweep_forever(client, settings.SWEEP_INTERVAL_SECONDS, lambda: set(sink.chats)),
-        name="aggregator-sweeper",
+    app.state.run_task.add_done_callback(_log_loop_end)
+    sweeper = (
+        asyncio.create_task(
+            sweep_forever(client, settings.SWEEP_INTERVAL_SECONDS, sink.chats),
+            name="aggregator-sweeper",
+        )
+        if settings.SWEEP_ENABLED
+        else None
     )
     logger.info(
         "aggregator consuming %s as group %s", settings.KAFKA_TOPIC, settings.KAFKA_GROUP_ID
@@ -69,7 +78,8 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     try:
         yield
     finally:
-        sweeper.cancel()
+        if sweeper is not None:
+            sweeper.cancel()
         runner.stop()
         try:
             await asyncio.wait_for(app.state.run_task, SHUTDOWN_SECONDS)
@@ -77,10 +87,31 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
             logger.exception("consumer loop ended with an error")
         await consumer.stop()
         await producer.stop()
-        with contextlib.suppress(asyncio.CancelledError):
-            await sweeper
+        if sweeper is not None:
+            with contextlib.suppress(asyncio.CancelledError):
+                await sweeper
         client.close()
         logger.info("aggregator stopped")
+
+
+def _log_loop_end(task: asyncio.Task[None]) -> None:
+    if not task.cancelled() and (error := task.exception()) is not None:
+        logger.error("consumer loop died; /healthz now fails", exc_info=error)
+
+
+def _liveness(app: FastAPI) -> None:
+    """/healthz that fails once the consume loop has ended, so the process is restarted.
+
+    Registered ahead of the shared ops routes, so it answers instead of their /healthz.
+    No I/O: it looks at the loop's task.
+    """
+
+    @app.get("/healthz", include_in_schema=False)
+    async def healthz() -> JSONResponse:
+        task: asyncio.Task[None] | None = getattr(app.state, "run_task", None)
+        if task is not None and task.done():
+            return JSONResponse({"status": "consumer loop ended"}, status_code=503)
+        return JSONResponse({"status": "ok"})
 
 
 def _checks(app: FastAPI) -> Mapping[str, ReadinessCheck]:
@@ -103,5 +134,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         title="aggregator", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None
     )
     app.state.settings = settings
+    _liveness(app)
     instrument(app, lambda: _checks(app), settings)
     return app

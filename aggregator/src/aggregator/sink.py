@@ -1,19 +1,13 @@
 """Completed groups to Firestore `chats/{chat_id}/batches/{batch_id}`, exactly once.
 
-Batch ids are `{sender_id}_{window_start_ms}_{seq}`: the window comes from the message's
-time UUID (see aggregation.py), so it is the same whatever the consumer saw before a
-crash; `seq` is the first free slot in that window's sequence of documents.
-
-Exactly once rests on three rules that stay inside the emulator's faithful subset
-(DESIGN.md): documents are only ever *created* (a create fails with AlreadyExists when the
-id is taken; nothing is set over or updated), a document never changes once created, and a
-writer that finds a slot taken reads it and drops the messages it already holds before
-moving to the next slot. Two writers holding the same message walk the same slots from 0,
-so the second always sees the first's document before it could write the message again.
-Known slots are remembered per window, so a healthy flush is one batched commit (one per
-500 documents, Firestore's limit) with no reads. Batch atomicity is not relied on: if a
-batched commit fails, every document is retried alone with create-or-read, which is
-correct whether the batch half-applied or not.
+Which document a group becomes (ids `{sender_id}_{window_start_ms}_{seq}`, duplicates left
+out, taken slots walked) is decided by `slot_planner.SlotPlanner`; this module does the
+I/O, inside the emulator's faithful subset (DESIGN.md): documents are only ever *created*
+(a create fails with AlreadyExists when the id is taken; nothing is set over or updated),
+and a taken slot is read to learn which messages it holds. A healthy flush is one batched
+commit per 500 documents (Firestore's limit) with no reads. Batch atomicity is not relied
+on: the documents of a commit that hit a taken id are retried alone with create-or-read,
+which is correct whether the batch half-applied or not.
 """
 
 from __future__ import annotations
@@ -22,8 +16,8 @@ import asyncio
 import logging
 import time
 import uuid
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -32,6 +26,8 @@ from google.cloud.firestore import AsyncClient, AsyncDocumentReference
 
 from aggregator import metrics
 from aggregator.aggregation import CompletedGroup, Message
+from aggregator.slot_planner import PlannedDocument, SlotPlanner, chunks
+from aggregator.sweeper import ChatsToSweep
 from chat_common.contract.documents import BatchDocument, BatchMessage
 
 logger = logging.getLogger(__name__)
@@ -48,10 +44,6 @@ MAX_SLOT_ATTEMPTS = 1000
 
 class SinkUnavailable(RuntimeError):
     """Firestore did not accept the flush; nothing unwritten may be committed."""
-
-
-def batch_id(sender_id: str, window_start_ms: int, seq: int) -> str:
-    return f"{sender_id}_{window_start_ms}_{seq}"
 
 
 def batch_document(
@@ -79,27 +71,6 @@ def batch_document(
     ).to_firestore()
 
 
-WindowKey = tuple[str, str, int]
-"""(chat_id, sender_id, window_start_ms)."""
-
-
-@dataclass(slots=True)
-class _WindowSlots:
-    """What this process knows of one window's documents (immutable once created)."""
-
-    next_seq: int = 0
-    message_ids: set[str] = field(default_factory=set)
-    touched: float = field(default_factory=time.monotonic)
-
-
-@dataclass(slots=True)
-class _Pending:
-    window: WindowKey
-    messages: list[Message]
-    completed_by: str
-    seq: int
-
-
 @dataclass(frozen=True, slots=True)
 class FlushResult:
     """Documents created by this flush; messages now in Firestore (created or found)."""
@@ -112,96 +83,98 @@ class FlushResult:
 class FirestoreSink:
     """Writes completed groups; `write` either writes them all or raises SinkUnavailable.
 
-    After a SinkUnavailable, calling `write` again with the same groups is cheap and
+    Which document a group becomes is `SlotPlanner`'s decision; this class only does the
+    I/O. After a SinkUnavailable, calling `write` again with the same groups is cheap and
     correct: what was written is remembered and skipped.
     """
 
-    def __init__(self, client: AsyncClient, ttl_seconds: int) -> None:
+    def __init__(
+        self,
+        client: AsyncClient,
+        ttl_seconds: int,
+        clock: Callable[[], float] = time.monotonic,
+        max_sweep_chats: int = 100_000,
+    ) -> None:
         self.client = client
         self.ttl = timedelta(seconds=ttl_seconds)
-        self._slots: dict[WindowKey, _WindowSlots] = {}
-        # Chats written to since start, for the sweeper (it also lists them from Firestore).
-        self.chats: set[str] = set()
+        self._clock = clock
+        self.planner = SlotPlanner(WINDOW_MEMORY_SECONDS * 1000)
+        # Chats written to, for the sweeper where no TTL policy deletes expired batches.
+        self.chats = ChatsToSweep(max_sweep_chats)
+
+    def _now_ms(self) -> int:
+        return int(self._clock() * 1000)
 
     def _ref(self, chat_id: str, doc_id: str) -> AsyncDocumentReference:
         return (
             self.client.collection("chats").document(chat_id).collection("batches").document(doc_id)
         )
 
-    def _pending(self, groups: Iterable[CompletedGroup]) -> list[_Pending]:
-        pending: list[_Pending] = []
-        # Several groups of one window can complete together (a size split, a backlog
-        # replayed after a restart): each gets its own slot within the batch.
-        allocated: dict[WindowKey, int] = {}
-        for group in groups:
-            window = (group.chat_id, group.sender_id, group.window_start_ms)
-            known = self._slots.setdefault(window, _WindowSlots())
-            known.touched = time.monotonic()
-            fresh = [m for m in group.messages if str(m.id) not in known.message_ids]
-            if fresh:
-                seq = allocated.get(window, known.next_seq)
-                allocated[window] = seq + 1
-                pending.append(_Pending(window, fresh, group.completed_by.value, seq))
-        return pending
+    def _document(self, planned: PlannedDocument, now: datetime) -> dict[str, Any]:
+        group = planned.group
+        return batch_document(
+            group.chat_id,
+            group.sender_id,
+            planned.messages,
+            group.completed_by.value,
+            now,
+            self.ttl,
+        )
+
+    def _created(self, planned: PlannedDocument, now: datetime) -> None:
+        self.planner.created(planned, self._now_ms())
+        self.chats.add(planned.group.chat_id, now + self.ttl)
 
     async def write(self, groups: Sequence[CompletedGroup]) -> FlushResult:
         """Create one document per group (one batched commit per 500 when all goes well)."""
-        self._forget_old_windows()
-        pending = self._pending(groups)
-        if not pending:
+        plan = self.planner.plan(groups, self._now_ms())
+        if not plan:
             return FlushResult(0, 0, ())
         now = datetime.now(UTC)
-        chunks = [
-            pending[i : i + MAX_BATCH_WRITES] for i in range(0, len(pending), MAX_BATCH_WRITES)
-        ]
+        commits = chunks(plan, MAX_BATCH_WRITES)
         outcomes = await asyncio.gather(
-            *(self._commit_batch(chunk, now) for chunk in chunks), return_exceptions=True
+            *(self._commit_batch(chunk, now) for chunk in commits), return_exceptions=True
         )
-        failures = [o for o in outcomes if isinstance(o, BaseException)]
-        if any(isinstance(f, gexc.AlreadyExists) for f in failures):
+        retry: list[PlannedDocument] = []
+        failure: BaseException | None = None
+        for chunk, outcome in zip(commits, outcomes, strict=True):
+            if outcome is None:
+                for planned in chunk:
+                    self._created(planned, now)
+            elif isinstance(outcome, gexc.AlreadyExists):
+                retry.extend(chunk)
+            else:
+                failure = outcome
+        if failure is not None:
+            # What did commit is remembered: the retry of this flush skips it.
+            raise SinkUnavailable(f"batched commit failed: {failure!r}") from failure
+        documents = len(plan) - len(retry)
+        if retry:
             # Some slot was taken (a crash, a rebalance, a half-applied batch): slot by slot.
-            logger.info("batched create hit a taken id; resolving %d documents", len(pending))
-            return await self._write_one_by_one(pending, now)
-        if failures:
-            raise SinkUnavailable(f"batched commit failed: {failures[0]!r}") from failures[0]
-        written: list[Message] = []
-        for item in pending:
-            self._remember(item.window, item.messages, item.seq)
-            written.extend(item.messages)
-        return self._result(len(pending), written)
+            logger.info("batched create hit a taken id; resolving %d documents", len(retry))
+            for planned in retry:
+                documents += await self._create_walking(planned, now)
+        # Every message is in Firestore now: in a document created here or found there.
+        return FlushResult(documents, sum(len(p.messages) for p in plan), _messages(plan))
 
-    async def _commit_batch(self, pending: Sequence[_Pending], now: datetime) -> None:
+    async def _commit_batch(self, plan: Sequence[PlannedDocument], now: datetime) -> None:
         batch = self.client.batch()
-        for item in pending:
-            chat_id, sender_id, window_start = item.window
-            ref = self._ref(chat_id, batch_id(sender_id, window_start, item.seq))
+        for planned in plan:
             batch.create(
-                ref,
-                batch_document(chat_id, sender_id, item.messages, item.completed_by, now, self.ttl),
+                self._ref(planned.group.chat_id, planned.doc_id), self._document(planned, now)
             )
         await batch.commit(retry=None, timeout=RPC_TIMEOUT_SECONDS)
 
-    async def _write_one_by_one(self, pending: Sequence[_Pending], now: datetime) -> FlushResult:
-        documents = 0
-        for item in pending:
-            documents += await self._create_or_merge(item, now)
-        # Every message is in Firestore now: in a document created here or found there.
-        return self._result(documents, [m for item in pending for m in item.messages])
-
-    async def _create_or_merge(self, item: _Pending, now: datetime) -> int:
-        """Walk the window's slots from the first unknown one; create where free."""
-        chat_id, sender_id, window_start = item.window
-        known = self._slots[item.window]
-        remaining = [m for m in item.messages if str(m.id) not in known.message_ids]
+    async def _create_walking(self, planned: PlannedDocument, now: datetime) -> int:
+        """Create `planned` at the first free slot, reading each taken one on the way."""
+        current = self.planner.retarget(planned, self._now_ms())
         for _ in range(MAX_SLOT_ATTEMPTS):
-            if not remaining:
+            if current is None:
                 return 0
-            ref = self._ref(chat_id, batch_id(sender_id, window_start, known.next_seq))
+            ref = self._ref(current.group.chat_id, current.doc_id)
             try:
                 await ref.create(
-                    batch_document(chat_id, sender_id, remaining, item.completed_by, now, self.ttl),
-                    retry=None,
-                    timeout=RPC_TIMEOUT_SECONDS,
+                    self._document(current, now), retry=None, timeout=RPC_TIMEOUT_SECONDS
                 )
             except gexc.AlreadyExists:
                 try:
@@ -209,35 +182,22 @@ class FirestoreSink:
                 except gexc.GoogleAPIError as exc:
                     raise SinkUnavailable(f"reading {ref.path} failed: {exc!r}") from exc
                 metrics.FIRESTORE_READS.inc()
-                if not snapshot.exists:
-                    continue  # deleted in between (swept): the slot is free again
-                held = {str(entry["id"]) for entry in (snapshot.get("messages") or [])}
-                known.message_ids |= held
-                known.next_seq += 1
-                remaining = [m for m in remaining if str(m.id) not in held]
+                if snapshot.exists:
+                    held = [uuid.UUID(str(e["id"])) for e in snapshot.get("messages") or []]
+                    current = self.planner.taken(current, held, self._now_ms())
+                # else: deleted in between (swept): the same slot is free again
                 continue
             except gexc.GoogleAPIError as exc:
                 raise SinkUnavailable(f"creating {ref.path} failed: {exc!r}") from exc
-            self._remember(item.window, remaining, known.next_seq)
+            self._created(current, now)
             return 1
-        raise SinkUnavailable(f"no free slot for window {item.window}")
-
-    def _remember(self, window: WindowKey, messages: Sequence[Message], seq: int) -> None:
-        self.chats.add(window[0])
-        known = self._slots[window]
-        known.message_ids.update(str(m.id) for m in messages)
-        known.next_seq = max(known.next_seq, seq + 1)
-
-    def _forget_old_windows(self) -> None:
-        horizon = time.monotonic() - WINDOW_MEMORY_SECONDS
-        for window in [w for w, s in self._slots.items() if s.touched < horizon]:
-            del self._slots[window]
-
-    @staticmethod
-    def _result(documents: int, written: list[Message]) -> FlushResult:
-        return FlushResult(documents, len(written), tuple(written))
+        raise SinkUnavailable(f"no free slot for window {planned.window}")
 
     async def ping(self) -> None:
         """Readiness: one cheap read (a missing document is fine, an RPC error is not)."""
         probe = self.client.collection("aggregator-readiness").document("probe")
         await probe.get(retry=None, timeout=2.0)
+
+
+def _messages(plan: Sequence[PlannedDocument]) -> tuple[Message, ...]:
+    return tuple(m for planned in plan for m in planned.messages)

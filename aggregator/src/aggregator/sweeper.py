@@ -4,14 +4,18 @@ In production a Firestore TTL policy on the `batches` collection group's `expire
 field does this (`gcloud firestore fields ttls update expire_at --collection-group=batches
 --enable-ttl`); the emulator has no TTL, so the aggregator sweeps. Collection-group queries
 are outside the emulator's faithful subset, so the sweep walks chats one by one: those
-listed under `chats` (missing parent documents included) plus those this process wrote to.
+listed under `chats` (missing parent documents included) plus those this process wrote to,
+each until its last batch has expired and been swept, at most `SWEEP_MAX_CHATS` of them
+(the least recently written are dropped first). Where a TTL policy exists the sweep is
+switched off (`SWEEP_ENABLED=false`).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Iterable
+from collections import OrderedDict
+from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 
 from google.api_core import exceptions as gexc
@@ -22,6 +26,37 @@ logger = logging.getLogger(__name__)
 
 PAGE = 200
 RPC_TIMEOUT_SECONDS = 10.0
+
+
+class SweepFailed(RuntimeError):
+    """Some chats could not be swept (the others were)."""
+
+
+class ChatsToSweep:
+    """Chats written to, each with the expiry of its newest batch; at most `limit` of them."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self._expiry: OrderedDict[str, datetime] = OrderedDict()
+
+    def add(self, chat_id: str, expire_at: datetime) -> None:
+        if self.limit <= 0:
+            return
+        previous = self._expiry.pop(chat_id, None)
+        self._expiry[chat_id] = expire_at if previous is None else max(previous, expire_at)
+        while len(self._expiry) > self.limit:
+            self._expiry.popitem(last=False)  # the least recently written
+
+    def swept(self, now: datetime) -> None:
+        """A sweep at `now` succeeded: chats whose every batch had expired by then are done."""
+        for chat_id in [c for c, expire_at in self._expiry.items() if expire_at <= now]:
+            del self._expiry[chat_id]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(list(self._expiry))
+
+    def __len__(self) -> int:
+        return len(self._expiry)
 
 
 async def chat_ids(client: AsyncClient) -> set[str]:
@@ -50,7 +85,10 @@ async def sweep_chat(client: AsyncClient, chat_id: str, now: datetime) -> int:
 
 
 async def sweep(client: AsyncClient, also: Iterable[str] = (), now: datetime | None = None) -> int:
-    """One pass over every known chat; return the number of batches deleted."""
+    """One pass over every known chat; return the number of batches deleted.
+
+    A chat that fails does not stop the others; the pass then raises at the end.
+    """
     now = now or datetime.now(UTC)
     try:
         chats = await chat_ids(client)
@@ -60,20 +98,27 @@ async def sweep(client: AsyncClient, also: Iterable[str] = (), now: datetime | N
         chats = set()
     chats.update(also)
     deleted = 0
+    failed: list[gexc.GoogleAPIError] = []
     for chat_id in sorted(chats):
-        deleted += await sweep_chat(client, chat_id, now)
+        try:
+            deleted += await sweep_chat(client, chat_id, now)
+        except gexc.GoogleAPIError as exc:
+            failed.append(exc)
     if deleted:
         logger.info("swept %d expired batches from %d chats", deleted, len(chats))
+    if failed:
+        raise SweepFailed(f"{len(failed)} of {len(chats)} chats failed, first: {failed[0]!r}")
     return deleted
 
 
-async def sweep_forever(
-    client: AsyncClient, interval: float, known_chats: Callable[[], Iterable[str]]
-) -> None:
+async def sweep_forever(client: AsyncClient, interval: float, written: ChatsToSweep) -> None:
     """Sweep every `interval` seconds until cancelled; a failed pass waits for the next."""
     while True:
         await asyncio.sleep(interval)
+        now = datetime.now(UTC)
         try:
-            await sweep(client, known_chats())
-        except gexc.GoogleAPIError as exc:
+            await sweep(client, written, now)
+        except (gexc.GoogleAPIError, SweepFailed) as exc:
             logger.warning("sweep failed, next one in %.0fs: %r", interval, exc)
+        else:
+            written.swept(now)

@@ -26,8 +26,8 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from google.cloud.firestore import AsyncClient
 
-from aggregator.events import encode_event
-from aggregator.sink import firestore_client
+from chat_common.contract.events import MessageCreated
+from chat_common.contract.firestore import async_firestore_client, firestore_client
 from chat_common.waiting import wait_until_ready
 
 KAFKA = os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092")
@@ -54,7 +54,7 @@ async def kafka_admin() -> AsyncIterator[AIOKafkaAdminClient]:
 
 @pytest.fixture(scope="session")
 async def firestore() -> AsyncIterator[AsyncClient]:
-    client = firestore_client(PROJECT, FIRESTORE_HOST)
+    client = async_firestore_client(PROJECT, FIRESTORE_HOST)
 
     async def reachable() -> None:
         await client.collection("aggregator-tests").document("probe").get(timeout=3)
@@ -96,22 +96,54 @@ async def topics(kafka_admin: AIOKafkaAdminClient) -> AsyncIterator[Topics]:
 
 
 class EventSender:
-    """Produces chat message events as chat-service would, and remembers what it sent."""
+    """Produces chat message events as chat-service would, and remembers what it sent.
+
+    Senders are named for readability ("alice"); each name stands for a user id (a UUID,
+    as the contract requires) of its own in every test.
+    """
 
     def __init__(self, producer: AIOKafkaProducer, topic: str) -> None:
         self.producer = producer
         self.topic = topic
         self.sent: dict[str, list[tuple[uuid.UUID, str]]] = {}
+        self.values: dict[uuid.UUID, tuple[str, bytes]] = {}
+        self.users: dict[str, str] = {}
+        self.senders: dict[str, list[str]] = {}
 
-    async def send(self, chat_id: str, sender_id: str, text: str = "hi") -> uuid.UUID:
-        message_id = uuid.uuid1()
-        await self.producer.send(
-            self.topic,
-            key=chat_id.encode(),
-            value=encode_event(message_id, chat_id, sender_id, text),
-        )
+    def user(self, name: str) -> str:
+        return self.users.setdefault(name, str(uuid.uuid4()))
+
+    def members(self, chat_id: str, sender_id: str) -> tuple[uuid.UUID, uuid.UUID]:
+        """The sender and the chat's other sender (a stand-in until another one speaks)."""
+        known = self.senders.setdefault(chat_id, [])
+        if sender_id not in known:
+            known.append(sender_id)
+        other = next((u for u in known if u != sender_id), self.user("a quiet member"))
+        return uuid.UUID(sender_id), uuid.UUID(other)
+
+    def event(self, chat_id: str, sender: str, text: str, message_id: uuid.UUID) -> bytes:
+        """The record value chat-service would produce."""
+        sender_id = self.user(sender)
+        members = self.members(chat_id, sender_id)
+        return MessageCreated.of(
+            message_id, uuid.UUID(chat_id), uuid.UUID(sender_id), members, text
+        ).encode()
+
+    async def send(
+        self, chat_id: str, sender: str, text: str = "hi", message_id: uuid.UUID | None = None
+    ) -> uuid.UUID:
+        message_id = message_id or uuid.uuid1()
+        sender_id = self.user(sender)
+        value = self.event(chat_id, sender, text, message_id)
+        await self.producer.send(self.topic, key=chat_id.encode(), value=value)
         self.sent.setdefault(chat_id, []).append((message_id, sender_id))
+        self.values[message_id] = (chat_id, value)
         return message_id
+
+    async def redeliver(self, message_id: uuid.UUID) -> None:
+        """The same event again, byte for byte (an outbox re-announce, a replay)."""
+        chat_id, value = self.values[message_id]
+        await self.send_raw(chat_id, value)
 
     async def send_raw(self, chat_id: str, value: bytes) -> None:
         await self.producer.send(self.topic, key=chat_id.encode(), value=value)
@@ -251,7 +283,7 @@ def start_aggregator(
 @pytest.fixture
 def chat_ids() -> Callable[[int], list[str]]:
     def _make(n: int) -> list[str]:
-        return [f"test-chat-{uuid.uuid4().hex}" for _ in range(n)]
+        return [str(uuid.uuid4()) for _ in range(n)]
 
     return _make
 
@@ -259,10 +291,7 @@ def chat_ids() -> Callable[[int], list[str]]:
 @pytest.fixture(scope="session")
 def sync_firestore(firestore: AsyncClient) -> Iterator[Any]:
     """A synchronous client, for snapshot listeners (the async client has none)."""
-    from google.cloud import firestore as fs
-
-    os.environ["FIRESTORE_EMULATOR_HOST"] = FIRESTORE_HOST
-    client = fs.Client(project=PROJECT)
+    client = firestore_client(PROJECT, FIRESTORE_HOST)
     yield client
     client.close()
 
@@ -284,3 +313,22 @@ async def group_offsets(kafka_admin: AIOKafkaAdminClient, topics: Topics) -> Any
         return done, sum(ends.values())
 
     return _read
+
+
+@pytest.fixture
+def all_committed(group_offsets: Any) -> Callable[..., Awaitable[tuple[int, int]]]:
+    """Wait until the group has committed every record produced so far; return both sums.
+
+    A record's offset is committed only once its message is in Firestore (or it is on the
+    dead-letter topic), so this is the event "everything produced has been dealt with".
+    """
+
+    async def _wait(timeout: float = 30.0) -> tuple[int, int]:
+        deadline = time.monotonic() + timeout
+        while True:
+            committed, end = await group_offsets()
+            if committed == end or time.monotonic() > deadline:
+                return committed, end
+            await asyncio.sleep(0.2)
+
+    return _wait

@@ -5,9 +5,12 @@ import json
 import threading
 import time
 import uuid
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer
+
+from chat_common.contract.times import min_time_uuid
 
 KAFKA = "127.0.0.1:9092"
 
@@ -119,12 +122,23 @@ async def test_sigterm_completes_open_groups_writes_commits_and_exits_fast(
     assert committed == end == 5
 
 
+def tampered(value: bytes, **fields: str) -> bytes:
+    return json.dumps({**json.loads(value), **fields}).encode()
+
+
 async def test_poison_events_go_to_the_dead_letter_topic_and_do_not_block(
-    events: Any, start_aggregator: Any, batches: Any, chat_ids: Any, topics: Any
+    events: Any, start_aggregator: Any, batches: Any, chat_ids: Any, topics: Any, all_committed: Any
 ) -> None:
     (chat,) = chat_ids(1)
-    await start_aggregator()
+    agg = await start_aggregator()
+    valid = events.event(chat, "alice", "x", uuid.uuid1())
+    in_an_hour = min_time_uuid(datetime.now(UTC) + timedelta(hours=1))
     poison = [
+        # Ids that cannot name a Firestore document.
+        tampered(valid, chat_id="a/b"),
+        tampered(valid, sender_id="x/y"),
+        # Dated an hour ahead: it would hold back the partition's commits for that hour.
+        events.event(chat, "alice", "from the future", in_an_hour),
         b"not json",
         json.dumps({"v": 1, "id": str(uuid.uuid1()), "chat_id": chat}).encode(),
         json.dumps(
@@ -154,6 +168,9 @@ async def test_poison_events_go_to_the_dead_letter_topic_and_do_not_block(
     await events.flush()
     docs = await batches.wait_for([chat], events.ids)
     assert set(batches.id_counts(docs)) == events.ids
+    # The partition kept flowing: everything, the poison too, is committed.
+    total = len(poison) + 1
+    assert await all_committed() == (total, total), agg.tail()
 
     dlq = AIOKafkaConsumer(
         topics.dlq, bootstrap_servers=KAFKA, auto_offset_reset="earliest", group_id=None
@@ -168,6 +185,9 @@ async def test_poison_events_go_to_the_dead_letter_topic_and_do_not_block(
     finally:
         await dlq.stop()
     assert sorted(r.value for r in got) == sorted(poison)
+    errors = {r.value: dict(r.headers)["error"] for r in got}
+    assert b"chat_id" in errors[poison[0]] and b"sender_id" in errors[poison[1]]
+    assert b"ahead of the clock" in errors[poison[2]]
     for record in got:
         headers = dict(record.headers)
         assert headers["error"] and headers["source"].startswith(topics.name.encode())

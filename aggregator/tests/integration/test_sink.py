@@ -204,3 +204,21 @@ async def test_a_flush_over_firestores_500_writes_per_commit_limit(firestore: As
     result = await FirestoreSink(firestore, 3600).write(groups)
     assert (result.documents, result.messages) == (620, 620)
     assert len(await all_docs(firestore, chat)) == 620
+
+
+async def test_a_duplicate_in_the_same_flush_gets_no_second_document(
+    firestore: AsyncClient,
+) -> None:
+    chat = new_chat()
+    first, second = messages(chat, ALICE, 2)
+    # An eager message and, completed in the same flush, a group holding it again.
+    result = await FirestoreSink(firestore, 3600).write(
+        [group([first], CompletedBy.EAGER), group([first, second])]
+    )
+    assert (result.documents, result.messages) == (2, 2)
+    docs = await all_docs(firestore, chat)
+    window = WINDOW(first.time_ms)
+    assert {doc_id: [m["id"] for m in d["messages"]] for doc_id, d in docs.items()} == {
+        batch_id(ALICE, window, 0): [str(first.id)],
+        batch_id(ALICE, window, 1): [str(second.id)],
+    }

@@ -24,11 +24,15 @@ async def test_sweep_deletes_only_expired_batches(firestore: AsyncClient) -> Non
     long = FirestoreSink(firestore, ttl_seconds=86_400)
     await short.write([one_group(chat, alice)])
     await long.write([one_group(chat, bob)])
-    assert short.chats == {chat}
+    assert list(short.chats) == [chat]
 
     col = firestore.collection("chats").document(chat).collection("batches")
     assert await sweep(firestore, short.chats, now=datetime.now(UTC)) == 0
-    deleted = await sweep(firestore, short.chats, now=datetime.now(UTC) + timedelta(minutes=5))
-    assert deleted == 1
+    later = datetime.now(UTC) + timedelta(minutes=5)
+    assert await sweep(firestore, short.chats, now=later) == 1
     remaining = [s.to_dict() async for s in col.stream()]
     assert [d["sender_id"] for d in remaining] == [bob]
+    # Every batch the short-lived sink wrote there has expired and gone: it forgets the chat.
+    short.chats.swept(later)
+    long.chats.swept(later)
+    assert list(short.chats) == [] and list(long.chats) == [chat]

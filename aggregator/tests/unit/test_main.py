@@ -1,0 +1,40 @@
+"""Liveness: /healthz fails once the consume loop has ended, without any I/O.
+
+Only the route is exercised: the lifespan (Kafka, Firestore) is not started, so the test
+puts the loop's task in place itself.
+"""
+
+import asyncio
+
+import httpx
+from fastapi import FastAPI
+
+from aggregator.config import Settings
+from aggregator.main import create_app
+
+
+async def healthz(app: FastAPI) -> httpx.Response:
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://aggregator") as client:
+        return await client.get("/healthz")
+
+
+async def test_healthz_is_ok_while_the_consume_loop_runs_and_fails_once_it_ended() -> None:
+    app = create_app(Settings())
+    stop = asyncio.Event()
+    app.state.run_task = asyncio.create_task(stop.wait())
+    assert (await healthz(app)).status_code == 200
+
+    async def crash() -> None:
+        raise RuntimeError("the loop died")
+
+    app.state.run_task = asyncio.create_task(crash())
+    await asyncio.wait([app.state.run_task])
+    response = await healthz(app)
+    assert response.status_code == 503
+    assert response.json() == {"status": "consumer loop ended"}
+    stop.set()
+
+
+async def test_healthz_is_ok_before_the_loop_is_started() -> None:
+    assert (await healthz(create_app(Settings()))).status_code == 200
