@@ -4,7 +4,8 @@ from prometheus_client import Counter, Gauge, Histogram
 
 MESSAGES_IN = Counter("aggregator_messages_in_total", "Valid chat message events consumed.")
 MALFORMED = Counter(
-    "aggregator_malformed_events_total", "Events that failed to parse, sent to the DLQ."
+    "aggregator_malformed_events_total",
+    "Events sent to the DLQ: malformed, refused by the contract, or dated too far ahead.",
 )
 GROUPS_OUT = Counter(
     "aggregator_groups_completed_total", "Completed groups by completion reason.", ["reason"]
