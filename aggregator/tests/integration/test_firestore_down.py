@@ -17,6 +17,7 @@ from aggregator.aggregation import AggregationConfig
 from aggregator.consumer import AggregatingConsumer, start_kafka_clients
 from aggregator.sink import FirestoreSink
 from chat_common.contract.firestore import async_firestore_client
+from chat_common.waiting import wait_until_ready
 
 KAFKA = "127.0.0.1:9092"
 EMULATOR = ("127.0.0.1", 8080)
@@ -80,9 +81,14 @@ async def test_nothing_lost_or_committed_while_firestore_is_down(
             await events.send(chats[i % 3], ("alice", "bob")[i % 2], f"m{i}")
             await asyncio.sleep(0.02)
         await events.flush()
-        await asyncio.sleep(3)
+
+        async def paused_by_failing_writes() -> None:
+            if runner.sink_healthy or not runner.paused:
+                raise AssertionError("the runner has not yet paused on a failed write")
+
+        # The event itself: a write failed and consumption paused (no time guessed).
+        await wait_until_ready(paused_by_failing_writes, "pause on Firestore down", 30, 0.05)
         assert await batches.read(chats) == []
-        assert not runner.sink_healthy and runner.paused
         committed, end = await group_offsets()
         assert (committed, end) == (0, 30), "offsets committed while nothing was written"
 
