@@ -179,8 +179,28 @@ class ChatApi:
             self.store.save(session)
         return session
 
-    def logout(self) -> None:
-        self.store.clear()
+    def logout(self) -> bool:
+        """End the session on the server, then forget it here; False if there was none.
+
+        The server revokes the refresh token and every token rotated from the same login,
+        so a copy of the session file is useless afterwards. A token the server already
+        refuses is forgotten too; if the server cannot be reached the session is kept (and
+        the error raised), so that `chat logout` can be run again.
+        """
+        with self.store.locked():
+            session = self.store.load()
+            if session is None:
+                return False
+            response = self._send(
+                "auth-service",
+                "POST",
+                "/auth/logout",
+                json={"refresh_token": session.refresh_token},
+            )
+            if response.status_code not in (204, 401):
+                raise self._fail(response, "logging out")
+            self.store.clear()
+        return True
 
     def search_users(self, prefix: str, limit: int = 20) -> list[User]:
         response = self._authed(

@@ -22,6 +22,7 @@ class FakeServices:
         self.refreshes = 0
         self.reject_next_access = False
         self.down = False
+        self.logged_out: list[str] = []
 
     def pair(self) -> dict[str, object]:
         return {
@@ -40,9 +41,16 @@ class FakeServices:
             if body["password"] != "right-password":
                 return httpx.Response(401, json={"detail": "Incorrect username or password"})
             return httpx.Response(200, json=self.pair())
+        if path == "/auth/logout":
+            token = json.loads(request.content)["refresh_token"]
+            if token != f"r{self.generation}" or token in self.logged_out:
+                return httpx.Response(401, json={"detail": "revoked"})
+            self.logged_out.append(token)
+            return httpx.Response(204)
         if path == "/auth/refresh":
             self.refreshes += 1
-            if json.loads(request.content)["refresh_token"] != f"r{self.generation}":
+            token = json.loads(request.content)["refresh_token"]
+            if token != f"r{self.generation}" or token in self.logged_out:
                 return httpx.Response(401, json={"detail": "revoked"})
             self.generation += 1
             return httpx.Response(200, json=self.pair())
@@ -149,3 +157,39 @@ def test_server_down_names_the_service_and_url(fake: FakeServices, store: Sessio
     fake.down = True
     with pytest.raises(ServerDown, match=r"auth-service is not reachable at http://127\.0\.0\.1"):
         make_api(fake, store).login("alice", "right-password")
+
+
+def test_logout_ends_the_session_on_the_server_then_forgets_it(
+    fake: FakeServices, store: SessionStore
+) -> None:
+    make_api(fake, store).login("alice", "right-password")
+    assert make_api(fake, store).logout() is True
+    assert fake.logged_out == ["r1"]
+    assert store.load() is None
+    # A copy of the session file kept elsewhere is now useless.
+    store.save(Session("u1", "alice", "a1", "r1", NOW))
+    with pytest.raises(SessionExpired):
+        make_api(fake, store, now=NOW + 890).search_users("")
+
+
+def test_logout_forgets_a_session_the_server_already_refuses(
+    fake: FakeServices, store: SessionStore
+) -> None:
+    store.save(Session("u1", "alice", "a1", "r-revoked", NOW))
+    assert make_api(fake, store).logout() is True
+    assert store.load() is None
+
+
+def test_logout_keeps_the_session_when_the_server_is_down(
+    fake: FakeServices, store: SessionStore
+) -> None:
+    session = make_api(fake, store).login("alice", "right-password")
+    fake.down = True
+    with pytest.raises(ServerDown):
+        make_api(fake, store).logout()
+    assert store.load() == session  # kept, so that logging out can be retried
+
+
+def test_logout_without_a_session_calls_nothing(fake: FakeServices, store: SessionStore) -> None:
+    assert make_api(fake, store).logout() is False
+    assert fake.logged_out == []
