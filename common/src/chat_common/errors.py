@@ -4,7 +4,10 @@ import logging
 from collections.abc import Mapping
 
 from fastapi import FastAPI, Request, status
-from fastapi.responses import JSONResponse
+from fastapi.exception_handlers import http_exception_handler
+from fastapi.responses import JSONResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match, Route
 
 from chat_common.error_model import document_errors
 
@@ -41,6 +44,28 @@ class DependencyUnavailable(ServiceError):
     detail = "service temporarily unavailable"
 
 
+def _allowed_methods(request: Request) -> set[str]:
+    """Every method some route serves at this path."""
+    methods: set[str] = set()
+    for route in request.app.router.routes:
+        if isinstance(route, Route) and route.methods:
+            match, _ = route.matches(request.scope)
+            if match != Match.NONE:
+                methods |= route.methods
+    return methods
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    """FastAPI's answer to an HTTPException, with a 405's `Allow` naming every method of
+    the path: Starlette names only those of the first route that matched the path."""
+    assert isinstance(exc, StarletteHTTPException)
+    if exc.status_code == status.HTTP_405_METHOD_NOT_ALLOWED:
+        allowed = _allowed_methods(request)
+        if allowed:
+            exc.headers = {**(exc.headers or {}), "Allow": ", ".join(sorted(allowed))}
+    return await http_exception_handler(request, exc)
+
+
 def install_error_handler(
     app: FastAPI,
     unavailable: tuple[type[Exception], ...] = (),
@@ -66,4 +91,5 @@ def install_error_handler(
     handled: tuple[type[Exception], ...] = (ServiceError, *unavailable)
     for error in handled:
         app.add_exception_handler(error, handle)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
     document_errors(app)

@@ -88,3 +88,13 @@ async def test_actual_error_bodies_fit_the_model(request_kwargs: Any, status: in
         response = await client.post("/things", **request_kwargs)
     assert response.status_code == status
     ErrorResponse.model_validate(response.json())
+
+
+async def test_405_allows_every_method_of_the_path() -> None:
+    # GET and POST /things are two routes: Starlette alone would answer `Allow: POST`.
+    transport = httpx.ASGITransport(app=make_app())
+    async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+        response = await client.delete("/things")
+    assert response.status_code == 405
+    assert set(response.headers["allow"].split(", ")) == {"GET", "POST"}
+    ErrorResponse.model_validate(response.json())
