@@ -14,10 +14,11 @@ from rich.table import Table
 from chat_cli.api import ChatApi
 from chat_cli.config import get_settings
 from chat_cli.errors import CliError
-from chat_cli.listener import BatchListener, firestore_client
+from chat_cli.listener import BatchListener
 from chat_cli.render import Names, print_message
 from chat_cli.session import SessionStore
 from chat_cli.timeline import Timeline, parse_before
+from chat_common.contract.firestore import firestore_client
 
 app = typer.Typer(
     name="chat",

@@ -20,11 +20,12 @@ from rich.table import Table
 from chat_cli.api import ChatApi
 from chat_cli.config import Settings, get_settings
 from chat_cli.errors import CliError
-from chat_cli.listener import BatchListener, firestore_client
+from chat_cli.listener import BatchListener
 from chat_cli.models import Message
 from chat_cli.render import local_time
 from chat_cli.session import SessionStore
 from chat_cli.timeline import Batch, time_key
+from chat_common.contract.firestore import firestore_client
 
 READY_WAIT_SECONDS = 60.0
 DELIVERY_WAIT_SECONDS = 30.0

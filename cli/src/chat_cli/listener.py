@@ -1,6 +1,5 @@
 """Listening to a chat's Firestore batches (`chats/{chat_id}/batches`, by last_sent_at)."""
 
-import os
 import queue
 from datetime import datetime
 from types import TracebackType
@@ -12,21 +11,9 @@ from google.cloud.firestore_v1.base_query import FieldFilter
 
 from chat_cli.errors import CliError, ServerDown
 from chat_cli.timeline import Batch
+from chat_common.contract.documents import chat_batches
 
 PROBE_TIMEOUT_SECONDS = 5.0
-
-
-def firestore_client(project: str, emulator_host: str) -> firestore.Client:
-    """A client of `project`; against the emulator at `emulator_host` when it is set.
-
-    google-cloud-firestore reads FIRESTORE_EMULATOR_HOST from the environment when a
-    client is built, so the setting is handed over that way.
-    """
-    if emulator_host:
-        os.environ["FIRESTORE_EMULATOR_HOST"] = emulator_host
-    else:
-        os.environ.pop("FIRESTORE_EMULATOR_HOST", None)
-    return firestore.Client(project=project)
 
 
 class BatchListener:
@@ -39,9 +26,7 @@ class BatchListener:
     def __init__(self, client: firestore.Client, chat_id: str, since: datetime) -> None:
         self.client = client
         self.query = (
-            client.collection("chats")
-            .document(chat_id)
-            .collection("batches")
+            client.collection(chat_batches(chat_id))
             .where(filter=FieldFilter("last_sent_at", ">=", since))
             .order_by("last_sent_at")
         )

@@ -7,43 +7,30 @@ gives messages: their 100-ns timestamp, then the id itself to break ties.
 import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from chat_cli.models import Message
-
-# 100-ns intervals between the Gregorian epoch of RFC 4122 (1582-10-15) and 1970-01-01.
-_GREGORIAN_OFFSET = 0x01B21DD213814000
+from chat_common.contract.documents import BatchDocument
+from chat_common.contract.times import min_time_uuid, rfc3339_millis, time_order, unix_micros
 
 
 def time_key(message_id: str) -> tuple[int, str]:
     """Sort key of a message: its time UUID's timestamp, then the id."""
-    return uuid.UUID(message_id).time, message_id
+    return time_order(uuid.UUID(message_id))
 
 
 def unix_seconds(message_id: str) -> float:
     """When a message was sent (Unix seconds), from its version-1 UUID."""
-    return (uuid.UUID(message_id).time - _GREGORIAN_OFFSET) / 10_000_000
-
-
-def time_uuid_at(instant: datetime) -> str:
-    """The smallest version-1 UUID of `instant`: `history --before` an ISO time.
-
-    Clock sequence and node are zero, so every message of that instant (and later)
-    sorts after it.
-    """
-    if instant.tzinfo is None:
-        instant = instant.replace(tzinfo=UTC)
-    micros = round(instant.timestamp() * 1_000_000)
-    ticks = micros * 10 + _GREGORIAN_OFFSET
-    time_low = ticks & 0xFFFFFFFF
-    time_mid = (ticks >> 32) & 0xFFFF
-    time_hi_version = ((ticks >> 48) & 0x0FFF) | 0x1000
-    return str(uuid.UUID(fields=(time_low, time_mid, time_hi_version, 0x80, 0, 0)))
+    return unix_micros(uuid.UUID(message_id)) / 1_000_000
 
 
 def parse_before(value: str) -> str:
-    """`--before`: a time UUID as given (e.g. a page's next_time), or an ISO 8601 time."""
+    """`--before`: a time UUID as given (e.g. a page's next_time), or an ISO 8601 time.
+
+    An ISO time becomes the smallest time UUID of that instant, so every message of that
+    instant (and later) sorts after it; a time without a zone is UTC.
+    """
     try:
         parsed = uuid.UUID(value)
     except ValueError:
@@ -56,7 +43,7 @@ def parse_before(value: str) -> str:
         instant = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError as exc:
         raise ValueError("expected a time UUID or an ISO 8601 time") from exc
-    return time_uuid_at(instant)
+    return str(min_time_uuid(instant))
 
 
 @dataclass(frozen=True)
@@ -72,25 +59,25 @@ class Batch:
 
     @classmethod
     def from_document(cls, doc_id: str, data: Mapping[str, Any]) -> "Batch":
-        chat_id = str(data["chat_id"])
-        sender_id = str(data["sender_id"])
+        """The batch read as the contract's `BatchDocument`, its messages as the API's."""
+        doc = BatchDocument.from_firestore(data)
+        chat_id, sender_id = str(doc.chat_id), str(doc.sender_id)
         messages = tuple(
             Message(
-                id=str(item["id"]),
+                id=str(item.id),
                 chat_id=chat_id,
                 sender_id=sender_id,
-                text=str(item["text"]),
-                sent_at=str(item["sent_at"]),
+                text=item.text,
+                sent_at=rfc3339_millis(item.sent_at),
             )
-            for item in data.get("messages", [])
+            for item in doc.messages
         )
-        completed_by = data.get("completed_by")
         return cls(
             id=doc_id,
             chat_id=chat_id,
             sender_id=sender_id,
-            count=int(data.get("count", len(messages))),
-            completed_by=str(completed_by) if completed_by is not None else None,
+            count=doc.count,
+            completed_by=doc.completed_by,
             messages=messages,
         )
 

@@ -1,35 +1,47 @@
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from chat_cli.models import Message
-from chat_cli.timeline import Batch, Timeline, parse_before, time_key, time_uuid_at
+from chat_cli.timeline import Batch, Timeline, parse_before, time_key
+from chat_common.contract.documents import BatchDocument, BatchMessage
+from chat_common.contract.times import UUID_EPOCH_OFFSET, min_time_uuid
 
-GREGORIAN_OFFSET = 0x01B21DD213814000
+CHAT = str(uuid.uuid4())
 # Far after every message time used below (micros near 0 are 1970).
 NOW = 2_000_000_000.0
 
 
 def tuuid(micros: int, node: int = 1) -> str:
     """A version-1 UUID at `micros` since 1970 (like the chat service's ids)."""
-    ticks = micros * 10 + GREGORIAN_OFFSET
+    ticks = micros * 10 + UUID_EPOCH_OFFSET
     fields = (ticks & 0xFFFFFFFF, (ticks >> 32) & 0xFFFF, ((ticks >> 48) & 0x0FFF) | 0x1000)
     return str(uuid.UUID(fields=(*fields, 0x80, 0, node)))
 
 
+USERS = {name: str(uuid.uuid4()) for name in ("s", "A", "B")}
+
+
 def msg(micros: int, text: str = "x", sender: str = "s") -> Message:
-    return Message(id=tuuid(micros), chat_id="c", sender_id=sender, text=text, sent_at="t")
+    return Message(id=tuuid(micros), chat_id=CHAT, sender_id=USERS[sender], text=text, sent_at="t")
+
+
+def document(*messages: Message, completed_by: str | None = None) -> BatchDocument:
+    sender = uuid.UUID(messages[0].sender_id)
+    return BatchDocument.of(
+        chat_id=uuid.UUID(CHAT),
+        sender_id=sender,
+        members=(sender, uuid.uuid4()),
+        messages=[BatchMessage.of(uuid.UUID(m.id), m.text) for m in messages],
+        created_at=datetime.now(UTC),
+        ttl=timedelta(hours=1),
+        completed_by=completed_by,
+    )
 
 
 def batch(*messages: Message, doc_id: str = "b") -> Batch:
-    data = {
-        "chat_id": "c",
-        "sender_id": messages[0].sender_id,
-        "count": len(messages),
-        "messages": [{"id": m.id, "text": m.text, "sent_at": m.sent_at} for m in messages],
-    }
-    return Batch.from_document(doc_id, data)
+    return Batch.from_document(doc_id, document(*messages).to_firestore())
 
 
 def test_time_key_orders_by_uuid_time_not_by_string() -> None:
@@ -76,36 +88,28 @@ def test_empty_history_lets_every_batch_through() -> None:
 
 
 def test_batch_document_fields_are_read() -> None:
-    m = msg(5, "hi", "S")
-    parsed = Batch.from_document(
-        "S_0_0",
-        {
-            "chat_id": "c",
-            "sender_id": "S",
-            "count": 1,
-            "completed_by": "eager",
-            "messages": [{"id": m.id, "text": "hi", "sent_at": "2024-01-01T00:00:00.000Z"}],
-        },
+    m = Message(
+        id=str(min_time_uuid(datetime(2024, 1, 1, 0, 0, 0, 7500, tzinfo=UTC))),
+        chat_id=CHAT,
+        sender_id=USERS["s"],
+        text="hi",
+        sent_at="",
     )
+    parsed = Batch.from_document("S_0_0", document(m, completed_by="eager").to_firestore())
     assert parsed.id == "S_0_0"
     assert parsed.count == 1
     assert parsed.completed_by == "eager"
-    assert parsed.messages[0].sender_id == "S"
-    assert parsed.messages[0].sent_at == "2024-01-01T00:00:00.000Z"
+    assert (parsed.chat_id, parsed.sender_id) == (CHAT, USERS["s"])
+    assert parsed.messages[0].sender_id == USERS["s"]
+    assert parsed.messages[0].sent_at == "2024-01-01T00:00:00.007Z"
 
 
-def test_time_uuid_at_carries_the_instant() -> None:
-    instant = datetime(2025, 3, 1, 12, 30, 15, 123456, tzinfo=UTC)
-    value = uuid.UUID(time_uuid_at(instant))
-    assert value.version == 1
-    assert (value.time - GREGORIAN_OFFSET) // 10 == 1740832215123456
-
-
-def test_time_uuid_at_sorts_before_every_message_of_that_instant() -> None:
+def test_before_an_iso_time_sorts_before_every_message_of_that_instant() -> None:
     micros = 1_740_832_215_123_456
-    instant = datetime.fromtimestamp(micros / 1_000_000, UTC)
-    assert time_key(time_uuid_at(instant)) <= time_key(tuuid(micros, node=0))
-    assert time_key(time_uuid_at(instant)) < time_key(tuuid(micros + 1))
+    before = parse_before("2025-03-01T12:30:15.123456Z")
+    assert (uuid.UUID(before).time - UUID_EPOCH_OFFSET) // 10 == micros
+    assert time_key(before) <= time_key(tuuid(micros, node=0))
+    assert time_key(before) < time_key(tuuid(micros + 1))
 
 
 def test_parse_before_accepts_a_time_uuid_or_an_iso_time() -> None:
@@ -113,7 +117,7 @@ def test_parse_before_accepts_a_time_uuid_or_an_iso_time() -> None:
     assert parse_before(page_time.upper()) == page_time
     naive = parse_before("2025-03-01T12:30:15")
     assert naive == parse_before("2025-03-01T12:30:15Z")
-    assert naive == time_uuid_at(datetime(2025, 3, 1, 12, 30, 15, tzinfo=UTC))
+    assert naive == str(min_time_uuid(datetime(2025, 3, 1, 12, 30, 15, tzinfo=UTC)))
 
 
 @pytest.mark.parametrize("value", ["yesterday", str(uuid.uuid4())])
