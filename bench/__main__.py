@@ -1,0 +1,70 @@
+"""`python -m bench`: run every benchmark, write bench/results/<timestamp>/report.md."""
+
+import argparse
+import asyncio
+import sys
+import traceback
+from collections.abc import Awaitable, Callable, Sequence
+from contextlib import AsyncExitStack
+from dataclasses import fields
+from datetime import UTC, datetime
+
+from bench import aggregator_rate, history, private_service, realtime, send, tokens
+from bench.options import Options, add_arguments, from_arguments
+from bench.progress import console
+from bench.results import Results, write
+from bench.soak import run as soak
+
+PARTS = ("tokens", "send", "history", "firestore", "aggregator", "soak")
+PRIVATE = {"send", "history"}  # parts that run on the bench's own chat-service
+
+
+def parse(argv: Sequence[str], description: str, only: tuple[str, ...] = ()) -> Options:
+    parser = argparse.ArgumentParser(prog="bench", description=description)
+    add_arguments(parser, [f.name for f in fields(Options) if not (only and f.name == "only")])
+    options = from_arguments(parser.parse_args(argv))
+    unknown = set(options.only) - set(PARTS)
+    if unknown:
+        parser.error(f"unknown part(s) {', '.join(sorted(unknown))}; parts: {', '.join(PARTS)}")
+    return options if not only else Options(**{**options.__dict__, "only": only})
+
+
+async def run(options: Options) -> int:
+    """Every selected part in turn; a part that fails is reported and the rest still run."""
+    folder = options.out / datetime.now(UTC).strftime("%Y-%m-%dT%H-%M-%SZ")
+    folder.mkdir(parents=True, exist_ok=True)
+    results = Results(folder)
+    selected = [part for part in PARTS if not options.only or part in options.only]
+    async with AsyncExitStack() as stack:
+        url = ""
+        if PRIVATE & set(selected):
+            log = folder / "bench-chat-service.log"
+            url = await stack.enter_async_context(private_service.running(options, log))
+        parts: dict[str, Callable[[], Awaitable[None]]] = {
+            "tokens": lambda: tokens.run(options, results),
+            "send": lambda: send.run(options, results, url),
+            "history": lambda: history.run(options, results, url),
+            "firestore": lambda: realtime.run(options, results),
+            "aggregator": lambda: aggregator_rate.run(options, results),
+            "soak": lambda: soak.run(options, results),
+        }
+        for name in selected:
+            console.rule(f"[bold]{name}")
+            try:
+                await parts[name]()
+            except Exception as exc:  # noqa: BLE001 (a failed part is reported, the rest still run)
+                results.failures[name] = f"{type(exc).__name__}: {exc}"
+                (folder / "errors.log").open("a").write(f"== {name}\n{traceback.format_exc()}\n")
+                console.print(f"[red]{name} failed[/red]: {exc}")
+    report = write(results, options.compare)
+    console.print(f"report: {report}")
+    return 1 if results.failures else 0
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    options = parse(sys.argv[1:] if argv is None else argv, __doc__ or "")
+    sys.exit(asyncio.run(run(options)))
+
+
+if __name__ == "__main__":
+    main()

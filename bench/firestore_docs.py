@@ -1,0 +1,81 @@
+"""Reading what the aggregator wrote: query listeners that stamp arrivals, and reads."""
+
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable
+from datetime import datetime
+from typing import Any
+
+from google.cloud import firestore
+from google.cloud.firestore_v1.base_query import FieldFilter
+
+from chat_common.contract.documents import BatchDocument, chat_batches
+
+LISTEN_TIMEOUT_SECONDS = 30.0
+
+
+def batches(db: firestore.Client, chat_id: str, since: datetime) -> Any:
+    """A chat's batch documents whose last message is at or after `since`."""
+    return db.collection(chat_batches(chat_id)).where(
+        filter=FieldFilter("last_sent_at", ">=", since)
+    )
+
+
+def message_ids(data: dict[str, Any]) -> list[str]:
+    """The ids of the messages a batch document carries."""
+    return [str(m.id) for m in BatchDocument.from_firestore(data).messages]
+
+
+class Watch:
+    """A query listener: what changed after its first snapshot, and when each doc came.
+
+    Firestore calls back on its own thread; the first snapshot is the state before the
+    run and is not counted. `notify` is called (on that thread) after every later one.
+    """
+
+    def __init__(self, query: Any, notify: Callable[[], None]) -> None:
+        self.added: dict[str, tuple[float, dict[str, Any]]] = {}  # id -> (arrival, data)
+        self.changes = 0
+        self._ready = threading.Event()
+        self._lock = threading.Lock()
+        self._notify = notify
+        self._watch = query.on_snapshot(self._on_snapshot)
+
+    def _on_snapshot(self, _docs: Any, changes: Any, _read_time: Any) -> None:
+        arrival = time.time()
+        if not self._ready.is_set():
+            self._ready.set()
+            return
+        with self._lock:
+            for change in changes:
+                self.changes += 1
+                if change.type.name == "ADDED":
+                    data = change.document.to_dict() or {}
+                    self.added.setdefault(change.document.id, (arrival, data))
+        self._notify()
+
+    def wait_ready(self) -> None:
+        if not self._ready.wait(LISTEN_TIMEOUT_SECONDS):
+            raise RuntimeError("a Firestore listener got no first snapshot")
+
+    def arrivals(self) -> dict[str, float]:
+        """Message id -> when the first document holding it reached this listener."""
+        with self._lock:
+            found: dict[str, float] = {}
+            for arrival, data in self.added.values():
+                for message_id in message_ids(data):
+                    found.setdefault(message_id, arrival)
+            return found
+
+    def close(self) -> None:
+        self._watch.unsubscribe()
+
+
+def message_counts(db: firestore.Client, chat_ids: Iterable[str], since: datetime) -> Counter[str]:
+    """How many batch documents hold each message id, over the chats' batches since `since`."""
+    counts: Counter[str] = Counter()
+    for chat_id in chat_ids:
+        for snapshot in batches(db, chat_id, since).stream():
+            counts.update(message_ids(snapshot.to_dict() or {}))
+    return counts

@@ -1,0 +1,214 @@
+"""Firestore documents per message and the send-to-listener delay, per traffic shape.
+
+Messages go through the public API (`--chat-url`); the running aggregator writes the
+batches; a Firestore query listener per chat stamps when each message arrives. Inbox and
+receipt documents of the bench users are listened to as well, so `writes_per_message`
+counts every Firestore write the bench chats caused.
+"""
+
+import asyncio
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+import aiohttp
+
+from bench import api, charts
+from bench.firestore_docs import Watch, batches
+from bench.options import Options
+from bench.progress import bars
+from bench.results import Headline, Results, fmt, table
+from bench.stats import percentile
+from chat_common.contract.documents import chat_receipts, user_inbox
+from chat_common.contract.firestore import firestore_client
+
+ARRIVAL_TIMEOUT_SECONDS = 60.0
+
+
+@dataclass
+class Shape:
+    """One traffic shape: its chats, what was sent (id -> send time) and its listeners."""
+
+    name: str
+    senders: list[tuple[str, api.User]]  # (chat id, sender)
+    sent: dict[str, float] = field(default_factory=dict)
+    errors: int = 0
+    watches: list[Watch] = field(default_factory=list)  # the chats' batches
+    others: list[Watch] = field(default_factory=list)  # inbox and receipt documents
+
+
+Plan = tuple[Shape, str, api.User, list[float]]  # shape, chat id, sender, gaps between sends
+
+
+async def _paced(
+    chat: aiohttp.ClientSession,
+    plan: Plan,
+    advance: Callable[[], None],
+) -> None:
+    """Send one message at each scheduled instant (gaps in seconds between them)."""
+    shape, chat_id, user, gaps = plan
+    due = time.monotonic()
+    for n, gap in enumerate(gaps):
+        due += gap
+        await asyncio.sleep(max(0.0, due - time.monotonic()))  # keeping to the schedule
+        sent = await api.send(chat, chat_id, user, f"{shape.name} {n}")
+        if sent.message_id:
+            shape.sent[sent.message_id] = sent.started
+        else:
+            shape.errors += 1
+        advance()
+
+
+async def _wait_arrivals(shapes: list[Shape], arrived: asyncio.Event) -> None:
+    deadline = time.monotonic() + ARRIVAL_TIMEOUT_SECONDS
+    expected = {m for s in shapes for m in s.sent}
+    while True:
+        seen = {m for s in shapes for w in s.watches for m in w.arrivals()}
+        remaining = deadline - time.monotonic()
+        if expected <= seen or remaining <= 0:
+            return
+        arrived.clear()
+        try:
+            await asyncio.wait_for(arrived.wait(), remaining)
+        except TimeoutError:
+            return
+
+
+async def run(options: Options, results: Results) -> None:
+    names = ["bench_rt_a", "bench_rt_b"]
+    names += [f"bench_rt_s{i}_{side}" for i in range(options.sporadic_senders) for side in "ab"]
+    async with api.session(options.auth_url, 8) as auth, api.session(options.chat_url, 16) as chat:
+        users = await api.login_all(auth, names)
+        chatty = Shape("chatty pair", [])
+        pair_chat = await api.open_chat(chat, users[0], users[1])
+        chatty.senders = [(pair_chat, users[0]), (pair_chat, users[1])]
+        sporadic = Shape(f"sporadic ({options.sporadic_senders} senders)", [])
+        for i in range(options.sporadic_senders):
+            a, b = users[2 + 2 * i], users[3 + 2 * i]
+            sporadic.senders.append((await api.open_chat(chat, a, b), a))
+        shapes = [chatty, sporadic]
+        await _measure(options, chat, shapes, users)
+    _report(options, results, shapes)
+
+
+async def _measure(
+    options: Options, chat: aiohttp.ClientSession, shapes: list[Shape], users: list[api.User]
+) -> None:
+    loop, arrived = asyncio.get_running_loop(), asyncio.Event()
+
+    def notify() -> None:
+        loop.call_soon_threadsafe(arrived.set)
+
+    db = firestore_client(options.firestore_project, options.firestore)
+    since = datetime.now(UTC)
+    try:
+        for shape in shapes:
+            chats = {chat_id for chat_id, _ in shape.senders}
+            members = {u.id for _, u in shape.senders}
+            others = [db.collection(user_inbox(m)) for m in members]
+            others += [db.collection(chat_receipts(c)) for c in chats]
+            shape.watches = [Watch(batches(db, c, since), notify) for c in chats]
+            shape.others = [Watch(query, notify) for query in others]
+        every = [w for s in shapes for w in s.watches + s.others]
+        await asyncio.gather(*(asyncio.to_thread(w.wait_ready) for w in every))
+        seconds = options.shape_seconds
+        plans = _schedules(shapes, seconds, random.Random(1))
+        with bars() as progress:
+            bar = progress.add_task(
+                f"Firestore traffic shapes, {seconds:g} s", total=sum(len(p[3]) for p in plans)
+            )
+            await asyncio.gather(*(_paced(chat, p, lambda: progress.advance(bar)) for p in plans))
+            await _wait_arrivals(shapes, arrived)
+    finally:
+        for shape in shapes:
+            for watch in shape.watches + shape.others:
+                watch.close()
+        db.close()
+
+
+def _schedules(shapes: list[Shape], seconds: float, rng: random.Random) -> list[Plan]:
+    chatty, sporadic = shapes
+    plans: list[Plan] = [
+        (chatty, c, u, [0.2] * int(seconds * 5)) for c, u in chatty.senders
+    ]  # 5 msg/s each
+    for chat_id, user in sporadic.senders:
+        gaps = [rng.uniform(0, 3)]  # senders start out of step
+        while sum(gaps) + 4.0 < seconds:
+            gaps.append(rng.uniform(2.5, 4.0))  # quieter than the aggregation window
+        plans.append((sporadic, chat_id, user, gaps))
+    return plans
+
+
+def _report(options: Options, results: Results, shapes: list[Shape]) -> None:
+    rows = []
+    for shape, key in zip(shapes, ("chatty", "sporadic"), strict=True):
+        arrivals: dict[str, float] = {}
+        for watch in shape.watches:
+            arrivals.update(watch.arrivals())
+        docs = sum(len(w.added) for w in shape.watches)
+        writes = docs + sum(w.changes for w in shape.others)
+        delays = [(arrivals[m] - t) * 1000 for m, t in shape.sent.items() if m in arrivals]
+        n = max(len(shape.sent), 1)
+        f = results.figure
+        per_doc = f(f"firestore.{key}.batch_docs_per_message", docs / n)
+        f(f"firestore.{key}.writes_per_message", writes / n)
+        f(f"firestore.{key}.messages", len(shape.sent))
+        f(f"firestore.{key}.missing", len(shape.sent) - len(delays))
+        p50 = f(f"firestore.{key}.delay_p50_ms", percentile(delays, 0.5))
+        p95 = f(f"firestore.{key}.delay_p95_ms", percentile(delays, 0.95))
+        target = "≤ 0.25 (all writes ≤ 0.5)" if key == "chatty" else ""
+        results.headline(
+            Headline(
+                f"Firestore batch docs per message, {shape.name}",
+                per_doc,
+                "",
+                "one doc per message",
+                1.0,
+                target,
+            )
+        )
+        results.headline(Headline(f"Send → listener p95, {shape.name}", p95, "ms"))
+        rows.append(
+            [
+                shape.name,
+                str(len(shape.sent)),
+                str(docs),
+                fmt(per_doc, 2),
+                fmt(writes / n, 2),
+                fmt(p50),
+                fmt(p95),
+                str(len(shape.sent) - len(delays)),
+                str(shape.errors),
+            ]
+        )
+    results.section(
+        "Firestore",
+        f"Sent over HTTP to {options.chat_url} for {options.shape_seconds:g} s: a chatty pair "
+        "(two senders in one chat, 5 msg/s each) and sporadic senders (one message every "
+        "2.5–4 s each, in their own chats). Delay: from issuing the POST to a Firestore query "
+        "listener on the chat's batches receiving the document. All writes: batch documents "
+        "plus every change the bench users' inbox and receipt documents saw.\n\n"
+        + table(
+            [
+                "shape",
+                "messages",
+                "batch docs",
+                "docs/msg",
+                "all writes/msg",
+                "p50 ms",
+                "p95 ms",
+                "never arrived",
+                "send errors",
+            ],
+            rows,
+        ),
+    )
+    charts.docs_per_message(
+        results,
+        {
+            s.name: results.figures[f"firestore.{k}.batch_docs_per_message"]
+            for s, k in zip(shapes, ("chatty", "sporadic"), strict=True)
+        },
+    )

@@ -1,0 +1,148 @@
+"""The soak as a part of the report: load, then memory, tombstones and Firestore checks."""
+
+import asyncio
+import time
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+
+from bench import api, charts, procs
+from bench.firestore_docs import message_counts
+from bench.options import Options
+from bench.results import Headline, Results, fmt, table
+from bench.soak import load as soak_load
+from bench.stats import percentile
+from chat_common.contract.firestore import firestore_client
+
+FIRESTORE_TIMEOUT_SECONDS = 120.0
+FIRESTORE_POLL_SECONDS = 1.0
+
+
+def _exactly_once(options: Options, accepted: dict[str, str], since: datetime) -> Counter[str]:
+    """Copies of every message id in the soak chats' batches, once all accepted arrived
+    (or the bound passed)."""
+    db = firestore_client(options.firestore_project, options.firestore)
+    try:
+        deadline = time.monotonic() + FIRESTORE_TIMEOUT_SECONDS
+        while True:
+            counts = message_counts(db, set(accepted.values()), since)
+            if accepted.keys() <= counts.keys() or time.monotonic() > deadline:
+                return counts
+            time.sleep(FIRESTORE_POLL_SECONDS)  # re-reading Firestore until it holds them all
+    finally:
+        db.close()
+
+
+async def run(options: Options, results: Results) -> None:
+    names = [f"bench_soak_{i}_{side}" for i in range(options.soak_pairs) for side in "ab"]
+    async with (
+        api.session(options.auth_url, 8) as auth,
+        api.session(options.chat_url, 2 * options.soak_pairs) as chat,
+    ):
+        users = await api.login_all(auth, names)
+        senders = []
+        for a, b in zip(users[::2], users[1::2], strict=True):
+            chat_id = await api.open_chat(chat, a, b)
+            senders += [(chat_id, a), (chat_id, b)]
+        tombstones = procs.LogWatch(options.state / "cassandra" / "cassandra.log")
+        memory_start = procs.memory(options.state)
+        since = datetime.now(UTC) - timedelta(seconds=1)
+        load = await soak_load.run(auth, chat, senders, options.soak_rate, options.soak_seconds)
+    memory_end = procs.memory(options.state)
+    counts = await asyncio.to_thread(_exactly_once, options, load.accepted, since)
+    warnings = tombstones.new_lines(procs.TOMBSTONE_WARNING)
+    _report(options, results, load, (memory_start, memory_end), counts, warnings)
+
+
+def _report(
+    options: Options,
+    results: Results,
+    load: soak_load.Load,
+    memory: tuple[dict[str, float | None], dict[str, float | None]],
+    counts: Counter[str],
+    warnings: list[str],
+) -> None:
+    f = results.figure
+    errors = load.errors()
+    accepted = set(load.accepted)
+    missing = len(accepted - counts.keys())
+    duplicated = sum(1 for m in accepted if counts.get(m, 0) > 1)
+    unexpected = len(counts.keys() - accepted)
+    minutes = load.minutes()
+    latencies = [s.seconds * 1000 for s in load.sent]
+    f("soak.offered_rate_per_s", options.soak_rate)
+    f("soak.accepted_rate_per_s", len(accepted) / load.seconds)
+    f("soak.sends", len(load.sent))
+    f("soak.errors", sum(errors.values()))
+    f("soak.p50_ms", percentile(latencies, 0.5))
+    f("soak.p99_ms", percentile(latencies, 0.99))
+    worst = f("soak.p99_worst_minute_ms", max(m[3] for m in minutes))
+    best = f("soak.p99_best_minute_ms", min(m[3] for m in minutes))
+    f("soak.tombstone_warnings", len(warnings))
+    f("soak.firestore_missing", missing)
+    f("soak.firestore_duplicated", duplicated)
+    f("soak.firestore_unexpected", unexpected)
+    start, end = memory
+    for component in procs.COMPONENTS:
+        before, after = start.get(component), end.get(component)
+        if before is not None and after is not None:
+            f(f"soak.memory.{component}.start_mib", before)
+            f(f"soak.memory.{component}.end_mib", after)
+            f(f"soak.memory.{component}.growth_pct", (after - before) / before * 100)
+    growth = results.figures.get("soak.memory.chat-service.growth_pct", float("nan"))
+    offered = options.soak_rate
+    what = f"Soak ({options.soak_seconds / 60:g} min at {offered:g} msg/s)"
+    results.headline(
+        Headline(
+            f"{what}: accepted rate",
+            len(accepted) / load.seconds,
+            "msg/s",
+            "offered",
+            offered,
+            "= 1",
+        )
+    )
+    results.headline(Headline(f"{what}: errors", sum(errors.values()), "", target="0"))
+    results.headline(
+        Headline(f"{what}: p99, worst minute", worst, "ms", "best minute", best, "< 100 ms, flat")
+    )
+    results.headline(Headline(f"{what}: chat-service memory growth", growth, "%", target="< 10 %"))
+    results.headline(
+        Headline(f"{what}: Cassandra tombstone warnings", len(warnings), "", target="0")
+    )
+    results.headline(
+        Headline(
+            f"{what}: messages not in Firestore exactly once",
+            missing + duplicated,
+            "",
+            "accepted",
+            len(accepted),
+            "0",
+        )
+    )
+    mem_rows = [
+        [
+            c,
+            fmt(start.get(c)),
+            fmt(end.get(c)),
+            fmt(results.figures.get(f"soak.memory.{c}.growth_pct"), 1),
+        ]
+        for c in procs.COMPONENTS
+    ]
+    minute_rows = [[str(m), str(n), fmt(p50), fmt(p99)] for m, n, p50, p99 in minutes]
+    error_rows = [[status, str(n)] for status, n in sorted(errors.items())] or [["none", "0"]]
+    body = [
+        f"{options.soak_pairs} pairs of users (both members send) at {offered:g} msg/s in all "
+        f"for {options.soak_seconds:g} s, through {options.chat_url}; sends are fired on "
+        f"schedule (open loop). Accepted: {len(accepted):,} of {len(load.sent):,}.",
+        "**Errors by status**\n\n" + table(["status", "sends"], error_rows),
+        "**Latency per minute**\n\n" + table(["minute", "sends", "p50 ms", "p99 ms"], minute_rows),
+        "**Resident memory (MiB)**\n\n"
+        + table(["component", "start", "end", "growth %"], mem_rows),
+        f"**Firestore**: of {len(accepted):,} accepted messages, {missing} never reached a batch "
+        f"document, {duplicated} are in more than one; {unexpected} messages in the soak chats' "
+        "batches were not acknowledged to the bench (sends that timed out yet were stored).",
+        f"**Cassandra tombstone warnings** logged during the soak: {len(warnings)}"
+        + "".join(f"\n\n    {line[:300]}" for line in warnings[:3]),
+    ]
+    results.section("Soak", "\n\n".join(body))
+    charts.soak_minutes(results, [(m, p50, p99) for m, _, p50, p99 in minutes])
