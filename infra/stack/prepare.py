@@ -1,7 +1,5 @@
 """What the servers need before the services use them: topics and the keyspace."""
 
-import asyncio
-
 TOPICS = {"chat-messages": 6, "chat-messages-dlq": 1}
 
 
@@ -20,20 +18,9 @@ async def kafka_topics() -> None:
         await admin.close()
 
 
-def _create_keyspace() -> None:
-    from cassandra.cluster import Cluster
-
-    cluster = Cluster(["127.0.0.1"], port=9042)
-    try:
-        session = cluster.connect()
-        session.execute(
-            "CREATE KEYSPACE IF NOT EXISTS chat WITH replication ="
-            " {'class': 'SimpleStrategy', 'replication_factor': 1}",
-            timeout=30,
-        )
-    finally:
-        cluster.shutdown()
-
-
 async def cassandra_keyspace() -> None:
-    await asyncio.to_thread(_create_keyspace)
+    """The chat service's keyspace and tables, made by its own migration (defined once)."""
+    from chat_service.config import Settings
+    from chat_service.migrate import migrate
+
+    await migrate(Settings(CASSANDRA_HOSTS="127.0.0.1", CASSANDRA_PORT=9042))

@@ -1,7 +1,6 @@
 """Checks that a server really answers (a query, a metadata request), not just a port."""
 
 import asyncio
-import os
 
 import asyncpg
 import httpx
@@ -45,10 +44,9 @@ async def kafka(port: int) -> None:
 
 
 async def firestore(port: int) -> None:
-    from google.cloud import firestore as fs
+    from chat_common.contract.firestore import async_firestore_client
 
-    os.environ["FIRESTORE_EMULATOR_HOST"] = f"127.0.0.1:{port}"
-    client = fs.AsyncClient(project="demo-chat")
+    client = async_firestore_client("demo-chat", f"127.0.0.1:{port}")
     try:
         await client.collection("readiness").document("probe").get(timeout=3)
     finally:
