@@ -18,6 +18,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from chat_common.contract.usernames import USERNAME_PATTERN
+
 # Stable constraint names, so later migrations can refer to them by name.
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -26,8 +28,6 @@ NAMING_CONVENTION = {
     "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
     "pk": "pk_%(table_name)s",
 }
-
-USERNAME_PATTERN = r"^[A-Za-z0-9_.-]{3,32}$"
 
 
 class Base(DeclarativeBase):

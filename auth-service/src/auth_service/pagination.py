@@ -3,10 +3,10 @@
 import base64
 import binascii
 import json
-import re
+
+from chat_common.contract.usernames import is_username
 
 CURSOR_VERSION = 1
-_LOWERED_USERNAME = re.compile(r"^[a-z0-9_.-]{3,32}$")
 
 
 class InvalidCursor(ValueError):
@@ -28,6 +28,7 @@ def decode_cursor(cursor: str) -> str:
     if not isinstance(data, dict) or data.get("v") != CURSOR_VERSION:
         raise InvalidCursor("cursor is not valid")
     after = data.get("after")
-    if not isinstance(after, str) or not _LOWERED_USERNAME.match(after):
+    # The cursor holds a lowered username: the username rule, in lower case.
+    if not isinstance(after, str) or not is_username(after) or after != after.lower():
         raise InvalidCursor("cursor is not valid")
     return after

@@ -23,6 +23,7 @@ from auth_service.schemas import (
     UserSummary,
 )
 from auth_service.service import IssuedTokens
+from chat_common.contract.usernames import USERNAME_PREFIX_PATTERN
 
 auth_router = APIRouter(prefix="/auth", tags=["auth"])
 users_router = APIRouter(prefix="/users", tags=["users"])
@@ -97,7 +98,7 @@ async def search_users(
     _: CurrentPrincipal,
     service: AuthServiceDep,
     cursor: ValidCursor,
-    q: Annotated[str, Query(max_length=32, pattern=r"^[A-Za-z0-9_.-]*$")] = "",
+    q: Annotated[str, Query(pattern=USERNAME_PREFIX_PATTERN)] = "",
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
 ) -> UserPage:
     users, next_cursor = await service.search_users(q, cursor, limit)

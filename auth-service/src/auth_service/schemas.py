@@ -6,13 +6,12 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, StringConstraints
 
+from chat_common.contract.usernames import USERNAME_PATTERN
 from chat_common.text import SafeText
 
-# The pattern already keeps usernames to ASCII letters, digits and `_.-`; SafeText states
-# the shared rule (no controls, no bidi overrides) so a looser pattern cannot drop it.
-Username = Annotated[
-    str, StringConstraints(min_length=3, max_length=32, pattern=r"^[A-Za-z0-9_.-]+$"), SafeText
-]
+# The username rule already keeps usernames to ASCII letters, digits and `_.-`; SafeText
+# states the shared rule (no controls, no bidi overrides) so a looser rule cannot drop it.
+Username = Annotated[str, StringConstraints(pattern=USERNAME_PATTERN), SafeText]
 Password = Annotated[str, StringConstraints(min_length=8, max_length=128)]
 DisplayName = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64), SafeText
