@@ -52,8 +52,10 @@ class Assumptions:
     cassandra_node_cores: int = 8
     cassandra_cpu_utilization: float = 0.5
     busy_chat_messages_per_s: float = 1.0  # sustained for a whole bucket
+    # Firestore's multi-region list prices (a single region costs about half).
     firestore_usd_per_100k_writes: float = 0.18
     firestore_usd_per_100k_deletes: float = 0.02
+    firestore_usd_per_100k_reads: float = 0.06
 
 
 @dataclass
@@ -167,8 +169,9 @@ def plan(daily_users: int, a: Assumptions, m: Measured) -> dict[str, float | Non
     by_cpu = _ceil(cores and cores / (a.cassandra_node_cores * a.cassandra_cpu_utilization))
     out["cassandra_nodes_by_disk"] = by_disk
     out["cassandra_nodes_by_cpu"] = by_cpu
-    known = [n for n in (by_disk, by_cpu) if n is not None]
-    out["cassandra_nodes"] = _ceil(max(known), a.replication, a.replication) if known else None
+    # Both bounds or nothing: the disk bound alone could understate a write-heavy load.
+    both = None if by_disk is None or by_cpu is None else max(by_disk, by_cpu)
+    out["cassandra_nodes"] = _ceil(both, a.replication, a.replication)
     bucket = m.get("bucket_seconds")
     out["busy_partition_mb"] = _times(
         a.busy_chat_messages_per_s, bucket, m.get("cassandra.bytes_per_message"), 1e-6
@@ -192,10 +195,16 @@ def plan(daily_users: int, a: Assumptions, m: Measured) -> dict[str, float | Non
 def _firestore_usd(
     messages: float, writes: float | None, deletes: float | None, a: Assumptions
 ) -> float | None:
-    """Cost of the writes and TTL deletes of `messages` messages, by the price list."""
+    """Cost of `messages` messages' writes, listener reads and TTL deletes, by the price list.
+
+    `deletes` is the batch documents per message. Listeners read every written document:
+    a batch document once by each of the two members, inbox and receipt documents once by
+    the one member they are for, so reads = writes + batch documents.
+    """
     if writes is None or deletes is None:
         return None
     usd_per_100k = writes * a.firestore_usd_per_100k_writes
+    usd_per_100k += (writes + deletes) * a.firestore_usd_per_100k_reads
     usd_per_100k += deletes * a.firestore_usd_per_100k_deletes
     return messages * usd_per_100k / 1e5
 

@@ -95,11 +95,12 @@ def test_partition_sizes_follow_the_bucket(capacity: ModuleType) -> None:
 def test_firestore_cost_against_one_document_per_message(capacity: ModuleType) -> None:
     out = capacity.plan(1_000_000, capacity.Assumptions(), measured(capacity, **FULL))
     month = 40e6 * 30
+    # Writes, then listener reads (both members read a batch document), then TTL deletes.
     assert out["firestore_usd_per_month_one_doc_per_message"] == pytest.approx(
-        month * (0.18 + 0.02) / 1e5
+        month * (0.18 + 2 * 0.06 + 0.02) / 1e5
     )
     assert out["firestore_usd_per_month_chatty"] == pytest.approx(
-        month * (0.3 * 0.18 + 0.2 * 0.02) / 1e5
+        month * (0.3 * 0.18 + (0.3 + 0.2) * 0.06 + 0.2 * 0.02) / 1e5
     )
     assert out["firestore_writes_per_day_sporadic"] == pytest.approx(40e6 * 2.0)
 
@@ -110,7 +111,8 @@ def test_a_missing_figure_is_reported_not_guessed(capacity: ModuleType) -> None:
     out = capacity.plan(1_000_000, capacity.Assumptions(), m)
     assert out["chat_service_pods"] is None
     assert out["firestore_usd_per_month_chatty"] is None
-    assert out["cassandra_nodes"] == 3 * math.ceil(out["cassandra_nodes_by_disk"] / 3)
+    # Cassandra's CPU figure comes from the send bench: without it, no node count.
+    assert out["cassandra_nodes_by_disk"] is not None and out["cassandra_nodes"] is None
     table = capacity.table([1_000_000], capacity.Assumptions(), m)
     assert "| chat-service pods (sends) | not measured |" in table
 
