@@ -19,6 +19,8 @@ import httpx
 import pytest
 from google.cloud import firestore
 
+from chat_common.contract.firestore import firestore_client as new_firestore_client
+
 REPO = Path(__file__).resolve().parents[2]
 AUTH_URL = os.environ.get("AUTH_URL", "http://127.0.0.1:8001").rstrip("/")
 CHAT_URL = os.environ.get("CHAT_URL", "http://127.0.0.1:8002").rstrip("/")
@@ -68,8 +70,7 @@ async def stack() -> None:
 
 @pytest.fixture(scope="session")
 def firestore_client(stack: None) -> Iterator[firestore.Client]:
-    os.environ["FIRESTORE_EMULATOR_HOST"] = FIRESTORE_HOST
-    client = firestore.Client(project=FIRESTORE_PROJECT)
+    client = new_firestore_client(FIRESTORE_PROJECT, FIRESTORE_HOST)
     deadline = time.monotonic() + READY_WAIT_SECONDS
     while True:
         try:

@@ -19,7 +19,9 @@ from google.api_core.exceptions import AlreadyExists, GoogleAPIError
 from google.cloud import firestore
 from google.cloud.firestore_v1.base_query import FieldFilter
 
-EMULATOR_HOST = os.environ.setdefault("FIRESTORE_EMULATOR_HOST", "127.0.0.1:8080")
+from chat_common.contract.firestore import async_firestore_client, firestore_client
+
+EMULATOR_HOST = os.environ.get("FIRESTORE_EMULATOR_HOST", "127.0.0.1:8080")
 PROJECT = "demo-chat"
 LOG_FILE = Path(__file__).resolve().parents[2] / ".state" / "firestore" / "firestore.log"
 READY_TIMEOUT_S = 60.0
@@ -35,7 +37,7 @@ def _log_tail(lines: int = 20) -> str:
 @pytest.fixture(scope="session")
 async def client() -> AsyncIterator[firestore.AsyncClient]:
     """An async client, once the emulator answers a read (bounded wait)."""
-    db = firestore.AsyncClient(project=PROJECT)
+    db = async_firestore_client(PROJECT, EMULATOR_HOST)
     probe = db.collection("smoke-ready").document("probe")
     deadline = time.monotonic() + READY_TIMEOUT_S
     while True:
@@ -58,7 +60,7 @@ async def client() -> AsyncIterator[firestore.AsyncClient]:
 @pytest.fixture
 def sync_client(client: firestore.AsyncClient) -> Iterator[firestore.Client]:
     """A sync client for listeners (on_snapshot runs its callbacks on a thread)."""
-    db = firestore.Client(project=PROJECT)
+    db = firestore_client(PROJECT, EMULATOR_HOST)
     yield db
     db.close()
 
