@@ -8,6 +8,7 @@ A service that is not ready within a minute fails the session with a clear messa
 import asyncio
 import os
 import queue
+import subprocess
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
@@ -18,6 +19,7 @@ from typing import Any
 import httpx
 import pytest
 from google.cloud import firestore
+from playwright.async_api import Browser, async_playwright
 
 from chat_common.contract.firestore import firestore_client as new_firestore_client
 
@@ -29,6 +31,16 @@ FIRESTORE_HOST = os.environ.get("FIRESTORE_EMULATOR_HOST", "127.0.0.1:8080")
 FIRESTORE_PROJECT = os.environ.get("FIRESTORE_PROJECT", "demo-chat")
 READY_WAIT_SECONDS = 60.0
 PASSWORD = "e2e-password-1"
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 
 
 async def _wait_http(name: str, url: str) -> None:
@@ -82,6 +94,23 @@ def firestore_client(stack: None) -> Iterator[firestore.Client]:
             time.sleep(1.0)
     yield client
     client.close()
+
+
+# Headless Chromium (Debian's) for the web page's tests, shared by their modules.
+@pytest.fixture(scope="module")
+async def browser() -> AsyncIterator[Browser]:
+    if not CHROMIUM.exists():
+        # The project's own installer (Debian's package); never a browser download.
+        script = REPO / "infra" / "tools" / "install-chromium.sh"
+        done = subprocess.run(["bash", str(script)], capture_output=True, text=True, check=False)
+        if done.returncode != 0 or not CHROMIUM.exists():
+            pytest.fail(f"{CHROMIUM} is missing and {script} failed: {done.stderr[-2000:]}")
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(
+            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True
+        )
+        yield browser
+        await browser.close()
 
 
 @dataclass

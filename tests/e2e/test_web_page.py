@@ -1,45 +1,17 @@
 """The web page in headless Chromium (Debian's), two people in two browser contexts."""
 
-import subprocess
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
-from playwright.async_api import Browser, Page, async_playwright, expect
+from playwright.async_api import Browser, Page, expect
 
 User = Any
 REPO = Path(__file__).resolve().parents[2]
-CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = REPO / ".state" / "artifacts"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 HISTORY = 45  # more than two pages of 20: scrolling up must load older pages
-
-
-@pytest.fixture(scope="module")
-async def browser() -> AsyncIterator[Browser]:
-    if not CHROMIUM.exists():
-        # The project's own installer (Debian's package); never a browser download.
-        script = REPO / "infra" / "tools" / "install-chromium.sh"
-        done = subprocess.run(["bash", str(script)], capture_output=True, text=True, check=False)
-        if done.returncode != 0 or not CHROMIUM.exists():
-            pytest.fail(f"{CHROMIUM} is missing and {script} failed: {done.stderr[-2000:]}")
-    async with async_playwright() as playwright:
-        browser = await playwright.chromium.launch(
-            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True
-        )
-        yield browser
-        await browser.close()
 
 
 async def log_in_and_open_chat(page: Page, chat_url: str, user: User, other: User) -> None:
