@@ -3,6 +3,7 @@
 from fastapi import APIRouter, Response, status
 
 from auth_validator.fastapi import BearerToken, CurrentPrincipal
+from chat_common.error_model import error_responses
 from chat_service.dependencies import (
     ChatServiceDep,
     MemberChat,
@@ -23,9 +24,29 @@ from chat_service.schemas import (
 
 router = APIRouter(tags=["chats"])
 
-_ERRORS: dict[int | str, dict[str, str]] = {
-    401: {"description": "Missing or invalid bearer token"},
-    503: {"description": "Cassandra or the auth service is unavailable"},
+_ERRORS = error_responses(
+    (401, "Missing or invalid bearer token"),
+    (503, "Cassandra or the auth service is unavailable"),
+)
+_NOT_A_MEMBER = (404, "No such chat, or not a member")
+_TOO_FAST = (429, "Sending too fast (Retry-After says when to retry)")
+
+# OpenAPI links: what a client (and the conformance suite) does next with an answer.
+_CHAT_LINKS = {
+    "history": {
+        "operationRef": "#/paths/~1chat~1{chat_id}/get",
+        "parameters": {"chat_id": "$response.body#/id"},
+    },
+    "send": {
+        "operationRef": "#/paths/~1chat~1{chat_id}~1messages/post",
+        "parameters": {"chat_id": "$response.body#/id"},
+    },
+}
+_MESSAGE_LINKS = {
+    "older": {
+        "operationRef": "#/paths/~1chat~1{chat_id}/get",
+        "parameters": {"chat_id": "$response.body#/chat_id", "time": "$response.body#/id"},
+    },
 }
 
 
@@ -58,8 +79,9 @@ def _message_public(message: Message) -> MessagePublic:
     status_code=status.HTTP_201_CREATED,
     responses={
         **_ERRORS,
-        200: {"model": ChatPublic, "description": "The pair's existing chat"},
-        404: {"description": "Unknown user"},
+        **error_responses((404, "Unknown user"), (422, "Invalid body, or a chat with oneself")),
+        200: {"model": ChatPublic, "description": "The pair's existing chat", "links": _CHAT_LINKS},
+        201: {"description": "The pair's new chat", "links": _CHAT_LINKS},
     },
 )
 async def start_chat(
@@ -87,8 +109,8 @@ async def list_chats(principal: CurrentPrincipal, service: ChatServiceDep) -> Ch
     status_code=status.HTTP_201_CREATED,
     responses={
         **_ERRORS,
-        404: {"description": "No such chat, or not a member"},
-        429: {"description": "Sending too fast (Retry-After says when to retry)"},
+        **error_responses(_NOT_A_MEMBER, _TOO_FAST),
+        201: {"description": "The message as stored", "links": _MESSAGE_LINKS},
     },
 )
 async def send_message(
@@ -105,7 +127,7 @@ async def send_message(
 
 @router.get(
     "/chat/{chat_id}",
-    responses={**_ERRORS, 404: {"description": "No such chat, or not a member"}},
+    responses={**_ERRORS, **error_responses(_NOT_A_MEMBER)},
 )
 async def history(
     chat: MemberChat, service: ChatServiceDep, time: PageTime, quantity: PageQuantity = 10
