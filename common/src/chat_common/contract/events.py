@@ -97,21 +97,31 @@ class MessageCreatedV1(_ChatEvent):
         return ()
 
 
-class MessageCreated(_ChatEvent):
-    """`message.created`: a stored message; `sent_at` is the time of its id."""
+class _MemberMessageEvent(_ChatEvent):
+    """A version-2 event about one message: made by its sender, one of the members."""
 
     v: Literal[2] = 2
-    type: Literal["message.created"] = "message.created"
+    type: str
     id: TimeUUID
     chat_id: uuid.UUID
     sender_id: uuid.UUID
     members: Members
+
+    @model_validator(mode="after")
+    def _sender_is_a_member(self) -> Self:
+        _check_member(self.sender_id, self.members, "sender_id")
+        return self
+
+
+class MessageCreated(_MemberMessageEvent):
+    """`message.created`: a stored message; `sent_at` is the time of its id."""
+
+    type: Literal["message.created"] = "message.created"
     text: str
     sent_at: Instant
 
     @model_validator(mode="after")
     def _consistent(self) -> Self:
-        _check_member(self.sender_id, self.members, "sender_id")
         _check_sent_at(self.id, self.sent_at)
         return self
 
@@ -136,39 +146,19 @@ class MessageCreated(_ChatEvent):
         )
 
 
-class MessageEdited(_ChatEvent):
+class MessageEdited(_MemberMessageEvent):
     """`message.edited`: the sender replaced a message's text."""
 
-    v: Literal[2] = 2
     type: Literal["message.edited"] = "message.edited"
-    id: TimeUUID
-    chat_id: uuid.UUID
-    sender_id: uuid.UUID
-    members: Members
     text: str
     edited_at: Instant
 
-    @model_validator(mode="after")
-    def _consistent(self) -> Self:
-        _check_member(self.sender_id, self.members, "sender_id")
-        return self
 
-
-class MessageDeleted(_ChatEvent):
+class MessageDeleted(_MemberMessageEvent):
     """`message.deleted`: the sender deleted a message."""
 
-    v: Literal[2] = 2
     type: Literal["message.deleted"] = "message.deleted"
-    id: TimeUUID
-    chat_id: uuid.UUID
-    sender_id: uuid.UUID
-    members: Members
     deleted_at: Instant
-
-    @model_validator(mode="after")
-    def _consistent(self) -> Self:
-        _check_member(self.sender_id, self.members, "sender_id")
-        return self
 
 
 class ChatRead(_ChatEvent):
