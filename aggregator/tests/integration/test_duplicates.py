@@ -7,6 +7,8 @@ replay, two concurrent sends with one client_message_id.
 import uuid
 from typing import Any
 
+from chat_common.contract.times import unix_millis
+
 WINDOW_MS = 1000
 
 
@@ -14,7 +16,7 @@ def ids_in_one_window(n: int) -> list[uuid.UUID]:
     """n fresh time UUIDs of one aggregation window (so their documents share slots)."""
     while True:
         ids = [uuid.uuid1() for _ in range(n)]
-        windows = {(i.time - 0x01B21DD213814000) // 10_000 // WINDOW_MS for i in ids}
+        windows = {unix_millis(i) // WINDOW_MS for i in ids}
         if len(windows) == 1:
             return ids
 

@@ -1,13 +1,12 @@
 """How messages and users look in the terminal."""
 
-from datetime import datetime
-
 from rich.console import Console
 from rich.markup import escape
 
 from chat_cli.api import ChatApi
 from chat_cli.errors import CliError
 from chat_cli.models import Message
+from chat_common.contract.times import parse_rfc3339_millis
 from chat_common.text import printable
 
 
@@ -21,7 +20,7 @@ def safe(text: str) -> str:
 def local_time(sent_at: str) -> str:
     """`HH:MM:SS` in the terminal's time zone (the full instant when unparseable)."""
     try:
-        instant = datetime.fromisoformat(sent_at.replace("Z", "+00:00"))
+        instant = parse_rfc3339_millis(sent_at)
     except ValueError:
         return sent_at
     return instant.astimezone().strftime("%H:%M:%S")
