@@ -2,7 +2,7 @@
 
 import json
 import subprocess
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -175,3 +175,22 @@ def prod(rendered: dict[str, list[Manifest]]) -> dict[str, dict[str, Manifest]]:
     for doc in rendered["prod"]:
         by_kind.setdefault(doc["kind"], {})[doc["metadata"]["name"]] = doc
     return by_kind
+
+
+Peer = dict[str, Any]
+
+
+def policy_peers(policy: Manifest, direction: str) -> Iterator[tuple[Peer, set[int]]]:
+    """(peer, ports) of every rule of a NetworkPolicy spec, `direction` "ingress" or "egress"."""
+    side = "from" if direction == "ingress" else "to"
+    for rule in policy.get(direction, []):
+        # A rule without peers admits (or reaches) every pod and address.
+        assert rule.get(side), f"a {direction} rule without `{side}`: {rule}"
+        ports = {port["port"] for port in rule["ports"]}
+        for peer in rule[side]:
+            yield peer, ports
+
+
+@pytest.fixture(scope="session")
+def peers() -> Callable[[Manifest, str], Iterator[tuple[Peer, set[int]]]]:
+    return policy_peers

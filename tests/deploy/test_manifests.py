@@ -1,5 +1,6 @@
 """Rendered Kubernetes manifests: schema-valid offline, wired together, probes and limits."""
 
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -11,6 +12,7 @@ WORKLOAD_KINDS = {"Deployment", "StatefulSet", "Job"}
 STORES = {"postgres", "kafka", "cassandra", "firestore-emulator"}
 
 Manifest = dict[str, Any]
+Peers = Callable[[Manifest, str], Iterator[tuple[dict[str, Any], set[int]]]]
 
 
 def pods(docs: list[Manifest]) -> list[tuple[Manifest, dict[str, str], dict[str, Any]]]:
@@ -215,7 +217,7 @@ EXPECTED_EGRESS = {
 
 
 def test_network_policies_let_each_service_reach_only_its_own_stores(
-    rendered: dict[str, list[Manifest]],
+    rendered: dict[str, list[Manifest]], peers: Peers
 ) -> None:
     docs = rendered["dev"]
     all_pods = pods(docs)
@@ -229,27 +231,23 @@ def test_network_policies_let_each_service_reach_only_its_own_stores(
         # The service's Deployment and its migration Job (if any) are both confined.
         assert "Deployment" in {w["kind"] for w in selected}, service
         reached: set[tuple[str, int]] = set()
-        for rule in policy["egress"]:
-            ports = {port["port"] for port in rule["ports"]}
-            for peer in rule["to"]:
-                if "ipBlock" in peer:
-                    reached |= {(peer["ipBlock"]["cidr"], port) for port in ports}
-                    continue
-                labels = peer["podSelector"]["matchLabels"]
-                if labels == {"k8s-app": "kube-dns"}:
-                    assert ports == {53}, service
-                    continue
-                targets = [
-                    (w, spec) for w, pod_labels, spec in all_pods if selects(labels, pod_labels)
-                ]
-                # A selector that matches nothing would silently cut the service off.
-                assert targets, f"{service}: egress selector {labels} matches no pod in dev"
-                for workload, spec in targets:
-                    open_ports = {
-                        p["containerPort"] for c in spec["containers"] for p in c.get("ports", [])
-                    }
-                    assert ports <= open_ports, (service, workload["metadata"]["name"])
-                    reached |= {(workload["metadata"]["name"], port) for port in ports}
+        for peer, ports in peers(policy, "egress"):
+            if "ipBlock" in peer:
+                reached |= {(peer["ipBlock"]["cidr"], port) for port in ports}
+                continue
+            labels = peer["podSelector"]["matchLabels"]
+            if labels == {"k8s-app": "kube-dns"}:
+                assert ports == {53}, service
+                continue
+            targets = [(w, spec) for w, pod_labels, spec in all_pods if selects(labels, pod_labels)]
+            # A selector that matches nothing would silently cut the service off.
+            assert targets, f"{service}: egress selector {labels} matches no pod in dev"
+            for workload, spec in targets:
+                open_ports = {
+                    p["containerPort"] for c in spec["containers"] for p in c.get("ports", [])
+                }
+                assert ports <= open_ports, (service, workload["metadata"]["name"])
+                reached |= {(workload["metadata"]["name"], port) for port in ports}
         assert reached == expected, service
 
 
@@ -262,7 +260,9 @@ EXPECTED_STORE_CLIENTS = {
 }
 
 
-def test_only_their_services_reach_the_dev_stores(rendered: dict[str, list[Manifest]]) -> None:
+def test_only_their_services_reach_the_dev_stores(
+    rendered: dict[str, list[Manifest]], peers: Peers
+) -> None:
     docs = rendered["dev"]
     all_pods = pods(docs)
     stores = named(docs, "StatefulSet")
@@ -280,14 +280,11 @@ def test_only_their_services_reach_the_dev_stores(rendered: dict[str, list[Manif
         }
         clients: set[str] = set()
         for policy in guarding:
-            for rule in policy["spec"]["ingress"]:
-                # A rule without `from` would admit every pod: never on a store.
-                assert rule.get("from"), (store, policy["metadata"]["name"])
-                assert {port["port"] for port in rule["ports"]} <= open_ports, store
-                for peer in rule["from"]:
-                    assert set(peer) == {"podSelector"}, (store, peer)
-                    selector = peer["podSelector"]["matchLabels"]
-                    matched = [w for w, pod_labels, _ in all_pods if selects(selector, pod_labels)]
-                    assert matched, f"{store}: ingress selector {selector} matches no pod"
-                    clients |= {w["metadata"]["name"] for w in matched}
+            for peer, ports in peers(policy["spec"], "ingress"):
+                assert ports <= open_ports, store
+                assert set(peer) == {"podSelector"}, (store, peer)
+                selector = peer["podSelector"]["matchLabels"]
+                matched = [w for w, pod_labels, _ in all_pods if selects(selector, pod_labels)]
+                assert matched, f"{store}: ingress selector {selector} matches no pod"
+                clients |= {w["metadata"]["name"] for w in matched}
         assert clients == expected, store

@@ -3,12 +3,14 @@
 resources), the APIs it calls and Firestore; each store admits only its services, its own
 members and its operator."""
 
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 
 Manifest = dict[str, Any]
 Objects = dict[str, dict[str, Manifest]]
+Peers = Callable[[Manifest, str], Iterator[tuple[dict[str, Any], set[int]]]]
 DNS = {"k8s-app": "kube-dns"}
 FIRESTORE = ("0.0.0.0/0", 443)
 # Workload Identity's tokens come from the GKE metadata server.
@@ -47,35 +49,33 @@ def resolve(prod: Objects, selector: dict[str, str]) -> set[str]:
     return reached
 
 
-def egress(prod: Objects, service: str) -> set[tuple[str, int]]:
+def egress(prod: Objects, peers: Peers, service: str) -> set[tuple[str, int]]:
     policy = prod["NetworkPolicy"][service]["spec"]
     assert set(policy["policyTypes"]) == {"Ingress", "Egress"}, service
     reached: set[tuple[str, int]] = set()
-    for rule in policy["egress"]:
-        ports = {port["port"] for port in rule["ports"]}
-        for peer in rule["to"]:
-            if "ipBlock" in peer:
-                reached |= {(peer["ipBlock"]["cidr"], port) for port in ports}
-            elif peer["podSelector"]["matchLabels"] == DNS:
-                assert ports == {53}, service
-            else:
-                assert "namespaceSelector" not in peer, (service, peer)
-                for target in resolve(prod, peer["podSelector"]["matchLabels"]):
-                    reached |= {(target, port) for port in ports}
+    for peer, ports in peers(policy, "egress"):
+        if "ipBlock" in peer:
+            reached |= {(peer["ipBlock"]["cidr"], port) for port in ports}
+        elif peer["podSelector"]["matchLabels"] == DNS:
+            assert ports == {53}, service
+        else:
+            assert "namespaceSelector" not in peer, (service, peer)
+            for target in resolve(prod, peer["podSelector"]["matchLabels"]):
+                reached |= {(target, port) for port in ports}
     return reached
 
 
-def test_services_reach_only_their_stores_apis_and_firestore(prod: Objects) -> None:
+def test_services_reach_only_their_stores_apis_and_firestore(prod: Objects, peers: Peers) -> None:
     kafka = ("kafka", kafka_port(prod))
-    assert egress(prod, "auth-service") == {("postgres", 5432)}
-    assert egress(prod, "chat-service") == {
+    assert egress(prod, peers, "auth-service") == {("postgres", 5432)}
+    assert egress(prod, peers, "chat-service") == {
         ("cassandra", 9042),
         kafka,
         ("auth-service", 8001),
         FIRESTORE,
         METADATA,
     }
-    assert egress(prod, "aggregator") == {kafka, FIRESTORE, METADATA}
+    assert egress(prod, peers, "aggregator") == {kafka, FIRESTORE, METADATA}
 
 
 # Who may connect to each operator-run store, and on which port.
@@ -98,7 +98,9 @@ EXPECTED_STORE_INGRESS = {
 
 
 @pytest.mark.parametrize("store", sorted(EXPECTED_STORE_INGRESS))
-def test_stores_admit_only_their_services_members_and_operator(prod: Objects, store: str) -> None:
+def test_stores_admit_only_their_services_members_and_operator(
+    prod: Objects, peers: Peers, store: str
+) -> None:
     labels = store_pods(prod)[store]
     guarding = [
         p["spec"]
@@ -109,19 +111,15 @@ def test_stores_admit_only_their_services_members_and_operator(prod: Objects, st
     admitted: set[tuple[str, int]] = set()
     for policy in guarding:
         assert "Ingress" in policy["policyTypes"]
-        for rule in policy["ingress"]:
-            # A rule without `from` would admit every pod in the cluster.
-            assert rule.get("from"), store
-            ports = {port["port"] for port in rule["ports"]}
-            for peer in rule["from"]:
-                if "namespaceSelector" in peer:
-                    assert "podSelector" not in peer, peer
-                    namespace = peer["namespaceSelector"]["matchLabels"]
-                    source = f"namespace {namespace['kubernetes.io/metadata.name']}"
-                    admitted |= {(source, port) for port in ports}
-                else:
-                    for target in resolve(prod, peer["podSelector"]["matchLabels"]):
-                        admitted |= {(target, port) for port in ports}
+        for peer, ports in peers(policy, "ingress"):
+            if "namespaceSelector" in peer:
+                assert "podSelector" not in peer, peer
+                namespace = peer["namespaceSelector"]["matchLabels"]
+                source = f"namespace {namespace['kubernetes.io/metadata.name']}"
+                admitted |= {(source, port) for port in ports}
+            else:
+                for target in resolve(prod, peer["podSelector"]["matchLabels"]):
+                    admitted |= {(target, port) for port in ports}
     assert admitted == EXPECTED_STORE_INGRESS[store]
 
 
