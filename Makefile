@@ -9,7 +9,7 @@ PACKAGES := common auth-validator auth-service chat-service aggregator cli
 PRESENT := $(foreach p,$(PACKAGES),$(if $(wildcard $(p)/pyproject.toml),$(p)))
 STAMP := $(VENV)/.installed
 
-.PHONY: up down status clean test unit lint venv constraints demo
+.PHONY: up down status clean test unit lint venv constraints demo bench
 
 up: $(STAMP)
 	@$(PY) -m infra.stack up
@@ -38,7 +38,12 @@ $(STAMP): constraints.txt tests/requirements.txt bench/requirements.txt $(foreac
 lint: $(STAMP)
 	@$(VENV)/bin/ruff check .
 	@$(VENV)/bin/ruff format --check .
-	@$(VENV)/bin/mypy $(foreach p,$(PRESENT),$(p)/src) infra/stack
+	@$(VENV)/bin/mypy $(foreach p,$(PRESENT),$(p)/src) infra/stack bench
+
+# Every benchmark on the running system, one report: bench/results/<time>/report.md with
+# charts and figures.json. Options (sizes, durations, --quick) in BENCH_ARGS; bench/README.md.
+bench: up
+	@$(PY) -m bench $(BENCH_ARGS)
 
 # Two people chatting through every service, on the running system.
 demo: up

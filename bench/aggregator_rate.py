@@ -74,6 +74,7 @@ async def _aggregator(options: Options, topic: str) -> tuple[float, int]:
                     started = time.perf_counter()
                 progress.update(bar, completed=runner.messages_written)
                 await asyncio.sleep(0.05)  # sampling a counter; the run itself is the event
+            progress.update(bar, completed=runner.messages_written)
             if runner.messages_written < options.backlog:
                 raise RuntimeError(
                     f"aggregator wrote {runner.messages_written} of {options.backlog}"

@@ -14,7 +14,7 @@ class Headline:
     """One row of the report's first table: a figure beside its same-run baseline."""
 
     what: str
-    value: float
+    value: float | None
     unit: str
     baseline_name: str = ""
     baseline: float | None = None
@@ -22,7 +22,7 @@ class Headline:
 
     @property
     def ratio(self) -> float | None:
-        if self.baseline is None or not self.baseline:
+        if self.value is None or not self.baseline:
             return None
         return self.value / self.baseline
 
@@ -56,12 +56,13 @@ class Results:
 
 
 def fmt(value: float | None, digits: int = 1) -> str:
-    """A number for a table: thousands separated, '—' when missing or NaN."""
-    if value is None or (isinstance(value, float) and math.isnan(value)):
+    """A number for a table: whole numbers and large ones without decimals, small ones to
+    three significant digits, '—' when missing or NaN."""
+    if value is None or math.isnan(value):
         return "—"
-    if abs(value) >= 100:
+    if float(value).is_integer() or abs(value) >= 100:
         return f"{value:,.0f}"
-    return f"{value:,.{digits}f}" if abs(value) >= 1 else f"{value:.{digits + 2}f}"
+    return f"{value:,.{digits}f}" if abs(value) >= 1 else f"{value:.3g}"
 
 
 def table(header: list[str], rows: list[list[str]]) -> str:
@@ -77,7 +78,7 @@ def _headline_table(results: Results) -> str:
             h.what,
             f"{fmt(h.value)} {h.unit}",
             f"{h.baseline_name}: {fmt(h.baseline)}" if h.baseline is not None else "—",
-            fmt(h.ratio, 2) if h.ratio is not None else "—",
+            f"{h.ratio:.2f}" if h.ratio is not None else "—",
             h.target,
         ]
         for h in results.headlines
@@ -88,7 +89,7 @@ def _headline_table(results: Results) -> str:
 def _comparison(results: Results, earlier: Path) -> str:
     before = json.loads((earlier / "figures.json").read_text())
     rows = [
-        [f"`{name}`", fmt(before[name]), fmt(value), fmt(value / before[name], 2)]
+        [f"`{name}`", fmt(before[name]), fmt(value), f"{value / before[name]:.2f}"]
         for name, value in results.figures.items()
         if isinstance(before.get(name), int | float) and before[name]
     ]

@@ -174,7 +174,7 @@ def _report(options: Options, results: Results, levels: list[Level]) -> None:
             head.raw_cpu,
         )
     )
-    results.headline(Headline(f"Cassandra commit log: {log.mode}", log.window_ms or 0, "ms window"))
+    results.headline(Headline(f"Cassandra commit log: {log.mode}", log.window_ms, "ms window"))
     results.section(
         "Send",
         f"`POST /chat/{{id}}/messages` over HTTP (aiohttp, closed loop, each sender in its own "

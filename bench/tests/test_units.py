@@ -1,0 +1,93 @@
+"""The bench's own pure parts: statistics, options, system probes, the report writer."""
+
+import argparse
+import json
+import math
+from pathlib import Path
+
+from bench import procs
+from bench.options import QUICK, Options, add_arguments, from_arguments
+from bench.results import Headline, Results, write
+from bench.stats import cdf, per_minute, percentile, ratio
+
+
+def test_percentile_is_nearest_rank() -> None:
+    values = [float(v) for v in range(1, 101)]
+    assert percentile(values, 0.5) == 50
+    assert percentile(values, 0.99) == 99
+    assert percentile(values, 1.0) == 100
+    assert percentile([7.0], 0.99) == 7
+    assert math.isnan(percentile([], 0.5))
+
+
+def test_cdf_ratio_and_minutes() -> None:
+    assert cdf([3.0, 1.0, 2.0]) == ([1.0, 2.0, 3.0], [1 / 3, 2 / 3, 1.0])
+    assert ratio(1.0, 4.0) == 0.25
+    assert math.isnan(ratio(1.0, 0.0))
+    grouped = per_minute([(100.0, 1.0), (159.0, 2.0), (160.0, 3.0), (281.0, 4.0)], 100.0)
+    assert grouped == {0: [1.0, 2.0], 1: [3.0], 3: [4.0]}
+
+
+def _options(*argv: str) -> Options:
+    parser = argparse.ArgumentParser()
+    add_arguments(parser, ["concurrency", "soak_seconds", "soak_rate", "only"])
+    return from_arguments(parser.parse_args(list(argv)))
+
+
+def test_options_defaults_quick_and_overrides() -> None:
+    assert _options().soak_seconds == 600 and _options().soak_rate == 300
+    assert _options().concurrency == (1, 10, 50, 100)
+    quick = _options("--quick")
+    assert quick.soak_seconds == QUICK["soak_seconds"] and quick.deep == QUICK["deep"]
+    given = _options("--quick", "--soak-rate", "50", "--concurrency", "2,4", "--only", "soak")
+    assert (given.soak_rate, given.concurrency, given.only) == (50, (2, 4), ("soak",))
+    assert given.soak_seconds == QUICK["soak_seconds"]
+
+
+def test_commit_log_mode_is_read_from_the_generated_config(tmp_path: Path) -> None:
+    (tmp_path / "cassandra").mkdir()
+    config = tmp_path / "cassandra" / "cassandra.yaml"
+    config.write_text("cluster_name: x\ncommitlog_sync: group\ncommitlog_sync_group_window: 10ms\n")
+    assert procs.commit_log(tmp_path) == procs.CommitLog("group", 10.0)
+    config.write_text("commitlog_sync: periodic\ncommitlog_sync_period: 10s\n")
+    assert procs.commit_log(tmp_path) == procs.CommitLog("periodic", 10_000.0)
+    config.write_text("commitlog_sync: batch\n")
+    assert procs.commit_log(tmp_path) == procs.CommitLog("batch", None)
+
+
+def test_log_watch_counts_only_new_tombstone_warnings(tmp_path: Path) -> None:
+    log = tmp_path / "cassandra.log"
+    old = "WARN Read 0 live rows and 20000 tombstone cells for query SELECT ...\n"
+    log.write_text("INFO Node configuration:[tombstone_warn_threshold=1000]\n" + old)
+    watch = procs.LogWatch(log)
+    with log.open("a") as out:
+        out.write("INFO compaction\n" + old + "ERROR Scanned over 100001 tombstones during query\n")
+    assert len(watch.new_lines(procs.TOMBSTONE_WARNING)) == 2
+
+
+def test_memory_and_cpu_of_this_process(tmp_path: Path) -> None:
+    import os
+
+    (tmp_path / "chat-service").mkdir()
+    (tmp_path / "chat-service" / "pid").write_text(str(os.getpid()))
+    memory = procs.memory(tmp_path)
+    assert (memory["chat-service"] or 0) > 1 and memory["cassandra"] is None
+    assert procs.cpu_seconds(os.getpid()) > 0
+
+
+def test_report_and_figures_are_written(tmp_path: Path) -> None:
+    results = Results(tmp_path)
+    results.figure("send.api_rate_per_s", 500.0)
+    results.figure("send.unmeasured", float("nan"))
+    results.headline(Headline("Send rate", 500.0, "msg/s", "raw insert", 1000.0, "≥ 0.5"))
+    results.headline(Headline("Commit log: batch", None, "ms window"))
+    results.section("Send", "body")
+    earlier = tmp_path / "earlier"
+    earlier.mkdir()
+    (earlier / "figures.json").write_text(json.dumps({"send.api_rate_per_s": 250.0}))
+    report = write(results, earlier).read_text()
+    assert "| Send rate | 500 msg/s | raw insert: 1,000 | 0.50 | ≥ 0.5 |" in report
+    assert "| Commit log: batch | — ms window | — | — |  |" in report
+    assert "| `send.api_rate_per_s` | 250 | 500 | 2.00 |" in report
+    figures = json.loads((tmp_path / "figures.json").read_text())
+    assert figures == {"send.api_rate_per_s": 500.0}
