@@ -212,3 +212,6 @@ def test_firestore_is_real_and_reached_through_workload_identity(
     assert google.endswith(f"@{project}.iam.gserviceaccount.com")
     pod = prod["Deployment"][service]["spec"]["template"]["spec"]
     assert pod["serviceAccountName"] == service
+    if service == "aggregator":
+        # Firestore's TTL policy deletes the batches: no sweeper reading every chat.
+        assert env["SWEEP_ENABLED"] == "false"
