@@ -7,6 +7,7 @@ import re
 import time
 import uuid
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -27,11 +28,16 @@ async def start_chat(http: httpx.AsyncClient, urls: Any, alice: Any, bob: Any) -
 
 
 async def history(http: httpx.AsyncClient, urls: Any, chat_id: str, user: Any) -> list[str]:
-    page = await http.get(
-        f"{urls.chat}/chat/{chat_id}", params={"quantity": 100}, headers=user.headers
-    )
-    assert page.status_code == 200, page.text
-    return [item["id"] for item in page.json()["items"]]
+    """Every message id of the chat, page by page."""
+    ids: list[str] = []
+    params: dict[str, Any] = {"quantity": 100}
+    while True:
+        page = await http.get(f"{urls.chat}/chat/{chat_id}", params=params, headers=user.headers)
+        assert page.status_code == 200, page.text
+        ids += [item["id"] for item in page.json()["items"]]
+        if page.json()["next_time"] is None:
+            return ids
+        params["time"] = page.json()["next_time"]
 
 
 async def test_a_huge_body_is_413_and_stores_nothing(
@@ -130,9 +136,10 @@ async def test_sse_streams_are_capped_per_user_and_closed_when_clients_leave(
         assert response.status_code == 429
         assert int(response.headers["retry-after"]) >= 1
         await response.aclose()
-        # Each open stream holds a listener once its `ready` event is out.
-        for stream in streams:
-            lines = stream.aiter_lines()
+        # Each open stream holds a listener once its `ready` event is out. The readers are
+        # kept: a line iterator dropped mid-stream closes its response when collected.
+        readers = [stream.aiter_lines() for stream in streams]
+        for lines in readers:
             while (await asyncio.wait_for(anext(lines), WAIT_SECONDS)) != "event: ready":
                 pass
         open_with_ours = await gauge(http, urls)
@@ -160,3 +167,49 @@ async def test_readiness_reports_kafka(http: httpx.AsyncClient, urls: Any, path:
     ready = await http.get(f"{urls.chat}{path}")
     assert ready.status_code == 200, ready.text
     assert set(ready.json()["checks"]) >= {"cassandra", "kafka"}
+
+
+async def test_a_resumed_stream_gets_a_batch_written_late_with_an_earlier_last_sent_at(
+    http: httpx.AsyncClient, urls: Any, make_user: MakeUser, firestore_client: Any
+) -> None:
+    alice, bob = await make_user("resa"), await make_user("resb")
+    chat_id = await start_chat(http, urls, alice, bob)
+    cursor = datetime.now(UTC)
+    stamp = cursor.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    request = http.build_request(
+        "GET",
+        f"{urls.chat}/chat/{chat_id}/events",
+        params={"access_token": bob.access_token, "since": stamp},
+        timeout=httpx.Timeout(10.0, read=WAIT_SECONDS),
+    )
+    stream = await http.send(request, stream=True)
+    try:
+        assert stream.status_code == 200
+        lines = stream.aiter_lines()
+        while (await asyncio.wait_for(anext(lines), WAIT_SECONDS)) != "event: ready":
+            pass
+        # A window batch completed after the cursor's batch: its messages are older.
+        late_at = cursor - timedelta(seconds=2)
+        message_id = str(uuid.uuid1())
+        await asyncio.to_thread(
+            firestore_client.collection("chats")
+            .document(chat_id)
+            .collection("batches")
+            .document(f"{alice.id}_{int(late_at.timestamp() * 1000)}_0")
+            .create,
+            {
+                "chat_id": chat_id,
+                "sender_id": alice.id,
+                "members": [alice.id, bob.id],
+                "messages": [{"id": message_id, "text": "late", "sent_at": stamp}],
+                "count": 1,
+                "first_sent_at": late_at,
+                "last_sent_at": late_at,
+                "created_at": datetime.now(UTC),
+                "expire_at": cursor + timedelta(days=1),
+            },
+        )
+        while message_id not in await asyncio.wait_for(anext(lines), WAIT_SECONDS):
+            pass
+    finally:
+        await stream.aclose()

@@ -74,6 +74,8 @@ class BodyLimitMiddleware:
 
 
 async def _refuse(send: Send, limit: int) -> None:
+    # No `Connection: close`: the server discards the unread body as it arrives (never
+    # buffering it), so the client, still sending, reads this answer instead of a reset.
     body = json.dumps({"detail": f"{TOO_LARGE_DETAIL} (limit {limit} bytes)"}).encode()
     await send(
         {
@@ -82,7 +84,6 @@ async def _refuse(send: Send, limit: int) -> None:
             "headers": [
                 (b"content-type", b"application/json"),
                 (b"content-length", str(len(body)).encode()),
-                (b"connection", b"close"),
             ],
         }
     )
