@@ -22,7 +22,8 @@ from chat_service.store import build_cluster
 from chat_service.timeuuids import bucket_start
 
 SEED_END = datetime(2026, 1, 1, tzinfo=UTC)
-SEED_CHUNK = 64  # unlogged batches in flight while seeding
+SEED_BATCH = 100  # rows per unlogged batch while seeding
+SEED_IN_FLIGHT = 64  # batches in flight while seeding
 
 
 def connect(settings: Settings) -> tuple[Cluster, Session]:
@@ -104,18 +105,20 @@ def seed_deep_chat(
             return False
         insert = session.prepare(qualify(STATEMENTS["insert_message"], keyspace))
         # Unlogged batches of one partition's rows: the cheap way to bulk-load (seeding
-        # only; the service writes one message at a time).
-        batches: list[tuple[BatchStatement, int]] = []
-        for bucket, members in by_bucket.items():
-            for offset in range(0, len(members), 100):
-                rows = members[offset : offset + 100]
+        # only; the service writes one message at a time). Built as they are sent, so a
+        # million rows never sit in memory at once.
+        slices = [
+            (bucket, members[offset : offset + SEED_BATCH])
+            for bucket, members in by_bucket.items()
+            for offset in range(0, len(members), SEED_BATCH)
+        ]
+        for first in range(0, len(slices), SEED_IN_FLIGHT):
+            futures = []
+            for bucket, rows in slices[first : first + SEED_IN_FLIGHT]:
                 batch = BatchStatement(batch_type=BatchType.UNLOGGED)
                 for message_id in rows:
                     batch.add(insert, (chat_id, bucket, message_id, sender, "deep"))
-                batches.append((batch, len(rows)))
-        for offset in range(0, len(batches), SEED_CHUNK):
-            chunk = batches[offset : offset + SEED_CHUNK]
-            futures = [(session.execute_async(batch), size) for batch, size in chunk]
+                futures.append((session.execute_async(batch), len(rows)))
             for future, size in futures:
                 future.result()
                 advance(size)
