@@ -111,7 +111,9 @@ def write(results: Results, compare: Path | None) -> Path:
     if results.failures:
         parts.append("## Parts that failed")
         parts += [f"- **{name}**: `{error}`" for name, error in results.failures.items()]
-    parts += [f"- {note}" for note in results.notes]
+    if results.notes:
+        parts.append("## Notes")
+        parts += [f"- {note}" for note in results.notes]
     for title, body in results.sections:
         parts += [f"## {title}", body]
     if results.charts:

@@ -35,7 +35,7 @@ async def store_sends(
         for i in left:
             message = Message(id=new_message_id(), chat_id=chat, sender_id=sender, text=f"raw {i}")
             bucket = bucket_start(message.id, settings.MESSAGE_BUCKET_SECONDS)
-            await repository.append_outbox(
+            await repository.outbox.append(
                 OutboxEntry(new_message_id(), message, bucket, recipient, created)
             )
             await repository.store_message(message, bucket)
