@@ -1,13 +1,13 @@
 """Domain errors and the one exception handler that maps them to HTTP, for every service."""
 
 import logging
+import re
 from collections.abc import Mapping
 
 from fastapi import FastAPI, Request, status
 from fastapi.exception_handlers import http_exception_handler
 from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.routing import Match, Route
 
 from chat_common.error_model import document_errors
 
@@ -44,23 +44,22 @@ class DependencyUnavailable(ServiceError):
     detail = "service temporarily unavailable"
 
 
-def _allowed_methods(request: Request) -> set[str]:
-    """Every method some route serves at this path."""
+def _documented_methods(request: Request) -> set[str]:
+    """The methods the app's OpenAPI document lists for this request's path."""
     methods: set[str] = set()
-    for route in request.app.router.routes:
-        if isinstance(route, Route) and route.methods:
-            match, _ = route.matches(request.scope)
-            if match != Match.NONE:
-                methods |= route.methods
+    for template, path_item in request.app.openapi().get("paths", {}).items():
+        pattern = re.sub(r"\\\{[^/]+?\\\}", "[^/]+", re.escape(template))
+        if re.fullmatch(pattern, request.url.path):
+            methods |= {method.upper() for method in path_item}
     return methods
 
 
 async def _http_error(request: Request, exc: Exception) -> Response:
-    """FastAPI's answer to an HTTPException, with a 405's `Allow` naming every method of
-    the path: Starlette names only those of the first route that matched the path."""
+    """FastAPI's answer to an HTTPException, with a 405's `Allow` naming every documented
+    method of the path: Starlette names only those of the first route matching the path."""
     assert isinstance(exc, StarletteHTTPException)
     if exc.status_code == status.HTTP_405_METHOD_NOT_ALLOWED:
-        allowed = _allowed_methods(request)
+        allowed = _documented_methods(request)
         if allowed:
             exc.headers = {**(exc.headers or {}), "Allow": ", ".join(sorted(allowed))}
     return await http_exception_handler(request, exc)
