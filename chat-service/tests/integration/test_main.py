@@ -1,6 +1,8 @@
 """Operations routes and OpenAPI of the running app."""
 
 import uuid
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 import httpx
 
@@ -36,3 +38,19 @@ async def test_openapi_declares_bearer_auth(client: httpx.AsyncClient) -> None:
 async def test_responses_carry_a_request_id(client: httpx.AsyncClient) -> None:
     response = await client.get("/healthz", headers={"x-request-id": "abc-123"})
     assert response.headers["x-request-id"] == "abc-123"
+
+
+async def test_kafka_down_keeps_the_pod_serving_and_readyz_says_so(
+    app_factory: Callable[..., Any], tcp_proxy: Callable[[str, int], Awaitable[Any]]
+) -> None:
+    # Nothing listens behind the forwarder: Kafka is unreachable for this app.
+    proxy = await tcp_proxy("127.0.0.1", 9)
+    async with app_factory(KAFKA_BOOTSTRAP_SERVERS=f"127.0.0.1:{proxy.port}") as (_, client):
+        serving = await client.get("/readyz/serving")
+        full = await client.get("/readyz")
+    assert serving.status_code == 200, serving.text
+    assert serving.json() == {
+        "status": "degraded",
+        "checks": {"cassandra": "ok", "kafka": "unavailable"},
+    }
+    assert full.status_code == 503
