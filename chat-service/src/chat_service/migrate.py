@@ -13,7 +13,13 @@ from cassandra.cluster import Session
 from chat_common.logs import configure_logging
 from chat_common.waiting import wait_until_ready
 from chat_service.config import Settings, get_settings
-from chat_service.schema import DROPPED_TABLES, OUTBOX_SHARDS, TABLES, create_keyspace_cql
+from chat_service.schema import (
+    DROPPED_TABLES,
+    OUTBOX_SHARDS,
+    TABLES,
+    create_keyspace_cql,
+    qualify,
+)
 from chat_service.store import build_cluster
 
 logger = logging.getLogger(__name__)
@@ -31,7 +37,10 @@ def _apply(session: Session, keyspace: str, replication_factor: int, datacenter:
         session.execute(statement, timeout=_DDL_TIMEOUT_SECONDS)
     # A new outbox starts read from now; an existing watermark is never moved back.
     seed = session.prepare(
-        "INSERT INTO outbox_watermark (shard, swept_to) VALUES (?, ?) IF NOT EXISTS"
+        qualify(
+            "INSERT INTO {keyspace}.outbox_watermark (shard, swept_to) VALUES (?, ?) IF NOT EXISTS",
+            keyspace,
+        )
     )
     now = datetime.now(UTC)
     for shard in range(OUTBOX_SHARDS):

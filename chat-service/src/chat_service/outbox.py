@@ -24,7 +24,8 @@ from chat_service.events import EventPublisher, KafkaUnavailable
 from chat_service.exceptions import StoreUnavailable
 from chat_service.metrics import EVENTS_PRODUCED, OUTBOX_ENTRIES_SWEPT
 from chat_service.models import OutboxEntry
-from chat_service.repository import ChatRepository, after_time, outbox_slot
+from chat_service.outbox_store import after_time, outbox_slot
+from chat_service.repository import ChatRepository
 from chat_service.schema import OUTBOX_RETENTION_SECONDS, OUTBOX_SHARDS, OUTBOX_SLOT_SECONDS
 
 logger = logging.getLogger(__name__)
@@ -35,6 +36,9 @@ logger = logging.getLogger(__name__)
 SWEEP_LAG = timedelta(seconds=10)
 _SWEEP_PAGE = 500
 _FAST_BATCH = 500
+# Inbox activity and fast-path acks are written at most this often: per chat and per slot,
+# not per message or per published batch. The inbox lags by at most this much.
+FLUSH_INTERVAL_SECONDS = 0.5
 # Backoff while Kafka or Cassandra is down: quick to notice a return, quiet meanwhile.
 _FIRST_RETRY_SECONDS = 0.5
 _MAX_RETRY_SECONDS = 4.0
@@ -71,6 +75,9 @@ class OutboxRelay:
         self._queue: asyncio.Queue[OutboxEntry] = asyncio.Queue(maxsize=queue_size)
         self._watermarks: dict[int, datetime] = {}
         self._stopping = asyncio.Event()
+        # Published, not yet written back: each chat's newest entry, and the acked ids.
+        self._unflushed_chats: dict[uuid.UUID, OutboxEntry] = {}
+        self._unflushed_acks: list[uuid.UUID] = []
 
     def notify(self, entry: OutboxEntry) -> None:
         """Hand a just-stored entry to the relay; if the queue is full the sweep has it."""
@@ -84,7 +91,7 @@ class OutboxRelay:
     async def run(self) -> None:
         """Publish until `stop`; every failure is logged and retried, never fatal."""
         loop = asyncio.get_running_loop()
-        next_sweep = 0.0
+        next_sweep = next_flush = 0.0
         retry = _FIRST_RETRY_SECONDS
         while not self._stopping.is_set():
             try:
@@ -92,7 +99,10 @@ class OutboxRelay:
                 if loop.time() >= next_sweep:
                     next_sweep = loop.time() + self._sweep_interval
                     await self._sweep_keeping_fast_path()
-                batch = await self._take_batch(max(0.0, next_sweep - loop.time()))
+                if loop.time() >= next_flush:
+                    next_flush = loop.time() + FLUSH_INTERVAL_SECONDS
+                    await self.flush()
+                batch = await self._take_batch(max(0.0, min(next_sweep, next_flush) - loop.time()))
                 if batch:
                     await self._deliver(batch)
                 retry = _FIRST_RETRY_SECONDS
@@ -107,6 +117,9 @@ class OutboxRelay:
                 logger.exception("outbox relay failed; retrying in %.1fs", _MAX_RETRY_SECONDS)
                 self._drop_queue()
                 await self._pause(_MAX_RETRY_SECONDS)
+        # Stopping: write back what was published, if Cassandra lets us (else: replays).
+        with contextlib.suppress(StoreUnavailable):
+            await self.flush()
 
     async def _sweep_keeping_fast_path(self) -> None:
         # A sweep that Cassandra refuses must not hold up the entries handed over in
@@ -154,7 +167,7 @@ class OutboxRelay:
     async def _watermark(self, shard: int) -> datetime:
         known = self._watermarks.get(shard)
         if known is None:
-            known = await self._repository.get_watermark(shard)
+            known = await self._repository.outbox.get_watermark(shard)
             if known is None:
                 # The migration records one per shard; without it, read all that is kept.
                 logger.warning("outbox shard %d has no watermark; reading it whole", shard)
@@ -167,7 +180,7 @@ class OutboxRelay:
         for slot in slots_between(start, upper):
             cursor = after_time(start)
             while True:
-                page = await self._repository.acks(slot, cursor, upper, _SWEEP_PAGE)
+                page = await self._repository.outbox.acks(slot, cursor, upper, _SWEEP_PAGE)
                 acked.update(page)
                 if len(page) < _SWEEP_PAGE:
                     break
@@ -181,7 +194,7 @@ class OutboxRelay:
         for slot in slots_between(start, upper):
             cursor = after_time(start)
             while True:
-                page = await self._repository.outbox_page(shard, slot, cursor, upper, _SWEEP_PAGE)
+                page = await self._repository.outbox.page(shard, slot, cursor, upper, _SWEEP_PAGE)
                 due = [entry for entry in page if entry.entry_id not in acked]
                 if due:
                     await self._repair_and_publish(due)
@@ -189,7 +202,7 @@ class OutboxRelay:
                 if len(page) < _SWEEP_PAGE:
                     break
                 cursor = page[-1].entry_id
-        await self._repository.set_watermark(shard, upper)
+        await self._repository.outbox.set_watermark(shard, upper)
         self._watermarks[shard] = upper
         return announced
 
@@ -215,15 +228,32 @@ class OutboxRelay:
         return batch
 
     async def _deliver(self, entries: Sequence[OutboxEntry]) -> None:
-        """Publish; for what Kafka acknowledged, move inbox activity and record the acks.
-        What is not acknowledged (or not recorded) is announced again by the sweep."""
+        """Publish; what Kafka acknowledged is written back by the next `flush`. What is
+        not acknowledged (or not flushed) is announced again by the sweep."""
         outcomes = await self._publisher.publish(entries)
         acked = [entry for entry, ok in zip(entries, outcomes, strict=True) if ok]
         EVENTS_PRODUCED.inc(len(acked))
-        await asyncio.gather(
-            self._repository.touch_chats(latest_per_chat(acked)),
-            self._repository.record_acks([entry.entry_id for entry in acked]),
-        )
+        for entry in latest_per_chat([*acked, *self._unflushed_chats.values()]):
+            self._unflushed_chats[entry.message.chat_id] = entry
+        self._unflushed_acks += [entry.entry_id for entry in acked]
+
+    async def flush(self) -> None:
+        """Write both members' inbox activity of every chat published since the last
+        flush (one write per member), and the acks the sweep skips (one write per slot)."""
+        chats, self._unflushed_chats = list(self._unflushed_chats.values()), {}
+        acks, self._unflushed_acks = self._unflushed_acks, []
+        if not (chats or acks):
+            return
+        try:
+            await asyncio.gather(
+                self._repository.touch_chats(chats), self._repository.outbox.record_acks(acks)
+            )
+        except StoreUnavailable:
+            # Kept for the next flush (both writes are idempotent).
+            for entry in latest_per_chat([*chats, *self._unflushed_chats.values()]):
+                self._unflushed_chats[entry.message.chat_id] = entry
+            self._unflushed_acks = acks + self._unflushed_acks
+            raise
 
     def _drop_queue(self) -> None:
         # The outbox keeps every dropped entry; the sweep announces it once Kafka is back.

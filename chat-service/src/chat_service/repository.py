@@ -6,14 +6,11 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from cassandra.util import max_uuid_from_time
-
-from chat_common.contract.times import unix_micros, uuid_time
+from chat_common.contract.times import unix_micros
 from chat_service.models import Chat, ChatActivity, ClaimedMessage, Message, OutboxEntry
-from chat_service.schema import OUTBOX_SHARDS, OUTBOX_SLOT_SECONDS
+from chat_service.outbox_store import OUTBOX_STATEMENTS, OutboxRepository
 from chat_service.store import CassandraStore
 
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 # The largest bigint: "no upper bound" for a bucket query.
 _NO_BUCKET_BOUND = 2**63 - 1
 
@@ -58,11 +55,6 @@ STATEMENTS: dict[str, str] = {
         "VALUES (?, ?, ?, ?, ?) USING TIMESTAMP ?"
     ),
     "insert_bucket": "INSERT INTO {keyspace}.message_bucket (chat_id, bucket) VALUES (?, ?)",
-    "insert_outbox": (
-        "INSERT INTO {keyspace}.message_outbox (shard, slot, entry_id, message_id, chat_id, "
-        "sender_id, recipient_id, chat_created_at, bucket, text) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-    ),
     "claim_client_message": (
         "INSERT INTO {keyspace}.client_message "
         "(chat_id, sender_id, client_message_id, message_id, bucket, text) "
@@ -83,35 +75,8 @@ STATEMENTS: dict[str, str] = {
         "SELECT message_id, sender_id, text FROM {keyspace}.message "
         "WHERE chat_id = ? AND bucket = ? AND message_id < ? LIMIT ?"
     ),
-    "select_outbox": (
-        "SELECT entry_id, message_id, chat_id, sender_id, recipient_id, chat_created_at, "
-        "bucket, text FROM {keyspace}.message_outbox "
-        "WHERE shard = ? AND slot = ? AND entry_id > ? AND entry_id <= ? LIMIT ?"
-    ),
-    "insert_ack": "INSERT INTO {keyspace}.outbox_ack (slot, entry_id) VALUES (?, ?)",
-    "select_acks": (
-        "SELECT entry_id FROM {keyspace}.outbox_ack WHERE slot = ? AND entry_id > ? "
-        "AND entry_id <= ? LIMIT ?"
-    ),
-    "select_watermark": "SELECT swept_to FROM {keyspace}.outbox_watermark WHERE shard = ?",
-    "update_watermark": "UPDATE {keyspace}.outbox_watermark SET swept_to = ? WHERE shard = ?",
+    **OUTBOX_STATEMENTS,
 }
-
-
-def outbox_shard(chat_id: uuid.UUID) -> int:
-    """The outbox shard of a chat's messages."""
-    return chat_id.int % OUTBOX_SHARDS
-
-
-def outbox_slot(instant: datetime) -> int:
-    """Start (Unix seconds) of the outbox slot an instant falls in."""
-    seconds = int(instant.timestamp())
-    return seconds - seconds % OUTBOX_SLOT_SECONDS
-
-
-def after_time(instant: datetime) -> uuid.UUID:
-    """The largest time UUID of an instant: reading ids above it reads what came after."""
-    return max_uuid_from_time(instant.timestamp())
 
 
 def _utc(value: datetime | None) -> datetime | None:
@@ -134,6 +99,7 @@ class ChatRepository:
 
     def __init__(self, store: CassandraStore) -> None:
         self._store = store
+        self.outbox = OutboxRepository(store)
 
     async def insert_chat_if_absent(self, chat: Chat) -> tuple[Chat, bool]:
         """Create the chat unless its row exists: (the stored chat, created by this call)."""
@@ -195,26 +161,6 @@ class ChatRepository:
             text=row["text"],
         )
         return ClaimedMessage(message=first, bucket=row["bucket"])
-
-    async def append_outbox(self, entry: OutboxEntry) -> None:
-        """The send's first write: once it is there, the message cannot miss Kafka (nor
-        history: the relay repairs a send that died before `store_message`)."""
-        message = entry.message
-        await self._store.execute(
-            "insert_outbox",
-            (
-                outbox_shard(message.chat_id),
-                outbox_slot(uuid_time(entry.entry_id)),
-                entry.entry_id,
-                message.id,
-                message.chat_id,
-                message.sender_id,
-                entry.recipient_id,
-                entry.chat_created_at,
-                entry.bucket,
-                message.text,
-            ),
-        )
 
     async def store_message(self, message: Message, bucket: int) -> None:
         """The history row and its bucket index entry, in one round trip.
@@ -295,59 +241,6 @@ class ChatRepository:
                 "select_messages_before", (chat_id, bucket, before, limit)
             )
         return [self._message(chat_id, row) for row in rows]
-
-    async def outbox_page(
-        self, shard: int, slot: int, after: uuid.UUID, until: datetime, limit: int
-    ) -> list[OutboxEntry]:
-        """Entries of one shard and slot, entry ids after `after` and made at or before
-        `until`, oldest first."""
-        rows = await self._store.execute(
-            "select_outbox", (shard, slot, after, after_time(until), limit)
-        )
-        return [
-            OutboxEntry(
-                entry_id=row["entry_id"],
-                message=Message(
-                    id=row["message_id"],
-                    chat_id=row["chat_id"],
-                    sender_id=row["sender_id"],
-                    text=row["text"],
-                ),
-                bucket=row["bucket"],
-                recipient_id=row["recipient_id"],
-                chat_created_at=_utc(row["chat_created_at"]) or _EPOCH,
-            )
-            for row in rows
-        ]
-
-    async def record_acks(self, entry_ids: Sequence[uuid.UUID]) -> None:
-        """Mark entries announced: one single-partition batch per slot they fall in."""
-        by_slot: dict[int, list[uuid.UUID]] = {}
-        for entry_id in entry_ids:
-            by_slot.setdefault(outbox_slot(uuid_time(entry_id)), []).append(entry_id)
-        await asyncio.gather(
-            *(
-                self._store.execute_batch(
-                    [("insert_ack", (slot, entry_id)) for entry_id in ids], logged=False
-                )
-                for slot, ids in by_slot.items()
-            )
-        )
-
-    async def acks(
-        self, slot: int, after: uuid.UUID, until: datetime, limit: int
-    ) -> list[uuid.UUID]:
-        """Entry ids of one slot marked announced, after `after` and at or before `until`."""
-        rows = await self._store.execute("select_acks", (slot, after, after_time(until), limit))
-        return [row["entry_id"] for row in rows]
-
-    async def get_watermark(self, shard: int) -> datetime | None:
-        """How far the relay has announced a shard; None if it never recorded it."""
-        rows = await self._store.execute("select_watermark", (shard,))
-        return _utc(rows[0]["swept_to"]) if rows else None
-
-    async def set_watermark(self, shard: int, swept_to: datetime) -> None:
-        await self._store.execute("update_watermark", (swept_to, shard))
 
     @staticmethod
     def _message(chat_id: uuid.UUID, row: dict[str, Any]) -> Message:

@@ -101,7 +101,7 @@ class ChatService:
         entry = OutboxEntry(new_message_id(), message, bucket, recipient, chat.created_at)
         # Outbox first: from here on the relay announces the message and repairs its
         # history rows should this process die before the next write.
-        await self._repository.append_outbox(entry)
+        await self._repository.outbox.append(entry)
         await self._repository.store_message(message, bucket)
         MESSAGES_STORED.inc()
         self._announce(entry)

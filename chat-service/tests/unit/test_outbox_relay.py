@@ -15,7 +15,7 @@ from chat_service.events import KafkaUnavailable
 from chat_service.exceptions import StoreUnavailable
 from chat_service.models import Message, OutboxEntry
 from chat_service.outbox import SWEEP_LAG, OutboxRelay, latest_per_chat, slots_between
-from chat_service.repository import outbox_shard
+from chat_service.outbox_store import outbox_shard
 from chat_service.schema import OUTBOX_SHARDS, OUTBOX_SLOT_SECONDS
 
 WAIT = 5.0
@@ -32,8 +32,10 @@ class FakeRepository:
         self.touched: list[OutboxEntry] = []
         self.watermarks: dict[int, datetime] = {}
         self.acks_recorded = asyncio.Event()
+        # The relay reaches the outbox's queries as `repository.outbox`.
+        self.outbox = self
 
-    async def outbox_page(
+    async def page(
         self, shard: int, slot: int, after: uuid.UUID, until: datetime, limit: int
     ) -> list[OutboxEntry]:
         if shard in self.failing_shards:
@@ -186,6 +188,22 @@ async def test_kafka_refusing_stops_the_sweep_without_moving_the_watermark() -> 
         await relay_over(repository, publisher).sweep()
     shard = outbox_shard(waiting.message.chat_id)
     assert repository.watermarks[shard] == before[shard]
+
+
+async def test_inbox_activity_and_acks_are_written_once_per_flush() -> None:
+    repository, publisher = FakeRepository(), FakePublisher()
+    relay = relay_over(repository, publisher)
+    chat_a, chat_b = uuid.uuid4(), uuid.uuid4()
+    burst = [entry(timedelta(milliseconds=9 - n), (chat_a, chat_b)[n % 2]) for n in range(10)]
+    for first in range(0, 10, 3):  # published in several batches
+        await relay._deliver(burst[first : first + 3])
+    assert repository.touched == [] and repository.acked == []
+    await relay.flush()
+    # One write back per chat, with its newest message; every ack, once.
+    assert sorted(repository.touched, key=id) == sorted(burst[-2:], key=id)
+    assert sorted(repository.acked) == sorted(e.entry_id for e in burst)
+    await relay.flush()
+    assert len(repository.touched) == 2 and len(repository.acked) == 10
 
 
 async def test_a_failing_sweep_does_not_hold_up_the_fast_path() -> None:
