@@ -7,9 +7,11 @@ a 422; clients that print text from elsewhere neutralise them with `printable`.
 """
 
 import re
-from typing import Annotated
+from typing import Annotated, Any
 
-from pydantic import AfterValidator
+from pydantic import GetCoreSchemaHandler, GetJsonSchemaHandler
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import CoreSchema, core_schema
 
 # C0 controls except \t and \n, DEL, C1 controls; bidi embeddings/overrides (U+202A-202E)
 # and isolates (U+2066-2069). Bidi *marks* (U+200E, U+200F, U+061C) stay allowed: right-
@@ -33,6 +35,42 @@ def printable(value: str) -> str:
     return UNSAFE_CHARACTERS.sub(lambda m: m.group().encode("unicode_escape").decode(), value)
 
 
+# The same rule as JSON-schema patterns (ECMA and Python syntax alike), so API documents
+# say which text is refused. _WHITESPACE is what `strip_whitespace` trims (Unicode
+# White_Space); a stripped value must keep a first and last character that is neither.
+_UNSAFE = r"\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069"
+_WHITESPACE = r"\t\n\x0b\x0c\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+SAFE_TEXT_PATTERN = f"^[^{_UNSAFE}]*$"
+SAFE_STRIPPED_TEXT_PATTERN = (
+    f"^[{_WHITESPACE}]*[^{_WHITESPACE}{_UNSAFE}](?:[^{_UNSAFE}]*[^{_WHITESPACE}{_UNSAFE}])?"
+    f"[{_WHITESPACE}]*$"
+)
+
+
+class _SafeText:
+    """Validates with `reject_unsafe_characters` and documents the rule as a pattern
+    (unless the string already has a stricter one, as usernames do)."""
+
+    def __get_pydantic_core_schema__(
+        self, source: Any, handler: GetCoreSchemaHandler
+    ) -> CoreSchema:
+        return core_schema.no_info_after_validator_function(
+            reject_unsafe_characters, handler(source)
+        )
+
+    def __get_pydantic_json_schema__(
+        self, schema: CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        json_schema = handler(schema)
+        inner: Any = schema.get("schema", {})
+        # Stripped and at least one character long: the pattern says what is left.
+        stripped = inner.get("strip_whitespace") and inner.get("min_length", 0) >= 1
+        json_schema.setdefault(
+            "pattern", SAFE_STRIPPED_TEXT_PATTERN if stripped else SAFE_TEXT_PATTERN
+        )
+        return json_schema
+
+
 # Apply after the other constraints (so after stripping): `Annotated[str, ..., SafeText]`.
-SafeText = AfterValidator(reject_unsafe_characters)
+SafeText = _SafeText()
 SafeStr = Annotated[str, SafeText]
