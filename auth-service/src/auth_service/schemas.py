@@ -49,7 +49,9 @@ class UserPage(BaseModel):
 class LoginRequest(BaseModel):
     """Login as JSON; the OAuth2 password form carries the same two fields."""
 
-    username: Annotated[str, StringConstraints(min_length=1, max_length=64)]
+    # No username holds a control character, and PostgreSQL refuses NUL in a query (the
+    # rate-limit key has the username): such a login is a 422 before any query.
+    username: Annotated[str, StringConstraints(min_length=1, max_length=64), SafeText]
     password: Annotated[str, StringConstraints(min_length=1, max_length=128)]
 
 

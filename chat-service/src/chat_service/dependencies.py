@@ -8,7 +8,7 @@ from fastapi.exceptions import RequestValidationError
 
 from auth_validator import Principal
 from auth_validator.fastapi import CurrentPrincipal
-from chat_common.contract.times import is_time_uuid
+from chat_common.contract.times import TIME_UUID_PATTERN, is_time_uuid
 from chat_service.exceptions import SendRateExceeded
 from chat_service.models import Chat
 from chat_service.send_rate import SendRateLimiter, retry_after_header
@@ -53,7 +53,10 @@ WithinSendRate = Annotated[None, Depends(within_send_rate)]
 async def valid_page_time(
     time: Annotated[
         uuid.UUID | None,
-        Query(description="A version-1 time UUID: messages strictly older than it."),
+        Query(
+            description="A version-1 time UUID: messages strictly older than it.",
+            json_schema_extra={"pattern": TIME_UUID_PATTERN},
+        ),
     ] = None,
 ) -> uuid.UUID | None:
     """`time` must be a version-1 UUID (422 otherwise): only those carry a time."""

@@ -19,6 +19,12 @@ UUID_EPOCH_OFFSET = 0x01B21DD213814000
 _RFC3339_MILLIS = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z")
 
 
+# A version-1 RFC 4122 UUID in its usual text form, as API documents state it.
+TIME_UUID_PATTERN = (
+    r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-1[0-9a-fA-F]{3}-[89abAB][0-9a-fA-F]{3}-[0-9a-fA-F]{12}$"
+)
+
+
 def is_time_uuid(value: uuid.UUID) -> bool:
     """True for an RFC 4122 version-1 (time-based) UUID."""
     return value.variant == uuid.RFC_4122 and value.version == 1
