@@ -45,13 +45,30 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / _CLOCK_TICKS  # utime, stime
 
 
-def memory(state: Path) -> dict[str, float | None]:
-    """Resident memory (MiB) of every component, None for one that is not running."""
-    result: dict[str, float | None] = {}
+@dataclass(frozen=True)
+class Resident:
+    """One process's resident memory at one moment."""
+
+    pid: int
+    mib: float
+
+
+def memory(state: Path) -> dict[str, Resident | None]:
+    """Resident memory of every component, None for one that is not running."""
+    result: dict[str, Resident | None] = {}
     for component in COMPONENTS:
         pid = pid_of(state, component)
-        result[component] = rss_mib(pid) if pid else None
+        mib = rss_mib(pid) if pid else None
+        result[component] = Resident(pid, mib) if pid and mib is not None else None
     return result
+
+
+def growth_pct(start: Resident | None, end: Resident | None) -> float | None:
+    """How much one process grew, percent; None unless the same process was seen twice
+    (a component restarted in between has no growth to speak of)."""
+    if start is None or end is None or start.pid != end.pid:
+        return None
+    return (end.mib - start.mib) / start.mib * 100
 
 
 @dataclass(frozen=True)

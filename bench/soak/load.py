@@ -3,7 +3,6 @@ fired on schedule whether or not earlier sends have answered (a slow server does
 lower the offered load)."""
 
 import asyncio
-import time
 from collections import Counter
 from dataclasses import dataclass, field
 
@@ -20,7 +19,6 @@ RELOGIN_SECONDS = 600.0  # access tokens live 15 minutes
 class Load:
     """What a soak sent and what came back."""
 
-    started: float = 0.0  # time.time() of the first scheduled send
     seconds: float = 0.0
     sent: list[api.Sent] = field(default_factory=list)
     accepted: dict[str, str] = field(default_factory=dict)  # message id -> chat id
@@ -31,9 +29,11 @@ class Load:
     def errors(self) -> Counter[str]:
         return Counter(str(s.status) for s in self.sent if s.status != 201)
 
-    def minutes(self) -> list[tuple[int, int, float, float]]:
-        """(minute, sends, p50 ms, p99 ms) for every minute of the run."""
-        grouped = per_minute(((s.started, s.seconds * 1000) for s in self.sent), self.started)
+    def minutes(self, rate: float) -> list[tuple[int, int, float, float]]:
+        """(minute, sends, p50 ms, p99 ms) for every minute of the run, by when each send
+        was due (send n at n / rate seconds)."""
+        due = ((n / rate, s.seconds * 1000) for n, s in enumerate(self.sent))
+        grouped = per_minute(due, 0.0)
         return [(m, len(v), percentile(v, 0.5), percentile(v, 0.99)) for m, v in grouped.items()]
 
 
@@ -65,7 +65,6 @@ async def run(
                 progress.advance(bar)
 
             start = loop.time()
-            load.started = time.time()
             for n in range(total):
                 await asyncio.sleep(max(0.0, start + n / rate - loop.time()))  # the schedule
                 chat_id, user = senders[n % len(senders)]

@@ -53,81 +53,65 @@ async def run(options: Options, results: Results) -> None:
     _report(options, results, load, (memory_start, memory_end), counts, warnings)
 
 
+Memory = dict[str, procs.Resident | None]
+
+
+def _memory(results: Results, start: Memory, end: Memory) -> str:
+    """Figures per component, and the table (a restarted component shows its pids)."""
+    rows = []
+    for c in procs.COMPONENTS:
+        before, after = start.get(c), end.get(c)
+        growth = procs.growth_pct(before, after)
+        if before is not None and after is not None and growth is not None:
+            results.figure(f"soak.memory.{c}.start_mib", before.mib)
+            results.figure(f"soak.memory.{c}.end_mib", after.mib)
+            results.figure(f"soak.memory.{c}.growth_pct", growth)
+        note = fmt(growth)
+        if before is not None and after is not None and before.pid != after.pid:
+            note = f"restarted (pid {before.pid} → {after.pid})"
+        rows.append(
+            [c, fmt(before.mib if before else None), fmt(after.mib if after else None), note]
+        )
+    return table(["component", "start MiB", "end MiB", "growth %"], rows)
+
+
 def _report(
     options: Options,
     results: Results,
     load: soak_load.Load,
-    memory: tuple[dict[str, float | None], dict[str, float | None]],
+    memory: tuple[Memory, Memory],
     counts: Counter[str],
     warnings: list[str],
 ) -> None:
     f = results.figure
-    errors = load.errors()
-    accepted = set(load.accepted)
-    missing = len(accepted - counts.keys())
-    duplicated = sum(1 for m in accepted if counts.get(m, 0) > 1)
-    unexpected = len(counts.keys() - accepted)
-    minutes = load.minutes()
+    errors, accepted = load.errors(), set(load.accepted)
+    missing = f("soak.firestore_missing", len(accepted - counts.keys()))
+    duplicated = f("soak.firestore_duplicated", sum(1 for m in accepted if counts[m] > 1))
+    unexpected = f("soak.firestore_unexpected", len(counts.keys() - accepted))
+    minutes = load.minutes(options.soak_rate)
     latencies = [s.seconds * 1000 for s in load.sent]
-    f("soak.offered_rate_per_s", options.soak_rate)
-    f("soak.accepted_rate_per_s", len(accepted) / load.seconds)
+    offered = f("soak.offered_rate_per_s", options.soak_rate)
+    rate = f("soak.accepted_rate_per_s", len(accepted) / load.seconds)
     f("soak.sends", len(load.sent))
-    f("soak.errors", sum(errors.values()))
+    n_errors = f("soak.errors", sum(errors.values()))
     f("soak.p50_ms", percentile(latencies, 0.5))
     f("soak.p99_ms", percentile(latencies, 0.99))
     worst = f("soak.p99_worst_minute_ms", max(m[3] for m in minutes))
     best = f("soak.p99_best_minute_ms", min(m[3] for m in minutes))
     f("soak.tombstone_warnings", len(warnings))
-    f("soak.firestore_missing", missing)
-    f("soak.firestore_duplicated", duplicated)
-    f("soak.firestore_unexpected", unexpected)
-    start, end = memory
-    for component in procs.COMPONENTS:
-        before, after = start.get(component), end.get(component)
-        if before is not None and after is not None:
-            f(f"soak.memory.{component}.start_mib", before)
-            f(f"soak.memory.{component}.end_mib", after)
-            f(f"soak.memory.{component}.growth_pct", (after - before) / before * 100)
-    growth = results.figures.get("soak.memory.chat-service.growth_pct", float("nan"))
-    offered = options.soak_rate
+    memory_table = _memory(results, *memory)
+    growth = results.figures.get("soak.memory.chat-service.growth_pct")
     what = f"Soak ({options.soak_seconds / 60:g} min at {offered:g} msg/s)"
-    results.headline(
-        Headline(
-            f"{what}: accepted rate",
-            len(accepted) / load.seconds,
-            "msg/s",
-            "offered",
-            offered,
-            "= 1",
-        )
-    )
-    results.headline(Headline(f"{what}: errors", sum(errors.values()), "", target="0"))
-    results.headline(
-        Headline(f"{what}: p99, worst minute", worst, "ms", "best minute", best, "< 100 ms, flat")
-    )
-    results.headline(Headline(f"{what}: chat-service memory growth", growth, "%", target="< 10 %"))
-    results.headline(
-        Headline(f"{what}: Cassandra tombstone warnings", len(warnings), "", target="0")
-    )
-    results.headline(
-        Headline(
-            f"{what}: messages not in Firestore exactly once",
-            missing + duplicated,
-            "",
-            "accepted",
-            len(accepted),
-            "0",
-        )
-    )
-    mem_rows = [
-        [
-            c,
-            fmt(start.get(c)),
-            fmt(end.get(c)),
-            fmt(results.figures.get(f"soak.memory.{c}.growth_pct"), 1),
-        ]
-        for c in procs.COMPONENTS
-    ]
+    for row in (
+        Headline(f"{what}: accepted rate", rate, "msg/s", "offered", offered, "= 1"),
+        Headline(f"{what}: errors", n_errors, "", target="0"),
+        Headline(f"{what}: p99, worst minute", worst, "ms", "best minute", best, "< 100 ms, flat"),
+        Headline(f"{what}: chat-service memory growth", growth, "%", target="< 10 %"),
+        Headline(f"{what}: Cassandra tombstone warnings", len(warnings), "", target="0"),
+        Headline(f"{what}: messages not in Firestore exactly once", missing + duplicated, "",
+                 "accepted", len(accepted), "0"),
+    ):  # fmt: skip
+        results.headline(row)
     minute_rows = [[str(m), str(n), fmt(p50), fmt(p99)] for m, n, p50, p99 in minutes]
     error_rows = [[status, str(n)] for status, n in sorted(errors.items())] or [["none", "0"]]
     body = [
@@ -135,12 +119,13 @@ def _report(
         f"for {options.soak_seconds:g} s, through {options.chat_url}; sends are fired on "
         f"schedule (open loop). Accepted: {len(accepted):,} of {len(load.sent):,}.",
         "**Errors by status**\n\n" + table(["status", "sends"], error_rows),
-        "**Latency per minute**\n\n" + table(["minute", "sends", "p50 ms", "p99 ms"], minute_rows),
-        "**Resident memory (MiB)**\n\n"
-        + table(["component", "start", "end", "growth %"], mem_rows),
-        f"**Firestore**: of {len(accepted):,} accepted messages, {missing} never reached a batch "
-        f"document, {duplicated} are in more than one; {unexpected} messages in the soak chats' "
-        "batches were not acknowledged to the bench (sends that timed out yet were stored).",
+        "**Latency per minute** (by when each send was due)\n\n"
+        + table(["minute", "sends", "p50 ms", "p99 ms"], minute_rows),
+        "**Resident memory**\n\n" + memory_table,
+        f"**Firestore**: of {len(accepted):,} accepted messages, {missing:g} never reached a "
+        f"batch document, {duplicated:g} are in more than one; {unexpected:g} messages in the "
+        "soak chats' batches were not acknowledged to the bench (sends that failed on the "
+        "client's side yet were stored).",
         f"**Cassandra tombstone warnings** logged during the soak: {len(warnings)}"
         + "".join(f"\n\n    {line[:300]}" for line in warnings[:3]),
     ]

@@ -71,8 +71,16 @@ def test_memory_and_cpu_of_this_process(tmp_path: Path) -> None:
     (tmp_path / "chat-service").mkdir()
     (tmp_path / "chat-service" / "pid").write_text(str(os.getpid()))
     memory = procs.memory(tmp_path)
-    assert (memory["chat-service"] or 0) > 1 and memory["cassandra"] is None
+    mine = memory["chat-service"]
+    assert mine is not None and mine.pid == os.getpid() and mine.mib > 1
+    assert memory["cassandra"] is None
     assert procs.cpu_seconds(os.getpid()) > 0
+
+
+def test_growth_only_of_the_same_process() -> None:
+    assert procs.growth_pct(procs.Resident(7, 100.0), procs.Resident(7, 110.0)) == 10.0
+    assert procs.growth_pct(procs.Resident(7, 100.0), procs.Resident(8, 50.0)) is None
+    assert procs.growth_pct(None, procs.Resident(8, 50.0)) is None
 
 
 def test_report_and_figures_are_written(tmp_path: Path) -> None:
