@@ -32,7 +32,9 @@ else
   for package in "$@"; do
     run_suite "$package" "$package"
   done
-  run_suite "cross-service tests" . tests
+  run_suite "cross-service tests" . tests --ignore=tests/crash
+  # Last: they kill -9 the shared servers (and bring them back with `make up`).
+  run_suite "crash tests" . tests/crash
 fi
 
 echo
