@@ -29,11 +29,11 @@ from cassandra.util import uuid_from_time
 
 from chat_service.config import Settings
 from chat_service.migrate import migrate
-from chat_service.models import Message, OutboxEntry, chat_id_for
-from chat_service.repository import STATEMENTS, ChatRepository
+from chat_service.models import chat_id_for
+from chat_service.repository import STATEMENTS
 from chat_service.schema import qualify
-from chat_service.store import CassandraStore, build_cluster
-from chat_service.timeuuids import bucket_start, new_message_id
+from chat_service.store import build_cluster
+from chat_service.timeuuids import bucket_start
 
 KEYSPACE = os.environ.get("BENCH_KEYSPACE", "chat_bench")
 PORT = int(os.environ.get("BENCH_PORT", "18002"))
@@ -129,37 +129,6 @@ async def bench_sends(
         await asyncio.gather(*(sender(chat_id, token) for chat_id, token in chats))
         elapsed = time.perf_counter() - started
     return len(latencies) / elapsed, latencies
-
-
-async def bench_store_sends(settings: Settings, sends: int, concurrency: int) -> float:
-    """The Cassandra writes of one send alone, through the service's own repository (no
-    HTTP, no auth): the outbox row, then the message and its bucket index."""
-    store = CassandraStore(
-        settings.cassandra_contact_points,
-        settings.CASSANDRA_PORT,
-        KEYSPACE,
-        STATEMENTS,
-        request_timeout=10,
-    )
-    repository = ChatRepository(store)
-    sender, recipient, chat = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
-    created = datetime.now(UTC)
-    left = iter(range(sends))
-
-    async def writer() -> None:
-        for i in left:
-            message = Message(id=new_message_id(), chat_id=chat, sender_id=sender, text=f"raw {i}")
-            bucket = bucket_start(message.id, 3600)
-            entry = OutboxEntry(new_message_id(), message, bucket, recipient, created)
-            await repository.outbox.append(entry)
-            await repository.store_message(message, bucket)
-
-    await repository.get_chat(chat)  # connect first
-    started = time.perf_counter()
-    await asyncio.gather(*(writer() for _ in range(concurrency)))
-    elapsed = time.perf_counter() - started
-    await store.close()
-    return sends / elapsed
 
 
 def bench_raw_inserts(settings: Settings, rows: int, concurrency: int) -> float:
@@ -260,7 +229,6 @@ async def main() -> None:
             await wait_ready(client)
             rate, latencies = await bench_sends(client, auth, args.senders, args.per_sender)
             raw = await asyncio.to_thread(bench_raw_inserts, settings, args.raw_rows, args.senders)
-            raw_sends = await bench_store_sends(settings, args.raw_rows, args.senders)
             print(
                 f"\nPOST /chat/{{id}}/messages, {args.senders} concurrent senders, "
                 f"{len(latencies)} messages over HTTP"
@@ -271,9 +239,8 @@ async def main() -> None:
             print(f"raw cassandra-driver inserts into `message` (concurrency {args.senders})")
             print(f"  throughput      {raw:8.0f} rows/s")
             print(f"  ratio service/raw  {rate / raw:.3f}")
-            print(f"the Cassandra writes of one send, no HTTP (concurrency {args.senders})")
-            print(f"  throughput      {raw_sends:8.0f} sends/s")
-            print(f"  ratio service/store writes  {rate / raw_sends:.3f}")
+            # A send's own store writes, without HTTP, are measured by `make bench`
+            # (bench/store_writes.py).
 
             a, token = await user(auth, "bench_deep_a")
             b, _ = await user(auth, "bench_deep_b")
