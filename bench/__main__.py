@@ -6,7 +6,7 @@ import sys
 import traceback
 from collections.abc import Awaitable, Callable, Sequence
 from contextlib import AsyncExitStack
-from dataclasses import fields
+from dataclasses import fields, replace
 from datetime import UTC, datetime
 
 from bench import aggregator_rate, history, private_service, realtime, send, tokens
@@ -17,16 +17,20 @@ from bench.soak import run as soak
 
 PARTS = ("tokens", "send", "history", "firestore", "aggregator", "soak")
 PRIVATE = {"send", "history"}  # parts that run on the bench's own chat-service
+SOAK_ALSO = {"auth_url", "chat_url", "firestore", "firestore_project", "state", "out", "compare"}
 
 
 def parse(argv: Sequence[str], description: str, only: tuple[str, ...] = ()) -> Options:
     parser = argparse.ArgumentParser(prog="bench", description=description)
-    add_arguments(parser, [f.name for f in fields(Options) if not (only and f.name == "only")])
+    names = [f.name for f in fields(Options)]
+    if only == ("soak",):
+        names = [n for n in names if n.startswith("soak_") or n in SOAK_ALSO]
+    add_arguments(parser, names)
     options = from_arguments(parser.parse_args(argv))
     unknown = set(options.only) - set(PARTS)
     if unknown:
         parser.error(f"unknown part(s) {', '.join(sorted(unknown))}; parts: {', '.join(PARTS)}")
-    return options if not only else Options(**{**options.__dict__, "only": only})
+    return replace(options, only=only) if only else options
 
 
 async def run(options: Options) -> int:

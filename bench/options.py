@@ -84,7 +84,8 @@ def add_arguments(parser: argparse.ArgumentParser, names: list[str]) -> None:
             f"--{item.name.replace('_', '-')}",
             type=kind,  # type: ignore[arg-type]
             default=None,
-            help=f"default {value!r}, --quick {QUICK.get(item.name, value)!r}",
+            help=f"default {value}"
+            + (f", --quick {QUICK[item.name]}" if item.name in QUICK else ""),
         )
     parser.add_argument("--quick", action="store_true", help="small sizes, seconds not minutes")
 
