@@ -16,7 +16,7 @@ import statistics
 import tempfile
 import time
 import uuid
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -54,8 +54,8 @@ async def verification_figures(settings: Settings, count: int = 10_000) -> dict[
     cached), `auth.verify.seen_token_us` (the same tokens again: cache hits),
     `auth.verify.uncached_us` (the validator with its cache off, i.e. before the cache),
     `auth.verify.new_vs_bare` and `auth.verify.uncached_vs_bare` (ratios), and
-    `auth.verify.jwks_fetches`. Each token is timed through every path in turn, so drift
-    in the machine's speed affects all of them alike.
+    `auth.verify.jwks_fetches`. Each token is timed through every path in turn, in a
+    rotating order, so drift in the machine's speed and warm caches favour none of them.
     """
     signer = TokenSigner.from_settings(settings)
     now = datetime.now(UTC)
@@ -90,15 +90,23 @@ async def verification_figures(settings: Settings, count: int = 10_000) -> dict[
             issuer=settings.JWT_ISSUER,
         )
 
+    async def timed_bare(token: str) -> int:
+        started = time.perf_counter_ns()
+        bare(token)
+        return time.perf_counter_ns() - started
+
+    paths: list[tuple[str, Callable[[str], Awaitable[int]]]] = [
+        ("bare", timed_bare),
+        ("new", lambda token: _timed(cached.verify(token))),
+        ("uncached", lambda token: _timed(uncached.verify(token))),
+    ]
     samples: dict[str, list[int]] = {"bare": [], "new": [], "seen": [], "uncached": []}
     gc.disable()  # a collection in one path's timing would be charged to it alone
     try:
-        for token in tokens:
-            started = time.perf_counter_ns()
-            bare(token)
-            samples["bare"].append(time.perf_counter_ns() - started)
-            samples["new"].append(await _timed(cached.verify(token)))
-            samples["uncached"].append(await _timed(uncached.verify(token)))
+        for i, token in enumerate(tokens):
+            # Each path goes first as often as the others: no path gets the warm caches.
+            for name, timed in paths[i % 3 :] + paths[: i % 3]:
+                samples[name].append(await timed(token))
         for token in tokens:
             samples["seen"].append(await _timed(cached.verify(token)))
     finally:
@@ -137,19 +145,20 @@ async def bench_verification(settings: Settings, count: int) -> None:
     )
 
 
-async def bench_login(settings: Settings, count: int) -> None:
-    print(
-        f"login latency, Argon2id t={settings.ARGON2_TIME_COST} "
-        f"m={settings.ARGON2_MEMORY_COST_KIB} KiB p={settings.ARGON2_PARALLELISM}"
-    )
+LOGIN_CASES = (("ok", 200), ("wrong_password", 401), ("unknown_user", 401))
+
+
+async def login_figures(settings: Settings, count: int) -> dict[str, float]:
+    """Median latency (ms) of Argon2 alone and of POST /auth/login (in-process ASGI, real
+    Postgres): `auth.login.argon2_verify_ms`, `auth.login.ok_ms`,
+    `auth.login.wrong_password_ms`, `auth.login.unknown_user_ms` (and `_p95_ms` of each)."""
     passwords = Passwords.from_settings(settings)
-    stored = await passwords.hash("bench password")
-    hash_ns = []
-    for _ in range(10):
-        started = time.perf_counter_ns()
-        await passwords.verify("bench password", stored)
-        hash_ns.append(time.perf_counter_ns() - started)
-    print(f"  Argon2 verify alone    median {statistics.median(hash_ns) / 1e6:8.1f} ms")
+    try:
+        stored = await passwords.hash("bench password")
+        hash_ns = [await _timed(passwords.verify("bench password", stored)) for _ in range(10)]
+    finally:
+        passwords.close()
+    figures = {"auth.login.argon2_verify_ms": statistics.median(hash_ns) / 1e6}
 
     await migrate(settings)
     app = create_app(settings)
@@ -159,23 +168,63 @@ async def bench_login(settings: Settings, count: int) -> None:
         async with httpx.AsyncClient(transport=transport, base_url="http://auth") as client:
             body = {"username": username, "password": "bench password"}
             assert (await client.post("/auth/register", json=body)).status_code == 201
-            for label, credentials, expected in (
-                ("POST /auth/login ok", body, 200),
-                ("wrong password 401", {**body, "password": "wrong password"}, 401),
-                ("unknown user 401", {**body, "username": f"{username}x"}, 401),
-            ):
+            bodies = {
+                "ok": body,
+                "wrong_password": {**body, "password": "wrong password"},
+                "unknown_user": {**body, "username": f"{username}x"},
+            }
+            for case, expected in LOGIN_CASES:
                 samples = []
                 for _ in range(count):
                     started = time.perf_counter_ns()
-                    response = await client.post("/auth/login", json=credentials)
+                    response = await client.post("/auth/login", json=bodies[case])
                     samples.append(time.perf_counter_ns() - started)
                     if response.status_code != expected:
-                        raise SystemExit(f"{label}: got {response.status_code}")
+                        raise SystemExit(f"login {case}: got {response.status_code}")
                 ordered = sorted(samples)
-                print(
-                    f"  {label:<22} median {statistics.median(ordered) / 1e6:8.1f} ms"
-                    f"   p95 {ordered[int(len(ordered) * 0.95) - 1] / 1e6:8.1f} ms"
-                )
+                figures[f"auth.login.{case}_ms"] = statistics.median(ordered) / 1e6
+                figures[f"auth.login.{case}_p95_ms"] = ordered[int(len(ordered) * 0.95) - 1] / 1e6
+    return figures
+
+
+async def bench_login(settings: Settings, count: int) -> None:
+    figures = await login_figures(settings, count)
+    print(
+        f"login latency, Argon2id t={settings.ARGON2_TIME_COST} "
+        f"m={settings.ARGON2_MEMORY_COST_KIB} KiB p={settings.ARGON2_PARALLELISM}"
+    )
+    print(f"  Argon2 verify alone    median {figures['auth.login.argon2_verify_ms']:8.1f} ms")
+    for case, expected in LOGIN_CASES:
+        print(
+            f"  login {case:<16} {expected} median {figures[f'auth.login.{case}_ms']:8.1f} ms"
+            f"   p95 {figures[f'auth.login.{case}_p95_ms']:8.1f} ms"
+        )
+
+
+def bench_settings(key: Path) -> Settings:
+    return Settings(
+        JWT_PRIVATE_KEY_FILE=key,
+        LOG_LEVEL="WARNING",
+        DATABASE_URL=os.environ.get("DATABASE_URL", BENCH_DATABASE_URL),
+        # The login bench fails logins on purpose, many times from one address: it
+        # measures Argon2 and the request path, not the 429 limits.
+        LOGIN_FAILURES_PER_USER_ADDRESS=1_000_000,
+        LOGIN_FAILURES_PER_ADDRESS=1_000_000,
+    )
+
+
+async def auth_figures(tokens: int = 10_000, logins: int = 0) -> dict[str, float]:
+    """Every figure of this bench as one flat dict, for the bench report: token
+    verification (see `verification_figures`), and with `logins` > 0 login latency (see
+    `login_figures`; needs PostgreSQL)."""
+    with tempfile.TemporaryDirectory() as folder:
+        key = Path(folder) / "bench.pem"
+        generate(key)
+        settings = bench_settings(key)
+        figures = await verification_figures(settings, tokens)
+        if logins > 0:
+            figures.update(await login_figures(settings, logins))
+    return figures
 
 
 async def main() -> None:
@@ -187,10 +236,7 @@ async def main() -> None:
     with tempfile.TemporaryDirectory() as folder:
         key = Path(folder) / "bench.pem"
         generate(key)
-        database_url = os.environ.get("DATABASE_URL", BENCH_DATABASE_URL)
-        settings = Settings(
-            JWT_PRIVATE_KEY_FILE=key, LOG_LEVEL="WARNING", DATABASE_URL=database_url
-        )
+        settings = bench_settings(key)
         print(f"machine: {os.cpu_count()} cores")
         await bench_verification(settings, args.tokens)
         if not args.skip_login:

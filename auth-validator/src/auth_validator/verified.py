@@ -10,16 +10,16 @@ Only successful verifications are ever stored.
 import time
 from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from auth_validator.principal import Principal
 
 
-@dataclass(frozen=True, slots=True)
-class VerifiedToken:
-    """What a successful verification proved, and what it relied on."""
+class VerifiedToken(NamedTuple):
+    """What a successful verification proved, and what it relied on (a NamedTuple: built
+    once per new token, on the path that must stay within 5 % of bare PyJWT)."""
 
     principal: Principal
     kid: str | None
