@@ -33,10 +33,13 @@ async def start_kafka_clients(
         heartbeat_interval_ms=min(3000, session_timeout_ms // 3),
         **security,
     )
-    await producer.start()
     try:
+        await producer.start()
         await consumer.start()
     except BaseException:
+        # Close both, started or not: one refused at start (Kafka down, credentials wrong)
+        # still holds a client that would otherwise leak.
+        await consumer.stop()
         await producer.stop()
         raise
     return consumer, producer
