@@ -6,6 +6,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
+import httpx
 import jwt
 
 from auth_service.config import Settings
@@ -23,6 +24,11 @@ Login = Callable[[str], Awaitable[dict[str, Any]]]
 
 def unique_name(prefix: str = "u") -> str:
     return f"{prefix}{uuid.uuid4().hex[:12]}"
+
+
+async def refresh(client: httpx.AsyncClient, token: str) -> httpx.Response:
+    """POST /auth/refresh with this refresh token."""
+    return await client.post("/auth/refresh", json={"refresh_token": token})
 
 
 def bearer(token: str) -> dict[str, str]:

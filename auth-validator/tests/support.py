@@ -4,6 +4,8 @@ from typing import Any
 
 import httpx
 
+from auth_validator import TokenValidator, ValidatorSettings
+
 URL = "http://auth.test/.well-known/jwks.json"
 
 
@@ -28,3 +30,9 @@ class FakeJwks:
         if not self.up:
             raise httpx.ConnectError("connection refused", request=request)
         return httpx.Response(200, json={"keys": [s.jwk() for s in self.signers]})
+
+
+def make_validator(server: FakeJwks, clock: FakeClock) -> TokenValidator:
+    http = httpx.AsyncClient(transport=httpx.MockTransport(server.handler))
+    settings = ValidatorSettings(AUTH_JWKS_URL=URL, AUTH_JWKS_REFRESH_INTERVAL_SECONDS=30)
+    return TokenValidator(settings, http, clock=clock)

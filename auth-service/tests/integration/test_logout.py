@@ -2,11 +2,7 @@
 
 import httpx
 import pytest
-from support import Login, Register, bearer
-
-
-async def refresh(client: httpx.AsyncClient, token: str) -> httpx.Response:
-    return await client.post("/auth/refresh", json={"refresh_token": token})
+from support import Login, Register, bearer, refresh
 
 
 async def logout(client: httpx.AsyncClient, token: str) -> httpx.Response:

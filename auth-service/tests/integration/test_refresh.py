@@ -4,11 +4,7 @@ import asyncio
 
 import httpx
 import pytest
-from support import Login, Register, bearer
-
-
-async def refresh(client: httpx.AsyncClient, token: str) -> httpx.Response:
-    return await client.post("/auth/refresh", json={"refresh_token": token})
+from support import Login, Register, bearer, refresh
 
 
 async def test_refresh_rotates(client: httpx.AsyncClient, register: Register, login: Login) -> None:

@@ -10,7 +10,7 @@ import asyncpg
 import httpx
 import pytest
 from fastapi import FastAPI
-from support import TEST_DATABASE_URL, Login, Register, unique_name
+from support import TEST_DATABASE_URL, Login, Register, refresh, unique_name
 
 from auth_service.exceptions import RefreshRejected
 from auth_service.security import Passwords
@@ -19,10 +19,6 @@ from auth_service.throttle import Throttle
 from chat_common.waiting import wait_until_ready
 
 DSN = TEST_DATABASE_URL.replace("postgresql+asyncpg://", "postgresql://")
-
-
-async def refresh(client: httpx.AsyncClient, token: str) -> httpx.Response:
-    return await client.post("/auth/refresh", json={"refresh_token": token})
 
 
 @pytest.fixture

@@ -4,16 +4,10 @@ from typing import Any
 
 import httpx
 import pytest
-from support import URL, FakeClock, FakeJwks
+from support import URL, FakeClock, FakeJwks, make_validator
 
-from auth_validator import InvalidToken, KeysUnavailable, TokenValidator, ValidatorSettings
+from auth_validator import InvalidToken, KeysUnavailable
 from auth_validator.keys import JwksKeyStore, parse_jwks
-
-
-def make_validator(server: FakeJwks, clock: FakeClock) -> TokenValidator:
-    http = httpx.AsyncClient(transport=httpx.MockTransport(server.handler))
-    settings = ValidatorSettings(AUTH_JWKS_URL=URL, AUTH_JWKS_REFRESH_INTERVAL_SECONDS=30)
-    return TokenValidator(settings, http, clock=clock)
 
 
 async def test_fetched_lazily_once_then_cached(signer: Any) -> None:

@@ -6,10 +6,9 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-import httpx
 import jwt
 import pytest
-from support import URL, FakeClock, FakeJwks
+from support import FakeClock, FakeJwks, make_validator
 
 from auth_validator import InvalidToken, Principal, TokenValidator, ValidatorSettings
 from auth_validator.verified import VerifiedToken, VerifiedTokens
@@ -39,12 +38,13 @@ def static(signer: Any, wall: Callable[[], float] = time.time, **settings: Any) 
     return TokenValidator(ValidatorSettings(**settings), jwks=jwks, wall_clock=wall)
 
 
-def jwks_validator(server: FakeJwks, clock: FakeClock) -> TokenValidator:
-    http = httpx.AsyncClient(transport=httpx.MockTransport(server.handler))
-    settings = ValidatorSettings(
-        AUTH_JWKS_URL=URL, AUTH_JWKS_REFRESH_INTERVAL_SECONDS=30, AUTH_JWKS_MAX_AGE_SECONDS=300
-    )
-    return TokenValidator(settings, http, clock=clock)
+async def cached_via_jwks(signer: Any) -> tuple[FakeJwks, FakeClock, TokenValidator, str]:
+    """A validator on a JWKS endpoint publishing `signer`, and a token it has verified."""
+    server, clock = FakeJwks(signer), FakeClock()
+    validator = make_validator(server, clock)
+    token = signer.token()
+    await validator.verify(token)
+    return server, clock, validator, token
 
 
 async def test_a_token_seen_before_is_not_verified_again(
@@ -88,11 +88,7 @@ async def test_a_token_accepted_within_the_leeway_is_not_cached(
 async def test_a_key_withdrawn_from_the_jwks_stops_cached_tokens(
     signer: Any, foreign_signer: Any
 ) -> None:
-    server = FakeJwks(signer)
-    clock = FakeClock()
-    validator = jwks_validator(server, clock)
-    token = signer.token()
-    await validator.verify(token)
+    server, clock, validator, token = await cached_via_jwks(signer)
     server.signers = [foreign_signer]  # signer's key is withdrawn (say, compromised)
     clock.now += 299
     await validator.verify(token)  # still within AUTH_JWKS_MAX_AGE_SECONDS
@@ -105,11 +101,7 @@ async def test_a_key_withdrawn_from_the_jwks_stops_cached_tokens(
 
 
 async def test_a_kid_republished_with_another_key_refuses_cached_tokens(signer: Any) -> None:
-    server = FakeJwks(signer)
-    clock = FakeClock()
-    validator = jwks_validator(server, clock)
-    token = signer.token()
-    await validator.verify(token)
+    server, clock, validator, token = await cached_via_jwks(signer)
     impostor = type(signer)(kid=signer.kid)  # same kid, different key material
     server.signers = [impostor]
     clock.now += 300
@@ -120,11 +112,7 @@ async def test_a_kid_republished_with_another_key_refuses_cached_tokens(signer: 
 async def test_an_unchanged_jwks_refresh_keeps_the_cache(
     signer: Any, decodes: DecodeCounter
 ) -> None:
-    server = FakeJwks(signer)
-    clock = FakeClock()
-    validator = jwks_validator(server, clock)
-    token = signer.token()
-    await validator.verify(token)
+    server, clock, validator, token = await cached_via_jwks(signer)
     clock.now += 300
     await validator.verify(token)
     assert server.requests == 2  # the keys were refreshed...
