@@ -98,10 +98,11 @@ def login(username: str, password: Password) -> None:
 
 @app.command()
 def logout() -> None:
-    """Forget the stored session."""
+    """Log out: the server ends the session (its refresh tokens stop working), then it is
+    forgotten here."""
     with _api() as api:
-        api.logout()
-    out.print("logged out")
+        ended = api.logout()
+    out.print("logged out" if ended else "not logged in")
 
 
 @app.command()

@@ -4,7 +4,9 @@ import json
 import re
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
+import httpx
 from support import PASSWORD, Run
 
 UUID = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
@@ -80,6 +82,24 @@ def test_an_expired_access_token_is_refreshed_through_the_auth_service(
     assert after["refresh_token"] != before["refresh_token"]
     assert after["access_token"] != before["access_token"]
     assert after["access_expires_at"] > 0
+
+
+def test_logout_ends_the_session_on_the_server(
+    run_as: Callable[[str], Run], unique: Callable[[str], str], tmp_path: Path, services: Any
+) -> None:
+    alice = run_as("alice")
+    register(alice, unique("clil"))
+    refresh_token = json.loads((tmp_path / "alice" / "session.json").read_text())["refresh_token"]
+
+    result = alice("logout")
+    assert result.code == 0 and "logged out" in result.out, result.err
+    assert not (tmp_path / "alice" / "session.json").exists()
+    # The token is dead on the server too, not just deleted here.
+    response = httpx.post(
+        f"{services.AUTH_URL}/auth/refresh", json={"refresh_token": refresh_token}, timeout=10
+    )
+    assert response.status_code == 401
+    assert "not logged in" in alice("logout").out
 
 
 def test_errors_are_one_line_without_a_traceback(
