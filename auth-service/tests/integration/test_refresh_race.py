@@ -30,18 +30,22 @@ async def db() -> AsyncIterator[asyncpg.Connection]:
         await connection.close()
 
 
-async def blocked(db: asyncpg.Connection, count: int) -> None:
-    """Wait (bounded) until `count` backends of the test database are blocked on a lock."""
+async def blocked_by(db: asyncpg.Connection, blocker: int) -> int:
+    """Wait (bounded) until a backend is blocked by backend `blocker`; its pid. Matching
+    on the blocking pid keeps other sessions of the database out of the picture."""
+    found: list[int] = []
 
     async def check() -> None:
-        waiting = await db.fetchval(
-            "SELECT count(*) FROM pg_stat_activity "
-            "WHERE datname = current_database() AND wait_event_type = 'Lock'"
+        pid = await db.fetchval(
+            "SELECT pid FROM pg_stat_activity WHERE $1 = ANY(pg_blocking_pids(pid)) LIMIT 1",
+            blocker,
         )
-        if waiting < count:
-            raise LookupError(f"{waiting} of {count} backends waiting on a lock")
+        if pid is None:
+            raise LookupError(f"nothing blocked by backend {blocker} yet")
+        found.append(pid)
 
-    await wait_until_ready(check, f"{count} backend(s) blocked on a lock", 10, interval=0.02)
+    await wait_until_ready(check, f"a backend blocked by {blocker}", 10, interval=0.02)
+    return found[-1]
 
 
 async def test_reuse_racing_a_rotation_revokes_the_rotated_token(
@@ -62,9 +66,9 @@ async def test_reuse_racing_a_rotation_revokes_the_rotated_token(
             "SELECT 1 FROM user_account WHERE id = $1 FOR UPDATE", uuid.UUID(user["id"])
         )
         rotation = asyncio.create_task(refresh(client, second))
-        await blocked(db, 1)  # the rotation, at the race point
+        rotating = await blocked_by(db, holder.get_server_pid())  # at the race point
         replay = asyncio.create_task(refresh(client, first))
-        await blocked(db, 2)  # the replay, behind it
+        await blocked_by(db, rotating)  # the replay, waiting on the rotation's locks
         await hold.rollback()
     finally:
         await holder.close()
