@@ -1,13 +1,18 @@
-"""Every stored message reaches Kafka, also when Kafka was unreachable at send time."""
+"""Every stored message reaches Kafka, also when Kafka was unreachable at send time, and
+history too, also when the send died between its outbox row and its history rows."""
 
 import asyncio
 import uuid
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
 
 from chat_common.contract.times import rfc3339_millis, uuid_time
+from chat_service.models import Message, OutboxEntry
+from chat_service.outbox import SWEEP_LAG
+from chat_service.timeuuids import bucket_start, new_message_id
 
 User = Any
 StartChat = Callable[[Any, Any], Awaitable[dict[str, Any]]]
@@ -72,3 +77,25 @@ async def test_send_while_kafka_is_unreachable_is_announced_when_it_is_back(
         # Kafka is back: the same running relay finds the outbox rows and announces them.
         await proxy.up()
         await kafka_events.wait_for(sent, timeout=30)
+
+
+async def test_a_send_that_died_after_its_outbox_row_is_repaired_and_announced(
+    app_and_client: tuple[Any, httpx.AsyncClient],
+    pair: tuple[User, User],
+    start_chat: StartChat,
+    kafka_events: Any,
+) -> None:
+    app, client = app_and_client
+    alice, bob = pair
+    chat = await start_chat(alice, bob)
+    chat_id = uuid.UUID(chat["id"])
+    # What a send writes first, and nothing after: the process died before the history rows.
+    message = Message(id=new_message_id(), chat_id=chat_id, sender_id=alice.id, text="orphan")
+    bucket = bucket_start(message.id, app.state.settings.MESSAGE_BUCKET_SECONDS)
+    entry = OutboxEntry(new_message_id(), message, bucket, bob.id, datetime.now(UTC))
+    await app.state.chat_service._repository.outbox.append(entry)
+    # No fast path knows it: the sweep finds it once it is SWEEP_LAG old.
+    await kafka_events.wait_for([str(message.id)], timeout=SWEEP_LAG.total_seconds() + 30)
+    page = await client.get(f"/chat/{chat_id}", headers=bob.headers)
+    assert page.status_code == 200
+    assert [(m["id"], m["text"]) for m in page.json()["items"]] == [(str(message.id), "orphan")]
