@@ -32,7 +32,8 @@ else
   for package in "$@"; do
     run_suite "$package" "$package"
   done
-  run_suite "cross-service tests" . tests --ignore=tests/crash
+  run_suite "cross-service tests" . tests --ignore=tests/crash --ignore=tests/api
+  run_suite "API conformance (schemathesis)" . tests/api
   # Last: they kill -9 the shared servers (and bring them back with `make up`).
   run_suite "crash tests" . tests/crash
 fi
