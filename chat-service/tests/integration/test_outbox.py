@@ -64,15 +64,17 @@ async def test_send_while_kafka_is_unreachable_is_announced_when_it_is_back(
         chat_id = created.json()["id"]
         sent = []
         for i in range(3):
-            started = asyncio.get_running_loop().time()
-            response = await client.post(
-                f"/chat/{chat_id}/messages", json={"text": f"offline {i}"}, headers=alice.headers
-            )
+            # A bound against a hang only: how fast a send is belongs to bench/.
+            async with asyncio.timeout(30):
+                response = await client.post(
+                    f"/chat/{chat_id}/messages",
+                    json={"text": f"offline {i}"},
+                    headers=alice.headers,
+                )
             assert response.status_code == 201
-            assert asyncio.get_running_loop().time() - started < 2.0
             sent.append(response.json()["id"])
         assert (await client.get("/readyz")).status_code == 503
-        await asyncio.sleep(2.0)
+        # Accepted while Kafka could not be reached: none of them is announced yet.
         assert not any(message_id in kafka_events.events for message_id in sent)
         # Kafka is back: the same running relay finds the outbox rows and announces them.
         await proxy.up()
