@@ -1,5 +1,6 @@
 """Helpers shared by the auth service's test modules (conftest keeps the fixtures)."""
 
+import threading
 import time
 import uuid
 from collections.abc import Awaitable, Callable
@@ -8,6 +9,8 @@ from typing import Any
 
 import httpx
 import jwt
+import pytest
+from pwdlib import PasswordHash
 
 from auth_service.config import Settings
 from auth_service.security import jwk_thumbprint, load_private_key
@@ -101,3 +104,26 @@ def make_settings(key_path: Path, **overrides: Any) -> Settings:
         **overrides,
     }
     return Settings(**values)
+
+
+class HeldHashing:
+    """Makes every hash block until released, counting the threads hashing at once."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.release = threading.Event()
+        self.running = 0
+        self.most = 0
+        self._lock = threading.Lock()
+        self.started = threading.Semaphore(0)
+
+        def held(_self: PasswordHash, password: str) -> str:
+            with self._lock:
+                self.running += 1
+                self.most = max(self.most, self.running)
+            self.started.release()
+            self.release.wait(10)
+            with self._lock:
+                self.running -= 1
+            return f"hash-of-{password}"
+
+        monkeypatch.setattr(PasswordHash, "hash", held)

@@ -2,36 +2,12 @@
 that cannot get a slot within the wait is refused with HashingBusy (503), not queued."""
 
 import asyncio
-import threading
 
 import pytest
-from pwdlib import PasswordHash
+from support import HeldHashing
 
 from auth_service.exceptions import HashingBusy
 from auth_service.security import Passwords
-
-
-class HeldHashing:
-    """Makes every hash block until released, counting the threads hashing at once."""
-
-    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
-        self.release = threading.Event()
-        self.running = 0
-        self.most = 0
-        self._lock = threading.Lock()
-        self.started = threading.Semaphore(0)
-
-        def held(_self: PasswordHash, password: str) -> str:
-            with self._lock:
-                self.running += 1
-                self.most = max(self.most, self.running)
-            self.started.release()
-            self.release.wait(10)
-            with self._lock:
-                self.running -= 1
-            return f"hash-of-{password}"
-
-        monkeypatch.setattr(PasswordHash, "hash", held)
 
 
 async def test_at_most_max_concurrency_hashes_run_and_the_rest_get_busy(
