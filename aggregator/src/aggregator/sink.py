@@ -26,9 +26,9 @@ from google.cloud.firestore import AsyncClient, AsyncDocumentReference
 
 from aggregator import metrics
 from aggregator.aggregation import CompletedGroup, Message
-from aggregator.slot_planner import PlannedDocument, SlotPlanner, chunks
+from aggregator.slot_planner import PlannedDocument, SlotPlanner, by_window, chunks
 from aggregator.sweeper import ChatsToSweep
-from chat_common.contract.documents import BatchDocument, BatchMessage
+from chat_common.contract.documents import BatchDocument, BatchMessage, batch_path
 
 logger = logging.getLogger(__name__)
 
@@ -40,6 +40,8 @@ MAX_BATCH_WRITES = 500
 WINDOW_MEMORY_SECONDS = 600
 # A taken slot that vanishes between create and read (swept) is retried at most this often.
 MAX_SLOT_ATTEMPTS = 1000
+# Windows resolved at once after a batched create hit a taken id (each walks its slots).
+MAX_PARALLEL_WALKS = 64
 
 
 class SinkUnavailable(RuntimeError):
@@ -106,9 +108,7 @@ class FirestoreSink:
         return int(self._clock() * 1000)
 
     def _ref(self, chat_id: str, doc_id: str) -> AsyncDocumentReference:
-        return (
-            self.client.collection("chats").document(chat_id).collection("batches").document(doc_id)
-        )
+        return self.client.document(batch_path(chat_id, doc_id))
 
     def _document(self, planned: PlannedDocument, now: datetime) -> dict[str, Any]:
         group = planned.group
@@ -152,8 +152,7 @@ class FirestoreSink:
         if retry:
             # Some slot was taken (a crash, a rebalance, a half-applied batch): slot by slot.
             logger.info("batched create hit a taken id; resolving %d documents", len(retry))
-            for planned in retry:
-                documents += await self._create_walking(planned, now)
+            documents += await self._walk_windows(retry, now)
         # Every message is in Firestore now: in a document created here or found there.
         return FlushResult(documents, sum(len(p.messages) for p in plan), _messages(plan))
 
@@ -164,6 +163,22 @@ class FirestoreSink:
                 self._ref(planned.group.chat_id, planned.doc_id), self._document(planned, now)
             )
         await batch.commit(retry=None, timeout=RPC_TIMEOUT_SECONDS)
+
+    async def _walk_windows(self, plan: Sequence[PlannedDocument], now: datetime) -> int:
+        """Walk each window's slots for its documents: windows in parallel, slots in order."""
+        gate = asyncio.Semaphore(MAX_PARALLEL_WALKS)
+
+        async def walk(documents: list[PlannedDocument]) -> int:
+            async with gate:
+                return sum([await self._create_walking(planned, now) for planned in documents])
+
+        outcomes = await asyncio.gather(
+            *(walk(documents) for documents in by_window(plan)), return_exceptions=True
+        )
+        for outcome in outcomes:
+            if isinstance(outcome, BaseException):
+                raise outcome
+        return sum(o for o in outcomes if isinstance(o, int))
 
     async def _create_walking(self, planned: PlannedDocument, now: datetime) -> int:
         """Create `planned` at the first free slot, reading each taken one on the way."""

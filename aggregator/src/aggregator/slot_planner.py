@@ -133,17 +133,22 @@ class SlotPlanner:
         return len(self._windows)
 
 
+def by_window(plan: Iterable[PlannedDocument]) -> list[list[PlannedDocument]]:
+    """`plan`'s documents per window, in order; windows are independent of each other."""
+    windows: dict[WindowKey, list[PlannedDocument]] = {}
+    for document in plan:
+        windows.setdefault(document.window, []).append(document)
+    return list(windows.values())
+
+
 def chunks(plan: Sequence[PlannedDocument], limit: int) -> list[list[PlannedDocument]]:
     """Split `plan` into commits of at most `limit` documents, a window's documents together.
 
     Only a window with more than `limit` new documents in one flush is split across commits.
     """
-    by_window: dict[WindowKey, list[PlannedDocument]] = {}
-    for document in plan:
-        by_window.setdefault(document.window, []).append(document)
     out: list[list[PlannedDocument]] = []
     current: list[PlannedDocument] = []
-    for documents in by_window.values():
+    for documents in by_window(plan):
         if current and len(current) + len(documents) > limit:
             out.append(current)
             current = []

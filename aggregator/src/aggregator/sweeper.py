@@ -22,6 +22,8 @@ from google.api_core import exceptions as gexc
 from google.cloud.firestore import AsyncClient
 from google.cloud.firestore_v1.base_query import FieldFilter
 
+from chat_common.contract.documents import chat_batches
+
 logger = logging.getLogger(__name__)
 
 PAGE = 200
@@ -71,7 +73,7 @@ async def chat_ids(client: AsyncClient) -> set[str]:
 
 async def sweep_chat(client: AsyncClient, chat_id: str, now: datetime) -> int:
     """Delete the chat's expired batches, a page at a time; return how many."""
-    batches = client.collection("chats").document(chat_id).collection("batches")
+    batches = client.collection(chat_batches(chat_id))
     deleted = 0
     while True:
         query = batches.where(filter=FieldFilter("expire_at", "<=", now)).limit(PAGE)

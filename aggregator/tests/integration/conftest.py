@@ -228,6 +228,13 @@ class AggregatorProcess:
     def tail(self, lines: int = 30) -> str:
         return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
 
+    async def logged(self, text: str, timeout: float = 30.0) -> None:
+        """Wait until the process has logged `text` (fail after `timeout`)."""
+        deadline = time.monotonic() + timeout
+        while text not in self.log.read_text(errors="replace"):
+            assert time.monotonic() < deadline, f"{text!r} never logged:\n{self.tail()}"
+            await asyncio.sleep(0.1)
+
     async def metrics(self) -> str:
         async with httpx.AsyncClient() as client:
             return (await client.get(f"http://127.0.0.1:{self.port}/metrics")).text

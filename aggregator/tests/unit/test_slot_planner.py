@@ -14,7 +14,7 @@ from aggregator.aggregation import (
     CompletedGroup,
     Message,
 )
-from aggregator.slot_planner import PlannedDocument, SlotPlanner, batch_id, chunks
+from aggregator.slot_planner import PlannedDocument, SlotPlanner, batch_id, by_window, chunks
 
 from .test_aggregation import T0, msg
 
@@ -171,6 +171,16 @@ def test_chunks_keep_a_windows_documents_in_one_commit() -> None:
         ["c", "c", "c"],
     ]
     assert sum(len(c) for c in chunks(plan, limit=6)) == 9 and len(chunks(plan, limit=6)) == 2
+
+
+def test_by_window_keeps_each_windows_documents_in_slot_order() -> None:
+    plan = SlotPlanner().plan(
+        [group(msg(T0, 0)), group(msg(T0, 1, sender="bob")), group(msg(T0 + 1, 2))], 0
+    )
+    assert [[(p.group.sender_id, p.seq) for p in w] for w in by_window(plan)] == [
+        [("alice", 0), ("alice", 1)],
+        [("bob", 0)],
+    ]
 
 
 def test_chunks_split_only_a_window_bigger_than_a_commit() -> None:
