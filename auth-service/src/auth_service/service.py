@@ -101,7 +101,7 @@ class AuthService:
 
     async def login(self, username: str, password: str, address: str) -> IssuedTokens:
         # Before any Argon2 work: a throttled guesser costs one indexed read.
-        await self._throttle.check_login(username, address)
+        had_failures = await self._throttle.check_login(username, address)
         async with self._sessions() as session:
             user = await repository.user_by_username(session, username)
         # Always one Argon2 verification (a dummy hash for unknown users): same time, same body.
@@ -125,7 +125,8 @@ class AuthService:
             )
             session.add(family)
             tokens = self._issue(session, user, family, now)
-        await self._throttle.login_succeeded(username, address)
+        if had_failures:
+            await self._throttle.login_succeeded(username, address)
         LOGINS.labels("success").inc()
         return tokens
 

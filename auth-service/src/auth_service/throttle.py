@@ -100,8 +100,9 @@ class Throttle:
         now = self._clock()
         return now, Window.of(now, self._window_seconds)
 
-    async def check_login(self, username: str, address: str) -> None:
-        """Refuse a login attempt once either failed-login limit is reached."""
+    async def check_login(self, username: str, address: str) -> bool:
+        """Refuse a login attempt once either failed-login limit is reached; else whether
+        this username has failures from this address to forgive after a success."""
         now, window = self._window()
         user_key, address_key = failed_login_keys(username, address)
         async with self._sessions() as session:
@@ -112,6 +113,7 @@ class Throttle:
         ):
             THROTTLED.labels("login").inc()
             raise TooManyAttempts(window.retry_after(now))
+        return counts.get(user_key, 0) > 0
 
     async def login_failed(self, username: str, address: str) -> None:
         _, window = self._window()
