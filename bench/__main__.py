@@ -2,9 +2,10 @@
 
 import argparse
 import asyncio
+import signal
 import sys
 import traceback
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from contextlib import AsyncExitStack
 from dataclasses import fields, replace
 from datetime import UTC, datetime
@@ -35,6 +36,11 @@ def parse(argv: Sequence[str], description: str, only: tuple[str, ...] = ()) -> 
 
 async def run(options: Options) -> int:
     """Every selected part in turn; a part that fails is reported and the rest still run."""
+    # SIGTERM cancels like Ctrl-C: the bench's chat-service and throwaway topics are
+    # cleaned up on the way out.
+    main_task = asyncio.current_task()
+    if main_task is not None:
+        asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, main_task.cancel)
     folder = options.out / datetime.now(UTC).strftime("%Y-%m-%dT%H-%M-%SZ")
     folder.mkdir(parents=True, exist_ok=True)
     results = Results(folder)
@@ -67,7 +73,16 @@ async def run(options: Options) -> int:
 
 def main(argv: Sequence[str] | None = None) -> None:
     options = parse(sys.argv[1:] if argv is None else argv, __doc__ or "")
-    sys.exit(asyncio.run(run(options)))
+    sys.exit(interruptible(run(options)))
+
+
+def interruptible(work: Coroutine[object, object, int]) -> int:
+    """Run the bench; stopped (SIGTERM, Ctrl-C) it cleans up and exits 130, no traceback."""
+    try:
+        return asyncio.run(work)
+    except (KeyboardInterrupt, asyncio.CancelledError):
+        console.print("[yellow]bench stopped[/yellow]")
+        return 130
 
 
 if __name__ == "__main__":

@@ -28,7 +28,7 @@ from chat_common.contract.firestore import async_firestore_client
 PARTITIONS = 4
 CHATS = 200
 COMMIT_LIMIT = 500  # creates per batched commit, as the aggregator's sink
-DRAIN_MIN_RATE = 20.0  # msg/s below which the aggregator is taken to be stuck
+DRAIN_MIN_RATE = 50.0  # msg/s below which the aggregator is taken to be stuck
 
 
 async def _fill(options: Options, topic: str) -> None:
