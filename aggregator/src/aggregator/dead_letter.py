@@ -8,6 +8,7 @@ skipped unrecorded.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 from aiokafka import AIOKafkaProducer, ConsumerRecord, TopicPartition
@@ -17,6 +18,11 @@ from aggregator import metrics
 
 logger = logging.getLogger(__name__)
 
+# A topic that refuses a record at once (too large, not authorized) must not be hammered:
+# each failure in a row waits twice as long before the record is fetched and tried again.
+BACKOFF_INITIAL_SECONDS = 0.25
+BACKOFF_MAX_SECONDS = 5.0
+
 
 class DeadLetterTopic:
     """Produces unusable records to `topic`, as they came, with why in a header."""
@@ -24,6 +30,7 @@ class DeadLetterTopic:
     def __init__(self, producer: AIOKafkaProducer, topic: str) -> None:
         self.producer = producer
         self.topic = topic
+        self._backoff = 0.0
 
     async def park(self, tp: TopicPartition, record: ConsumerRecord, why: str) -> bool:
         """True once the record is on the dead-letter topic; False if Kafka refused it."""
@@ -45,6 +52,11 @@ class DeadLetterTopic:
             )
         except KafkaError:
             logger.exception("dead-letter produce failed; will refetch offset %d", record.offset)
+            metrics.DEAD_LETTER_FAILURES.inc()
+            doubled = max(self._backoff * 2, BACKOFF_INITIAL_SECONDS)
+            self._backoff = min(doubled, BACKOFF_MAX_SECONDS)
+            await asyncio.sleep(self._backoff)
             return False
+        self._backoff = 0.0
         metrics.MALFORMED.inc()
         return True

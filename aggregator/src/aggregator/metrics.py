@@ -7,6 +7,10 @@ MALFORMED = Counter(
     "aggregator_malformed_events_total",
     "Events sent to the DLQ: malformed, refused by the contract, or dated too far ahead.",
 )
+DEAD_LETTER_FAILURES = Counter(
+    "aggregator_dead_letter_failures_total",
+    "Dead-letter produces that failed (the record is fetched again, never passed).",
+)
 GROUPS_OUT = Counter(
     "aggregator_groups_completed_total", "Completed groups by completion reason.", ["reason"]
 )
