@@ -97,9 +97,6 @@ class Stack:
         self.http = http
         self.firestore = store
 
-    kill9 = staticmethod(kill9)
-    make_up = staticmethod(make_up)
-
     async def ready(self) -> None:
         async def answers() -> bool:
             try:
@@ -145,6 +142,16 @@ class Stack:
 
         ids = await asyncio.gather(*(send(n) for n in range(count)))
         return list(ids), datetime.now(UTC)
+
+    async def burst_then_kill(self, component: str, count: int) -> tuple[Chat, list[str], datetime]:
+        """A new chat, a burst of `count` acknowledged sends, kill -9 of `component` right
+        after the last 201, and `make up` until all is ready again: (chat, ids, last ack)."""
+        chat = await self.chat()
+        acknowledged, last_ack = await self.burst(chat, count)
+        kill9(component)
+        await make_up()
+        await self.ready()
+        return chat, acknowledged, last_ack
 
     async def history(self, chat: Chat) -> list[str]:
         """Every message id of the chat, walking pages back to its start."""

@@ -8,11 +8,7 @@ BURST = 60
 
 
 async def test_cassandra_killed_right_after_201s_keeps_every_message(stack: Any) -> None:
-    chat = await stack.chat()
-    acknowledged, last_ack = await stack.burst(chat, BURST)
-    stack.kill9("cassandra")
-    await stack.make_up()
-    await stack.ready()
+    chat, acknowledged, last_ack = await stack.burst_then_kill("cassandra", BURST)
     history = await stack.history(chat)
     missing = set(acknowledged) - set(history)
     assert not missing, f"{len(missing)} acknowledged messages lost from history"
@@ -22,21 +18,13 @@ async def test_cassandra_killed_right_after_201s_keeps_every_message(stack: Any)
 async def test_chat_service_killed_right_after_201s_announces_every_message_once(
     stack: Any,
 ) -> None:
-    chat = await stack.chat()
-    acknowledged, last_ack = await stack.burst(chat, BURST)
-    stack.kill9("chat-service")
-    await stack.make_up()
-    await stack.ready()
+    chat, acknowledged, last_ack = await stack.burst_then_kill("chat-service", BURST)
     assert set(acknowledged) <= set(await stack.history(chat))
     await stack.assert_in_firestore_exactly_once(chat, acknowledged, last_ack)
 
 
 async def test_kafka_killed_right_after_201s_announces_every_message_once(stack: Any) -> None:
-    chat = await stack.chat()
-    acknowledged, last_ack = await stack.burst(chat, BURST)
-    stack.kill9("kafka")
-    await stack.make_up()
-    await stack.ready()
+    chat, acknowledged, last_ack = await stack.burst_then_kill("kafka", BURST)
     # Sends go on while the producer recovers from the broker's restart.
     more, last_ack = await stack.burst(chat, BURST // 4)
     assert set(acknowledged + more) <= set(await stack.history(chat))

@@ -26,6 +26,7 @@ from chat_service.users import UserDirectory
 from chat_service.web import web_router
 
 _KAFKA_STARTUP_WAIT_SECONDS = 5.0
+_RELAY_STOP_SECONDS = 5.0
 # Threads that open SSE listeners (each open is a short blocking gRPC call).
 _LISTENER_OPEN_THREADS = 8
 
@@ -91,10 +92,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             yield
         finally:
             # Stopping mid-send loses nothing: unacknowledged rows stay in the outbox.
+            # The relay ends its loop and writes back what it published; bounded, then cut.
             relay.stop()
-            relay_task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await relay_task
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(relay_task, _RELAY_STOP_SECONDS)
             await publisher.stop()
             batch_feed.close()
             await validator.aclose()

@@ -117,7 +117,8 @@ class OutboxRelay:
                 logger.exception("outbox relay failed; retrying in %.1fs", _MAX_RETRY_SECONDS)
                 self._drop_queue()
                 await self._pause(_MAX_RETRY_SECONDS)
-        # Stopping: write back what was published, if Cassandra lets us (else: replays).
+        # Stopping: write back what was published, so that the next process does not
+        # announce it again (if Cassandra refuses, it does: replays are allowed).
         with contextlib.suppress(StoreUnavailable):
             await self.flush()
 
@@ -218,11 +219,15 @@ class OutboxRelay:
             raise KafkaUnavailable("Kafka did not acknowledge outbox events")
 
     async def _take_batch(self, timeout: float) -> list[OutboxEntry]:
-        try:
-            first = await asyncio.wait_for(self._queue.get(), timeout)
-        except TimeoutError:
+        """What is queued, after waiting up to `timeout` for a first entry (or `stop`)."""
+        getting = asyncio.ensure_future(self._queue.get())
+        stopping = asyncio.ensure_future(self._stopping.wait())
+        await asyncio.wait({getting, stopping}, timeout=timeout, return_when="FIRST_COMPLETED")
+        stopping.cancel()
+        if not getting.done():
+            getting.cancel()
             return []
-        batch = [first]
+        batch = [getting.result()]
         while len(batch) < _FAST_BATCH and not self._queue.empty():
             batch.append(self._queue.get_nowait())
         return batch

@@ -206,6 +206,23 @@ async def test_inbox_activity_and_acks_are_written_once_per_flush() -> None:
     assert len(repository.touched) == 2 and len(repository.acked) == 10
 
 
+async def test_stop_ends_the_loop_and_writes_back_what_was_published() -> None:
+    repository, publisher = FakeRepository(), FakePublisher()
+    repository.watermarks = since(timedelta(0))
+    relay = relay_over(repository, publisher)
+    task = asyncio.create_task(relay.run())
+    sent = entry()
+    relay.notify(sent)
+    await asyncio.wait_for(repository.acks_recorded.wait(), WAIT)  # first flush
+    repository.acks_recorded.clear()
+    later = entry()
+    relay.notify(later)
+    relay.stop()
+    await asyncio.wait_for(task, WAIT)
+    assert publisher.published == [sent.message.id, later.message.id]
+    assert repository.acked == [sent.entry_id, later.entry_id]
+
+
 async def test_a_failing_sweep_does_not_hold_up_the_fast_path() -> None:
     repository, publisher = FakeRepository(frozenset(range(OUTBOX_SHARDS))), FakePublisher()
     repository.watermarks = since(timedelta(minutes=2))
