@@ -2,7 +2,7 @@
 over every operation (a valid token on every request), then stateful sequences along the
 documented links (register -> login -> GET /users/{id}, POST /chats -> history / send).
 
-Bounded and repeatable: a fixed seed, deterministic generation, a few examples each.
+Bounded and repeatable: a fixed seed, deterministic generation, 25 examples per operation.
 """
 
 import os
@@ -69,16 +69,16 @@ async def caller() -> Caller:
 
 
 ST = Path(sys.executable).with_name("st")
-MAX_TIME_PER_PHASE = "150"  # seconds: the whole run stays within a few minutes on two cores
 
-# Deterministic and bounded; stateful sequences follow the documented links only.
+# Deterministic and bounded by the number of examples (not by time, which would make a
+# slow machine test less); stateful sequences follow the documented links only.
 CONFIG = """
 seed = 20261129
 request-timeout = 10
 
 [generation]
 deterministic = true
-max-examples = 10
+max-examples = 25
 
 [phases.stateful.inference]
 algorithms = []
@@ -118,7 +118,7 @@ def test_service_conforms_to_its_openapi_document(
     command = [
         str(ST), "--config-file", str(config), "run", f"{url}/openapi.json",
         "--header", f"Authorization: Bearer {caller.token}",
-        "--max-time", MAX_TIME_PER_PHASE, "--no-color", "--report-dir", str(tmp_path),
+        "--no-color", "--report-dir", str(tmp_path),
         *extra,
     ]  # fmt: skip
     run = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=900)
