@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Run every package's test suite, then the cross-service tests (tests/). Every suite runs
-# even when an earlier one fails; the last line totals them ("N passed, N failed").
+# Run every package's test suite, then the cross-service tests (tests/), the API conformance
+# suite (tests/api: schemathesis against both running services) and the crash tests. Every
+# suite runs even when an earlier one fails; the last line totals them ("N passed, N failed").
 # With --unit first: only each package's tests/unit, which need no server at all.
 set -uo pipefail
 cd "$(dirname "$0")/.."
