@@ -6,7 +6,7 @@ import logging
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Mapping
-from typing import Any
+from typing import Any, Literal
 
 from fastapi import APIRouter, FastAPI, Response
 from fastapi.responses import JSONResponse
@@ -17,6 +17,7 @@ from prometheus_client import (
     generate_latest,
     start_http_server,
 )
+from pydantic import BaseModel
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from chat_common.body_limit import BodyLimitMiddleware
@@ -35,6 +36,14 @@ HTTP_REQUESTS = Counter(
 HTTP_LATENCY = Histogram(
     "http_request_duration_seconds", "HTTP request latency by route template.", ["method", "route"]
 )
+
+
+class Readiness(BaseModel):
+    """The body of /readyz and /readyz/serving."""
+
+    status: Literal["ready", "degraded", "not ready"]
+    checks: dict[str, Literal["ok", "unavailable"]]
+
 
 # A readiness check raises (or times out) when its dependency is not usable.
 ReadinessCheck = Callable[[], Awaitable[None]]
@@ -102,9 +111,11 @@ def ops_router(
     `checks` is called per request so it can read clients from `app.state`.
     """
     router = APIRouter(tags=["operations"])
+    not_ready = {503: {"model": Readiness, "description": "A dependency is unavailable"}}
 
-    @router.get("/healthz")
+    @router.get("/healthz", summary="Liveness")
     async def healthz() -> dict[str, str]:
+        """The process answers (no dependency is asked)."""
         return {"status": "ok"}
 
     async def report() -> dict[str, str]:
@@ -128,13 +139,20 @@ def ops_router(
         status = "degraded" if degraded else "ready" if ready else "not ready"
         return JSONResponse({"status": status, "checks": states}, status_code=200 if ready else 503)
 
-    @router.get("/readyz")
+    @router.get("/readyz", summary="Readiness", response_model=Readiness, responses=not_ready)
     async def readyz() -> JSONResponse:
+        """Every dependency's state; 503 when any is unavailable."""
         states = await report()
         return answer(states, states)
 
-    @router.get("/readyz/serving")
+    @router.get(
+        "/readyz/serving",
+        summary="Readiness to serve",
+        response_model=Readiness,
+        responses=not_ready,
+    )
     async def readyz_serving() -> JSONResponse:
+        """Like /readyz, but 503 only when a dependency every request needs is unavailable."""
         states = await report()
         return answer(states, [name for name in states if name not in optional])
 
