@@ -111,7 +111,9 @@ def ops_router(
     `checks` is called per request so it can read clients from `app.state`.
     """
     router = APIRouter(tags=["operations"])
-    not_ready = {503: {"model": Readiness, "description": "A dependency is unavailable"}}
+    not_ready: dict[int | str, dict[str, Any]] = {
+        503: {"model": Readiness, "description": "A dependency is unavailable"}
+    }
 
     @router.get("/healthz", summary="Liveness")
     async def healthz() -> dict[str, str]:
