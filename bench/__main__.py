@@ -45,11 +45,23 @@ async def run(options: Options) -> int:
     folder.mkdir(parents=True, exist_ok=True)
     results = Results(folder)
     selected = [part for part in PARTS if not options.only or part in options.only]
+
+    def failed(name: str, exc: Exception) -> None:
+        results.failures[name] = f"{type(exc).__name__}: {exc}"
+        with (folder / "errors.log").open("a") as log:
+            log.write(f"== {name}\n{traceback.format_exc()}\n")
+        console.print(f"[red]{name} failed[/red]: {exc}")
+
     async with AsyncExitStack() as stack:
         url = ""
         if PRIVATE & set(selected):
             log = folder / "bench-chat-service.log"
-            url = await stack.enter_async_context(private_service.running(options, log))
+            try:
+                url = await stack.enter_async_context(private_service.running(options, log))
+            except Exception as exc:  # noqa: BLE001 (its parts fail, the others still run)
+                for name in PRIVATE & set(selected):
+                    failed(name, exc)
+                selected = [part for part in selected if part not in PRIVATE]
         parts: dict[str, Callable[[], Awaitable[None]]] = {
             "tokens": lambda: tokens.run(options, results),
             "send": lambda: send.run(options, results, url),
@@ -63,9 +75,7 @@ async def run(options: Options) -> int:
             try:
                 await parts[name]()
             except Exception as exc:  # noqa: BLE001 (a failed part is reported, the rest still run)
-                results.failures[name] = f"{type(exc).__name__}: {exc}"
-                (folder / "errors.log").open("a").write(f"== {name}\n{traceback.format_exc()}\n")
-                console.print(f"[red]{name} failed[/red]: {exc}")
+                failed(name, exc)
     report = write(results, options.compare)
     console.print(f"report: {report}")
     return 1 if results.failures else 0

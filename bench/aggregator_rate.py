@@ -22,6 +22,7 @@ from aggregator.sink import FirestoreSink, batch_document
 from bench.options import Options
 from bench.progress import bars
 from bench.results import Headline, Results, fmt, table
+from chat_common.contract.documents import chat_batches
 from chat_common.contract.events import MessageCreated
 from chat_common.contract.firestore import async_firestore_client
 
@@ -31,14 +32,13 @@ COMMIT_LIMIT = 500  # creates per batched commit, as the aggregator's sink
 DRAIN_MIN_RATE = 50.0  # msg/s below which the aggregator is taken to be stuck
 
 
-async def _fill(options: Options, topic: str) -> None:
+async def _fill(options: Options, topic: str, chats: list[uuid.UUID]) -> None:
     producer = AIOKafkaProducer(
         bootstrap_servers=options.kafka, linger_ms=20, max_batch_size=262144
     )
     await producer.start()
     try:
         rng = random.Random(2)
-        chats = [uuid.uuid4() for _ in range(CHATS)]
         members = (uuid.uuid4(), uuid.uuid4())
         pending = []
         for _ in range(options.backlog):
@@ -103,9 +103,7 @@ async def _baseline(options: Options, topic: str, documents: int) -> float:
             batch = db.batch()
             for group in groups[offset : offset + COMMIT_LIMIT]:
                 first = group[0]
-                ref = (
-                    db.collection("chats").document(first.chat_id).collection("batches").document()
-                )
+                ref = db.collection(chat_batches(first.chat_id)).document()
                 batch.create(
                     ref, batch_document(first.chat_id, first.sender_id, group, "bench", now, ttl)
                 )
@@ -135,20 +133,42 @@ async def _baseline(options: Options, topic: str, documents: int) -> float:
         db.close()
 
 
+async def _clean_up(options: Options, chats: list[uuid.UUID]) -> None:
+    """Delete what both runs wrote: the emulator keeps every document in memory."""
+    db = async_firestore_client(options.firestore_project, options.firestore)
+    try:
+        with bars() as progress:
+            bar = progress.add_task("deleting the bench's documents", total=len(chats))
+            for chat_id in chats:
+                refs = [
+                    doc.reference async for doc in db.collection(chat_batches(chat_id)).stream()
+                ]
+                for offset in range(0, len(refs), COMMIT_LIMIT):
+                    batch = db.batch()
+                    for ref in refs[offset : offset + COMMIT_LIMIT]:
+                        batch.delete(ref)
+                    await batch.commit()
+                progress.advance(bar)
+    finally:
+        db.close()
+
+
 async def run(options: Options, results: Results) -> None:
     admin = AIOKafkaAdminClient(bootstrap_servers=options.kafka)
     await admin.start()
     topic = f"bench-agg-rate-{uuid.uuid4().hex[:8]}"
+    chats = [uuid.uuid4() for _ in range(CHATS)]
     try:
         await admin.create_topics(
             [NewTopic(name, PARTITIONS, replication_factor=1) for name in (topic, f"{topic}-dlq")]
         )
-        await _fill(options, topic)
+        await _fill(options, topic, chats)
         agg_seconds, documents = await _aggregator(options, topic)
         base_seconds = await _baseline(options, topic, documents)
     finally:
         await admin.delete_topics([topic, f"{topic}-dlq"])
         await admin.close()
+        await _clean_up(options, chats)
     f = results.figure
     agg = f("aggregator.rate_per_s", options.backlog / agg_seconds)
     base = f("aggregator.baseline_rate_per_s", options.backlog / base_seconds)

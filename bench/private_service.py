@@ -6,6 +6,7 @@ million seeded messages and the raw-driver rows stay out of the service's keyspa
 
 import asyncio
 import os
+import socket
 import subprocess
 import sys
 from collections.abc import AsyncIterator
@@ -42,9 +43,21 @@ async def _wait_ready(url: str, process: subprocess.Popen[bytes], log: Path) -> 
     raise RuntimeError(f"bench chat-service not ready in {READY_TIMEOUT_SECONDS:.0f} s; see {log}")
 
 
+def _port_free(port: int) -> bool:
+    with socket.socket() as probe:
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
 @asynccontextmanager
 async def running(options: Options, log: Path) -> AsyncIterator[str]:
     """Migrate the bench keyspace, run a chat-service on it, yield its URL, stop it."""
+    # Whatever else answers on the port would be measured instead of our service.
+    if not _port_free(options.private_port):
+        raise RuntimeError(f"port {options.private_port} is taken; choose --private-port")
     await migrate(settings(options), options.keyspace)
     env = {
         **os.environ,
