@@ -30,6 +30,7 @@ async def test_healthz_is_ok_while_the_consume_loop_runs_and_fails_once_it_ended
 
     app.state.run_task = asyncio.create_task(crash())
     await asyncio.wait([app.state.run_task])
+    assert isinstance(app.state.run_task.exception(), RuntimeError)
     response = await healthz(app)
     assert response.status_code == 503
     assert response.json() == {"status": "consumer loop ended"}
