@@ -16,8 +16,8 @@ from cassandra.query import BatchStatement, BatchType
 from cassandra.util import uuid_from_time
 
 from chat_service.config import Settings
+from chat_service.cql_schema import qualify
 from chat_service.repository import STATEMENTS
-from chat_service.schema import qualify
 from chat_service.store import build_cluster
 from chat_service.timeuuids import bucket_start
 

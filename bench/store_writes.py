@@ -8,7 +8,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 
 from chat_service.config import Settings
-from chat_service.models import Message, OutboxEntry
+from chat_service.domain import Message, OutboxEntry
 from chat_service.repository import STATEMENTS, ChatRepository
 from chat_service.store import CassandraStore
 from chat_service.timeuuids import bucket_start, new_message_id

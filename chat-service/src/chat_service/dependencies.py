@@ -9,8 +9,8 @@ from fastapi.exceptions import RequestValidationError
 from auth_validator import Principal
 from auth_validator.fastapi import CurrentPrincipal
 from chat_common.contract.times import TIME_UUID_PATTERN, is_time_uuid
+from chat_service.domain import Chat
 from chat_service.exceptions import SendRateExceeded
-from chat_service.models import Chat
 from chat_service.send_rate import SendRateLimiter, retry_after_header
 from chat_service.service import ChatService
 

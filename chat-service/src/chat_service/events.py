@@ -9,7 +9,7 @@ from aiokafka import AIOKafkaProducer
 
 from chat_common.contract.events import MessageCreated
 from chat_common.store_access import KafkaAccessSettings, kafka_client_kwargs
-from chat_service.models import OutboxEntry
+from chat_service.domain import OutboxEntry
 
 logger = logging.getLogger(__name__)
 

@@ -13,7 +13,7 @@ from cassandra.cluster import Session
 from chat_common.logs import configure_logging
 from chat_common.waiting import wait_until_ready
 from chat_service.config import Settings, get_settings
-from chat_service.schema import (
+from chat_service.cql_schema import (
     DROPPED_TABLES,
     OUTBOX_SHARDS,
     TABLES,

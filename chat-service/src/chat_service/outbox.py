@@ -20,13 +20,13 @@ from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 
 from chat_common.contract.times import unix_micros
+from chat_service.cql_schema import OUTBOX_RETENTION_SECONDS, OUTBOX_SHARDS, OUTBOX_SLOT_SECONDS
+from chat_service.domain import OutboxEntry
 from chat_service.events import EventPublisher, KafkaUnavailable
 from chat_service.exceptions import StoreUnavailable
 from chat_service.metrics import EVENTS_PRODUCED, OUTBOX_ENTRIES_SWEPT
-from chat_service.models import OutboxEntry
 from chat_service.outbox_store import after_time, outbox_slot
 from chat_service.repository import ChatRepository
-from chat_service.schema import OUTBOX_RETENTION_SECONDS, OUTBOX_SHARDS, OUTBOX_SLOT_SECONDS
 
 logger = logging.getLogger(__name__)
 

@@ -8,8 +8,8 @@ from datetime import UTC, datetime
 from cassandra.util import max_uuid_from_time
 
 from chat_common.contract.times import uuid_time
-from chat_service.models import Message, OutboxEntry
-from chat_service.schema import OUTBOX_SHARDS, OUTBOX_SLOT_SECONDS
+from chat_service.cql_schema import OUTBOX_SHARDS, OUTBOX_SLOT_SECONDS
+from chat_service.domain import Message, OutboxEntry
 from chat_service.store import CassandraStore
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)

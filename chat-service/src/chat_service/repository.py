@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from chat_common.contract.times import unix_micros
-from chat_service.models import Chat, ChatActivity, ClaimedMessage, Message, OutboxEntry
+from chat_service.domain import Chat, ChatActivity, ClaimedMessage, Message, OutboxEntry
 from chat_service.outbox_store import OUTBOX_STATEMENTS, OutboxRepository
 from chat_service.store import CassandraStore
 

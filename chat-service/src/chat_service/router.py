@@ -11,7 +11,7 @@ from chat_service.dependencies import (
     PageTime,
     WithinSendRate,
 )
-from chat_service.models import Chat, ChatActivity, Message
+from chat_service.domain import Chat, ChatActivity, Message
 from chat_service.schemas import (
     ChatCreate,
     ChatList,

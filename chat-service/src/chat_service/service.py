@@ -6,9 +6,9 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 
 from chat_common.contract.times import unix_micros
+from chat_service.domain import Chat, ChatActivity, Message, OutboxEntry, chat_id_for
 from chat_service.exceptions import ChatNotFound, ChatWithSelf, UserNotFound
 from chat_service.metrics import CHATS_CREATED, DUPLICATE_SENDS, MESSAGES_STORED
-from chat_service.models import Chat, ChatActivity, Message, OutboxEntry, chat_id_for
 from chat_service.repository import ChatRepository
 from chat_service.timeuuids import bucket_start, new_message_id
 from chat_service.users import UserDirectory

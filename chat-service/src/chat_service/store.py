@@ -38,8 +38,8 @@ from chat_common.store_access import (
     cassandra_cluster_kwargs,
     cassandra_consistency,
 )
+from chat_service.cql_schema import qualify
 from chat_service.exceptions import StoreUnavailable
-from chat_service.schema import qualify
 
 logger = logging.getLogger(__name__)
 

@@ -20,8 +20,8 @@ from auth_validator import Principal
 from auth_validator.fastapi import TokenValidatorDep, authenticate, bearer_scheme
 from chat_service.config import Settings
 from chat_service.dependencies import ChatServiceDep
+from chat_service.domain import Chat
 from chat_service.exceptions import TooManyStreams
-from chat_service.models import Chat
 from chat_service.realtime import BatchFeed, event_stream, parse_since, stream_start
 from chat_service.stream_slots import StreamSlot, StreamSlots
 

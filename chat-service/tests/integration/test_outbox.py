@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 
 from chat_common.contract.times import rfc3339_millis, uuid_time
-from chat_service.models import Message, OutboxEntry
+from chat_service.domain import Message, OutboxEntry
 from chat_service.outbox import SWEEP_LAG
 from chat_service.timeuuids import bucket_start, new_message_id
 

@@ -5,8 +5,8 @@ from datetime import UTC, datetime
 from cassandra.util import uuid_from_time
 
 from chat_common.contract.events import MessageCreated, parse_chat_event
+from chat_service.domain import Message, OutboxEntry
 from chat_service.events import created_event
-from chat_service.models import Message, OutboxEntry
 
 
 def test_a_stored_message_is_announced_as_the_contracts_message_created() -> None:

@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 
 from chat_service import events
+from chat_service.domain import Message, OutboxEntry
 from chat_service.events import EventPublisher, KafkaUnavailable
-from chat_service.models import Message, OutboxEntry
 from chat_service.timeuuids import new_message_id
 
 REQUEST_TIMEOUT_MS = 1000

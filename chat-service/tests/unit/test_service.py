@@ -8,7 +8,7 @@ import pytest
 from cassandra.util import uuid_from_time
 
 from chat_common.contract.times import unix_micros
-from chat_service.models import Chat, Message, chat_id_for
+from chat_service.domain import Chat, Message, chat_id_for
 from chat_service.repository import ChatRepository
 from chat_service.service import ChatService
 from chat_service.timeuuids import bucket_start
