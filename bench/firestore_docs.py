@@ -13,6 +13,7 @@ from google.cloud.firestore_v1.base_query import FieldFilter
 from chat_common.contract.documents import BatchDocument, chat_batches
 
 LISTEN_TIMEOUT_SECONDS = 30.0
+DELETE_BATCH = 500  # deletes per batched commit
 
 
 def batches(db: firestore.Client, chat_id: str, since: datetime) -> Any:
@@ -79,3 +80,18 @@ def message_counts(db: firestore.Client, chat_ids: Iterable[str], since: datetim
         for snapshot in batches(db, chat_id, since).stream():
             counts.update(message_ids(snapshot.to_dict() or {}))
     return counts
+
+
+def delete_batches(db: firestore.Client, chat_ids: Iterable[str], since: datetime) -> int:
+    """Delete the chats' batch documents since `since` (the emulator keeps every document
+    in memory, so a run takes away what it made); how many were deleted."""
+    deleted = 0
+    for chat_id in chat_ids:
+        refs = [snapshot.reference for snapshot in batches(db, chat_id, since).stream()]
+        for offset in range(0, len(refs), DELETE_BATCH):
+            batch = db.batch()
+            for ref in refs[offset : offset + DELETE_BATCH]:
+                batch.delete(ref)
+            batch.commit()
+        deleted += len(refs)
+    return deleted

@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 import aiohttp
 
 from bench import api, charts
-from bench.firestore_docs import Watch, batches
+from bench.firestore_docs import Watch, batches, delete_batches
 from bench.options import Options
 from bench.progress import bars
 from bench.results import Headline, Results, fmt, table
@@ -126,7 +126,11 @@ async def _measure(
         for shape in shapes:
             for watch in shape.watches + shape.others:
                 watch.close()
-        db.close()
+        every_chat = {chat_id for shape in shapes for chat_id, _ in shape.senders}
+        try:
+            await asyncio.to_thread(delete_batches, db, every_chat, since)
+        finally:
+            db.close()
 
 
 def _schedules(shapes: list[Shape], seconds: float, rng: random.Random) -> list[Plan]:

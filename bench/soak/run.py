@@ -6,7 +6,7 @@ from collections import Counter
 from datetime import UTC, datetime, timedelta
 
 from bench import api, charts, procs
-from bench.firestore_docs import message_counts
+from bench.firestore_docs import delete_batches, message_counts
 from bench.options import Options
 from bench.results import Headline, Results, fmt, table
 from bench.soak import load as soak_load
@@ -19,15 +19,18 @@ FIRESTORE_POLL_SECONDS = 1.0
 
 def _exactly_once(options: Options, accepted: dict[str, str], since: datetime) -> Counter[str]:
     """Copies of every message id in the soak chats' batches, once all accepted arrived
-    (or the bound passed)."""
+    (or the bound passed); then those documents are deleted."""
     db = firestore_client(options.firestore_project, options.firestore)
+    chats = set(accepted.values())
     try:
         deadline = time.monotonic() + FIRESTORE_TIMEOUT_SECONDS
         while True:
-            counts = message_counts(db, set(accepted.values()), since)
+            counts = message_counts(db, chats, since)
             if accepted.keys() <= counts.keys() or time.monotonic() > deadline:
-                return counts
+                break
             time.sleep(FIRESTORE_POLL_SECONDS)  # re-reading Firestore until it holds them all
+        delete_batches(db, chats, since)
+        return counts
     finally:
         db.close()
 
