@@ -1,0 +1,94 @@
+"""firestore.rules parses with a real Firestore-rules grammar and grants exactly the reads of
+DESIGN.md "Firestore, second wave": batches and receipts to members (by `members`), the inbox
+to its owner, no write anywhere. The npm emulator does not enforce rules, so this is what
+can be checked here; a syntax error fails `make test`."""
+
+import json
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from chat_common.contract.documents import batch_path, inbox_path, receipt_path
+
+REPO = Path(__file__).resolve().parents[2]
+RULES = REPO / "firestore.rules"
+CHECKER = REPO / "infra" / "firestore-rules"
+DOCUMENTS = "/databases/{database}/documents/"
+
+
+@pytest.fixture(scope="session")
+def parser() -> Path:
+    """check.mjs, its npm modules installed from the committed lock."""
+    done = subprocess.run(
+        ["bash", str(CHECKER / "install.sh")],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    if done.returncode != 0:
+        pytest.fail(f"install.sh failed (exit {done.returncode}):\n{done.stderr[-3000:]}")
+    return CHECKER / "check.mjs"
+
+
+def check(parser: Path, rules: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        ["node", str(parser), str(rules)], capture_output=True, text=True, timeout=60, check=False
+    )
+
+
+def parsed(parser: Path, rules: Path) -> list[dict[str, Any]]:
+    done = check(parser, rules)
+    assert done.returncode == 0, done.stderr
+    allows: list[dict[str, Any]] = json.loads(done.stdout)["allows"]
+    return allows
+
+
+def test_the_rules_grant_members_and_owners_reads_only(parser: Path) -> None:
+    # The paths come from the contract, so a renamed collection breaks this test.
+    assert parsed(parser, RULES) == [
+        {"path": DOCUMENTS + batch_path("{chatId}", "{batchId}"), "scopes": ["read"]},
+        {"path": DOCUMENTS + receipt_path("{chatId}", "{userId}"), "scopes": ["read"]},
+        {"path": DOCUMENTS + inbox_path("{userId}", "{chatId}"), "scopes": ["read"]},
+    ]
+
+
+def test_the_conditions_check_members_and_the_inbox_owner() -> None:
+    text = RULES.read_text()
+    assert "request.auth.uid in resource.data.members" in text
+    assert "request.auth.uid == userId" in text
+
+
+@pytest.mark.parametrize(
+    ("old", "new"),
+    [
+        ("allow read: if isMember();", "allow read: if isMember(;"),
+        ("match /users/{userId}", "matc /users/{userId}"),
+        ("service cloud.firestore {", "service cloud.firestore"),
+    ],
+)
+def test_a_broken_copy_fails_with_its_line(
+    parser: Path, tmp_path: Path, old: str, new: str
+) -> None:
+    source = RULES.read_text()
+    assert old in source
+    broken = tmp_path / "firestore.rules"
+    broken.write_text(source.replace(old, new, 1))
+    done = check(parser, broken)
+    assert done.returncode == 1
+    assert f"{broken}:" in done.stderr
+    assert done.stdout == ""
+
+
+def test_a_write_grant_is_seen(parser: Path, tmp_path: Path) -> None:
+    """The listing the first test holds the rules to shows a write as soon as one appears."""
+    widened = tmp_path / "firestore.rules"
+    widened.write_text(
+        RULES.read_text().replace(
+            "allow read: if isMember();", "allow read, write: if isMember();", 1
+        )
+    )
+    scopes = [allow["scopes"] for allow in parsed(parser, widened)]
+    assert ["read", "write"] in scopes
