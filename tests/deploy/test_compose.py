@@ -118,7 +118,7 @@ def test_volumes_and_secrets_are_declared_and_exist(compose: dict[str, Any], rep
             assert (repo / env_file).is_file(), (name, env_file)
         if "build" in service:
             assert service["build"]["context"] == "."
-            assert (repo / service["build"]["dockerfile"]).is_file(), name
+            assert (repo / service["build"].get("dockerfile", "Dockerfile")).is_file(), name
     assert used == declared
     assert {"postgres-data", "kafka-data", "cassandra-data"} <= declared
     key_file = compose["secrets"]["jwt-signing-key"]["file"]

@@ -1,5 +1,6 @@
-"""Each service's Dockerfile, parsed: pinned base images, non-root final targets, a python
-HEALTHCHECK, installs pinned by constraints.txt, nothing secret in the build context."""
+"""The one Dockerfile, parsed, and each service's build arguments from docker-compose.yml:
+pinned base images, non-root final targets, a python HEALTHCHECK on the service's port,
+installs pinned by constraints.txt, nothing secret in the build context."""
 
 import json
 import re
@@ -7,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+import yaml
 from dockerfile_parse import DockerfileParser
 
 SERVICES = {"auth-service": 8001, "chat-service": 8002, "aggregator": 8003}
@@ -58,8 +60,24 @@ def service(request: pytest.FixtureRequest) -> str:
     return name
 
 
+@pytest.fixture
+def build_args(service: str, repo: Path) -> dict[str, str]:
+    """The service's build of the one Dockerfile, as docker-compose.yml declares it."""
+    compose = yaml.safe_load((repo / "docker-compose.yml").read_text())
+    build = compose["services"][service]["build"]
+    assert build["context"] == "." and build.get("dockerfile", "Dockerfile") == "Dockerfile"
+    args: dict[str, str] = build["args"]
+    return args
+
+
+def test_one_dockerfile_for_every_service(repo: Path) -> None:
+    assert (repo / "Dockerfile").is_file()
+    for service in SERVICES:
+        assert not (repo / service / "Dockerfile").exists(), f"{service} has its own Dockerfile"
+
+
 def test_base_images_are_pinned(service: str, repo: Path) -> None:
-    all_stages = stages(repo / service / "Dockerfile")
+    all_stages = stages(repo / "Dockerfile")
     names = {stage.name for stage in all_stages}
     external = [stage.base for stage in all_stages if stage.base not in names]
     assert external, service
@@ -69,7 +87,7 @@ def test_base_images_are_pinned(service: str, repo: Path) -> None:
 
 
 def test_final_targets_run_as_a_non_root_user(service: str, repo: Path) -> None:
-    all_stages = stages(repo / service / "Dockerfile")
+    all_stages = stages(repo / "Dockerfile")
     assert all_stages[-1].name == "runtime", "the default target must be the production one"
     for target in TARGETS:
         user = last(chain(all_stages, target), "USER")
@@ -79,31 +97,41 @@ def test_final_targets_run_as_a_non_root_user(service: str, repo: Path) -> None:
         assert re.fullmatch(r"[1-9]\d*(:\d+)?", user.strip()), f"{service}:{target}: {user}"
 
 
-def test_healthcheck_uses_python_on_the_service_port(service: str, repo: Path) -> None:
-    all_stages = stages(repo / service / "Dockerfile")
+def test_healthcheck_uses_python_on_the_service_port(
+    service: str, repo: Path, build_args: dict[str, str]
+) -> None:
+    assert build_args["PORT"] == str(SERVICES[service])
+    all_stages = stages(repo / "Dockerfile")
     for target in TARGETS:
-        check = last(chain(all_stages, target), "HEALTHCHECK")
+        stages_ = chain(all_stages, target)
+        check = last(stages_, "HEALTHCHECK")
         assert check is not None, f"{service}:{target} has no HEALTHCHECK"
         argv = json.loads(check[check.index("CMD") + 3 :].strip())
         assert argv[0] == "python", f"{service}: the slim image has no curl"
-        assert f"http://127.0.0.1:{SERVICES[service]}/healthz" in argv[-1]
+        assert "http://127.0.0.1:%s/healthz' % os.environ['SERVICE_PORT']" in argv[-1]
+        assert re.search(r"\bSERVICE_PORT=\$\{PORT\}", last(stages_, "ENV") or "")
 
 
-def test_runtime_command_and_exposed_port(service: str, repo: Path) -> None:
-    runtime = chain(stages(repo / service / "Dockerfile"), "runtime")
-    assert last(runtime, "EXPOSE") == str(SERVICES[service])
+def test_runtime_command_and_exposed_port(
+    service: str, repo: Path, build_args: dict[str, str]
+) -> None:
+    runtime = chain(stages(repo / "Dockerfile"), "runtime")
+    assert last(runtime, "EXPOSE") == "${PORT}"
     command = json.loads(last(runtime, "CMD") or "null")
-    assert isinstance(command, list), f"{service}: CMD must be exec form (signals reach it)"
+    # Exec form, and the shell execs the server, so signals reach it.
+    assert command == ["/bin/sh", "-c", "exec $SERVICE_START"]
+    assert re.search(r"\bSERVICE_START=\$\{START\}", last(runtime, "ENV") or "")
+    start = build_args["START"].split()
     package = service.replace("-", "_")
     if service == "aggregator":
-        assert command == ["python", "-m", "aggregator"]
+        assert start == ["python", "-m", "aggregator"]
     else:
-        assert command[:3] == ["uvicorn", f"{package}.main:create_app", "--factory"]
-        assert command[-2:] == ["--port", str(SERVICES[service])]
+        assert start[:3] == ["uvicorn", f"{package}.main:create_app", "--factory"]
+        assert start[-4:] == ["--host", "0.0.0.0", "--port", str(SERVICES[service])]
 
 
 def test_installs_are_pinned_and_copies_exist(service: str, repo: Path) -> None:
-    all_stages = stages(repo / service / "Dockerfile")
+    all_stages = stages(repo / "Dockerfile")
     installs = [
         value
         for stage in all_stages
@@ -121,7 +149,7 @@ def test_installs_are_pinned_and_copies_exist(service: str, repo: Path) -> None:
 
 
 def test_no_secret_is_baked_into_an_image(service: str, repo: Path) -> None:
-    for stage in stages(repo / service / "Dockerfile"):
+    for stage in stages(repo / "Dockerfile"):
         for instruction, value in stage.instructions:
             if instruction in {"ENV", "ARG"}:
                 assert not re.search(r"KEY|SECRET|PASSWORD|TOKEN", value, re.I), (service, value)

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 LOCAL_PORTS = {
     "auth-service": 8001,
@@ -48,6 +49,7 @@ def tilt(repo: Path) -> Recorded:
         "k8s_resource": k8s_resource,
         "sync": lambda local, remote: ("sync", local, remote),
         "fall_back_on": lambda files: ("fall_back_on", files),
+        "read_yaml": lambda path: yaml.safe_load((repo / path).read_text()),
     }
     source = (repo / "Tiltfile").read_text()
     exec(compile(source, "Tiltfile", "exec"), builtins)  # noqa: S102 - our own file
@@ -75,8 +77,13 @@ def test_builds_each_service_image_used_by_the_overlay(
     refs = {build["ref"] for build in tilt.builds}
     assert refs == {f"chat-backend/{s}" for s in ("auth-service", "chat-service", "aggregator")}
     assert refs <= images
+    compose = yaml.safe_load((repo / "docker-compose.yml").read_text())
     for build in tilt.builds:
         assert build["context"] == "."
+        # The same image as compose builds: the one Dockerfile, the same arguments.
+        assert build["dockerfile"] == "Dockerfile"
+        name = build["ref"].split("/")[1]
+        assert build["build_args"] == compose["services"][name]["build"]["args"], name
         dockerfile = repo / build["dockerfile"]
         assert re.search(rf"^FROM \S+ AS {build['target']}$", dockerfile.read_text(), re.M)
 
@@ -92,12 +99,15 @@ def test_live_update_syncs_real_source_into_the_installed_packages(
         syncs = [step for step in steps if step[0] == "sync"]
         assert syncs, build["ref"]
         dockerfile = (repo / build["dockerfile"]).read_text()
+        installed = [build["build_args"]["SERVICE"], *build["build_args"]["LIBRARIES"].split()]
         for _, local, remote in syncs:
             assert (repo / local / "__init__.py").is_file(), local
             package = Path(local).name
             assert remote.endswith(f"/site-packages/{package}"), remote
-            # The dev image lets its user write there and watches it for changes.
-            assert remote in dockerfile, f"{build['dockerfile']} does not watch {remote}"
+            # The dev image installs it there, lets its user write there and watches it.
+            site_packages = remote.rsplit("/", 1)[0]
+            assert f"WORKDIR {site_packages}\n" in dockerfile, site_packages
+            assert Path(local).parts[0] in installed, local
             assert Path(local).parts[0] in build["only"], local
 
 
