@@ -1,0 +1,224 @@
+"""The inbox consumer: group `chat-inbox` of `chat-messages`, one ordered writer per chat.
+
+Per poll: each chat's events are applied in offset order (`counting`), deduplicated by
+message id against `counted_message`, and the chat's state is saved; the documents they
+changed are written to Firestore at most once a second each (`coalescing`); offsets are
+committed only up to the first event whose documents are not written yet. A crash
+replays from the committed offset: applied events are skipped by offset, duplicates by
+message id, and the documents are rewritten whole from the same state.
+"""
+
+import asyncio
+import logging
+import time
+import uuid
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import replace
+from datetime import UTC, datetime
+
+from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
+from aiokafka.abc import ConsumerRebalanceListener
+from aiokafka.structs import OffsetAndMetadata
+from google.cloud.firestore import AsyncClient
+
+from chat_common.contract.events import (
+    ChatRead,
+    MalformedEvent,
+    MessageCreated,
+    parse_chat_event,
+)
+from chat_service.inbox.coalescing import Coalescer
+from chat_service.inbox.counting import (
+    ChatCounts,
+    apply_created,
+    apply_read,
+    is_surely_new,
+    mark_moves,
+)
+from chat_service.inbox.counts_store import CountsStore
+from chat_service.inbox.documents import DocKey, document_write, inbox_key, receipt_key
+
+logger = logging.getLogger(__name__)
+
+_POLL_MS = 200
+_POLL_RECORDS = 500
+# Firestore takes at most 500 writes per commit.
+_FIRESTORE_BATCH = 500
+_MAX_CACHED_CHATS = 50_000
+
+Event = tuple[int, ChatRead | MessageCreated]
+
+
+class InboxConsumer:
+    """Run until `stop`: apply events, write due documents, commit behind them."""
+
+    def __init__(
+        self,
+        consumer: AIOKafkaConsumer,
+        counts: CountsStore,
+        firestore: AsyncClient,
+        topic: str,
+        write_interval: float = 1.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._consumer = consumer
+        self._counts = counts
+        self._firestore = firestore
+        self._topic = topic
+        self._clock = clock
+        self._coalescer: Coalescer[DocKey, TopicPartition] = Coalescer(write_interval)
+        self._states: dict[uuid.UUID, ChatCounts] = {}
+        self._lock = asyncio.Lock()
+        self._stopping = asyncio.Event()
+        self.documents_written = 0
+
+    def subscribe(self) -> None:
+        self._consumer.subscribe([self._topic], listener=_Rebalance(self))
+
+    def stop(self) -> None:
+        self._stopping.set()
+
+    async def run(self) -> None:
+        while not self._stopping.is_set():
+            batches: dict[TopicPartition, list[ConsumerRecord]] = {}
+            try:
+                batches = await self._consumer.getmany(
+                    timeout_ms=_POLL_MS, max_records=_POLL_RECORDS
+                )
+                async with self._lock:
+                    for partition, records in batches.items():
+                        await self._apply(partition, records)
+                    await self._write_due(force=False)
+                    await self._commit()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                # The state and Kafka keep everything uncommitted: log, pause, go on.
+                logger.exception("inbox consumer step failed; retrying")
+                self._rewind(batches)
+                await asyncio.sleep(1.0)
+        async with self._lock:
+            await self._write_due(force=True)
+            await self._commit()
+
+    def _rewind(self, batches: dict[TopicPartition, list[ConsumerRecord]]) -> None:
+        # The poll position moved past records not applied: read them again. Saved states
+        # skip what they already hold; cached ones are dropped and reloaded.
+        self._states.clear()
+        for partition, records in batches.items():
+            if records and partition in self._consumer.assignment():
+                self._consumer.seek(partition, records[0].offset)
+
+    async def _apply(self, partition: TopicPartition, records: Sequence[ConsumerRecord]) -> None:
+        by_chat: dict[uuid.UUID, list[Event]] = {}
+        for record in records:
+            try:
+                event = parse_chat_event(record.value)
+            except MalformedEvent:
+                continue  # the aggregator dead-letters it; nothing here to count
+            if isinstance(event, MessageCreated | ChatRead):
+                by_chat.setdefault(event.chat_id, []).append((record.offset, event))
+        await asyncio.gather(
+            *(self._apply_chat(partition, chat_id, events) for chat_id, events in by_chat.items())
+        )
+        if records:
+            self._coalescer.consumed(partition, records[-1].offset)
+
+    async def _apply_chat(
+        self, partition: TopicPartition, chat_id: uuid.UUID, events: list[Event]
+    ) -> None:
+        state = self._states.get(chat_id)
+        if state is None:
+            stored = (await self._counts.load(chat_id)).state
+            state = stored or ChatCounts(chat_id, tuple(sorted(events[0][1].members)))  # type: ignore[arg-type]
+        for offset, event in events:
+            replay = state.applied(offset)
+            if not replay:
+                state = await self._apply_event(state, offset, event)
+            for key in _documents_of(state, event):
+                self._coalescer.changed(key, partition, offset)
+        await self._counts.save(state)
+        self._states[chat_id] = state
+
+    async def _apply_event(
+        self, state: ChatCounts, offset: int, event: ChatRead | MessageCreated
+    ) -> ChatCounts:
+        if isinstance(event, MessageCreated):
+            if not is_surely_new(state, event.sender_id, event.id):
+                counted = await self._counts.counted_at(event.chat_id, event.sender_id, event.id)
+                # Counted at an earlier offset: a duplicate announcement. At this very
+                # offset: an earlier attempt died before saving the state, so count it.
+                if counted is not None and counted < offset:
+                    return replace(state, applied_offset=offset)
+            await self._counts.record_counted(event.chat_id, event.sender_id, event.id, offset)
+            return apply_created(state, offset, event.sender_id, event.id, event.text)
+        if not mark_moves(state, event.user_id, event.up_to):
+            return replace(state, applied_offset=offset)
+        covered = await self._counts.counted_between(
+            event.chat_id,
+            state.other(event.user_id),
+            state.side(event.user_id).read_up_to,
+            event.up_to,
+            before_offset=offset,
+        )
+        return apply_read(state, offset, event.user_id, event.up_to, event.read_at, covered)
+
+    async def _write_due(self, force: bool) -> None:
+        now = self._clock()
+        due = self._coalescer.due(float("inf") if force else now)
+        writes = []
+        stamp = datetime.now(UTC)
+        for key in due:
+            chat_id = key[2] if key[0] == "inbox" else key[1]
+            state = self._states.get(chat_id)
+            write = document_write(key, state, stamp) if state is not None else None
+            if write is not None:
+                writes.append(write)
+        for start in range(0, len(writes), _FIRESTORE_BATCH):
+            batch = self._firestore.batch()
+            for path, fields in writes[start : start + _FIRESTORE_BATCH]:
+                batch.set(self._firestore.document(path), fields)
+            await batch.commit()
+        self._coalescer.written(due, now)
+        self.documents_written += len(writes)
+        self._coalescer.forget_written_before(now - 60.0)
+        if len(self._states) > _MAX_CACHED_CHATS and not self._coalescer.pending:
+            self._states.clear()  # reloaded from Cassandra on their next event
+
+    async def _commit(self) -> None:
+        offsets = {
+            partition: OffsetAndMetadata(offset, "")
+            for partition, offset in self._coalescer.committable().items()
+        }
+        if offsets:
+            await self._consumer.commit(offsets)
+
+    async def revoked(self, partitions: Iterable[TopicPartition]) -> None:
+        """Write what is pending and commit before the partitions go to another member."""
+        async with self._lock:
+            try:
+                await self._write_due(force=True)
+                await self._commit()
+            except Exception:
+                logger.exception("inbox flush on revocation failed; the next owner replays")
+            self._coalescer.drop_partitions(partitions)
+            self._states.clear()
+
+
+def _documents_of(state: ChatCounts, event: ChatRead | MessageCreated) -> list[DocKey]:
+    """The documents an event changes: both inboxes, and the reader's receipt."""
+    keys = [inbox_key(member, state.chat_id) for member in state.members]
+    if isinstance(event, ChatRead):
+        keys.append(receipt_key(state.chat_id, event.user_id))
+    return keys
+
+
+class _Rebalance(ConsumerRebalanceListener):
+    def __init__(self, owner: InboxConsumer) -> None:
+        self._owner = owner
+
+    async def on_partitions_revoked(self, revoked: list[TopicPartition]) -> None:
+        await self._owner.revoked(revoked)
+
+    async def on_partitions_assigned(self, assigned: list[TopicPartition]) -> None:
+        return None
