@@ -25,6 +25,7 @@ from auth_service.schemas import (
 from auth_service.service import IssuedTokens
 from chat_common.contract.usernames import USERNAME_PREFIX_PATTERN
 from chat_common.error_model import error_responses
+from chat_common.openapi_links import link
 
 auth_router = APIRouter(prefix="/auth", tags=["auth"])
 users_router = APIRouter(prefix="/users", tags=["users"])
@@ -36,27 +37,19 @@ _TOO_MANY = (429, "Too many attempts from this address (or for this username): s
 
 # OpenAPI links: what a client (and the conformance suite) does next with an answer.
 _REGISTERED_LINKS = {
-    "login": {
-        "operationRef": "#/paths/~1auth~1login/post",
-        "requestBody": {
+    "login": link(
+        "/auth/login",
+        "POST",
+        request_body={
             "username": "$request.body#/username",
             "password": "$request.body#/password",
         },
-    },
-    "user": {
-        "operationRef": "#/paths/~1users~1{user_id}/get",
-        "parameters": {"user_id": "$response.body#/id"},
-    },
+    ),
+    "user": link("/users/{user_id}", "GET", {"user_id": "$response.body#/id"}),
 }
 _TOKEN_LINKS = {
-    "refresh": {
-        "operationRef": "#/paths/~1auth~1refresh/post",
-        "requestBody": {"refresh_token": "$response.body#/refresh_token"},
-    },
-    "logout": {
-        "operationRef": "#/paths/~1auth~1logout/post",
-        "requestBody": {"refresh_token": "$response.body#/refresh_token"},
-    },
+    name: link(path, "POST", request_body={"refresh_token": "$response.body#/refresh_token"})
+    for name, path in (("refresh", "/auth/refresh"), ("logout", "/auth/logout"))
 }
 
 # The login body is parsed by a dependency (form or JSON), so describe both to OpenAPI here.

@@ -4,6 +4,7 @@ from fastapi import APIRouter, Response, status
 
 from auth_validator.fastapi import BearerToken, CurrentPrincipal
 from chat_common.error_model import error_responses
+from chat_common.openapi_links import link
 from chat_service.dependencies import (
     ChatServiceDep,
     MemberChat,
@@ -11,12 +12,19 @@ from chat_service.dependencies import (
     PageTime,
     WithinSendRate,
 )
-from chat_service.domain import Chat, ChatActivity, Message
+from chat_service.domain import Chat, ChatActivity
+from chat_service.message_changes_router import (
+    MessageChangesDep,
+    PageAfter,
+    message_public,
+    time_and_after_conflict,
+)
 from chat_service.schemas import (
     ChatCreate,
     ChatList,
     ChatPublic,
     ChatSummary,
+    MessageCatchUp,
     MessageCreate,
     MessagePage,
     MessagePublic,
@@ -33,20 +41,15 @@ _TOO_FAST = (429, "Sending too fast (Retry-After says when to retry)")
 
 # OpenAPI links: what a client (and the conformance suite) does next with an answer.
 _CHAT_LINKS = {
-    "history": {
-        "operationRef": "#/paths/~1chat~1{chat_id}/get",
-        "parameters": {"chat_id": "$response.body#/id"},
-    },
-    "send": {
-        "operationRef": "#/paths/~1chat~1{chat_id}~1messages/post",
-        "parameters": {"chat_id": "$response.body#/id"},
-    },
+    "history": link("/chat/{chat_id}", "GET", {"chat_id": "$response.body#/id"}),
+    "send": link("/chat/{chat_id}/messages", "POST", {"chat_id": "$response.body#/id"}),
 }
 _MESSAGE_LINKS = {
-    "older": {
-        "operationRef": "#/paths/~1chat~1{chat_id}/get",
-        "parameters": {"chat_id": "$response.body#/chat_id", "time": "$response.body#/id"},
-    },
+    "older": link(
+        "/chat/{chat_id}",
+        "GET",
+        {"chat_id": "$response.body#/chat_id", "time": "$response.body#/id"},
+    ),
 }
 
 
@@ -61,16 +64,6 @@ def _chat_summary(item: ChatActivity) -> ChatSummary:
         members=list(chat.members),
         created_at=chat.created_at,
         last_message_at=item.last_message_at,
-    )
-
-
-def _message_public(message: Message) -> MessagePublic:
-    return MessagePublic(
-        id=message.id,
-        chat_id=message.chat_id,
-        sender_id=message.sender_id,
-        text=message.text,
-        sent_at=message.sent_at,
     )
 
 
@@ -122,7 +115,7 @@ async def send_message(
 ) -> MessagePublic:
     """Send a message; a repeated `client_message_id` returns the first message."""
     message = await service.send_message(chat, principal.id, body.text, body.client_message_id)
-    return _message_public(message)
+    return message_public(message)
 
 
 @router.get(
@@ -130,8 +123,19 @@ async def send_message(
     responses={**_ERRORS, **error_responses(_NOT_A_MEMBER)},
 )
 async def history(
-    chat: MemberChat, service: ChatServiceDep, time: PageTime, quantity: PageQuantity = 10
-) -> MessagePage:
-    """Messages strictly older than `time` (default: from the newest), newest first."""
+    chat: MemberChat,
+    service: ChatServiceDep,
+    changes: MessageChangesDep,
+    time: PageTime,
+    after: PageAfter,
+    quantity: PageQuantity = 10,
+) -> MessagePage | MessageCatchUp:
+    """Messages strictly older than `time` (default: from the newest), newest first; or,
+    with `after`, strictly newer than `after`, oldest first (catch-up after a gap)."""
+    if after is not None:
+        if time is not None:
+            raise time_and_after_conflict()
+        newer, next_after = await changes.after(chat, after, quantity)
+        return MessageCatchUp(items=[message_public(m) for m in newer], next_after=next_after)
     items, next_time = await service.history(chat, time, quantity)
-    return MessagePage(items=[_message_public(item) for item in items], next_time=next_time)
+    return MessagePage(items=[message_public(item) for item in items], next_time=next_time)
