@@ -120,6 +120,17 @@ TABLES: tuple[str, ...] = (
 # `outbox` (one partition per shard, a delete per message) walked ever more tombstones.
 DROPPED_TABLES: tuple[str, ...] = ("outbox",)
 
+# Columns added to existing tables (table, column, type); `migrate` adds each one missing.
+# `message`: an edit stamps `edited_at`, a delete `deleted_at` and nulls `text`.
+# `message_outbox`: `kind` (null: a created message; "edited", "deleted") and the time of
+# the change, so edits and deletes reach Kafka through the same outbox as sends.
+ADDED_COLUMNS: tuple[tuple[str, str, str], ...] = (
+    ("message", "edited_at", "timestamp"),
+    ("message", "deleted_at", "timestamp"),
+    ("message_outbox", "kind", "text"),
+    ("message_outbox", "changed_at", "timestamp"),
+)
+
 
 def valid_keyspace(keyspace: str) -> str:
     """The name itself if it is a plain lower-case CQL identifier, else ValueError."""

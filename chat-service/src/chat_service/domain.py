@@ -48,11 +48,23 @@ class Message:
     id: uuid.UUID
     chat_id: uuid.UUID
     sender_id: uuid.UUID
+    # Empty once deleted: a deleted message keeps no text.
     text: str
+    edited_at: datetime | None = None
+    deleted_at: datetime | None = None
 
     @property
     def sent_at(self) -> datetime:
         return uuid_time(self.id)
+
+    @property
+    def deleted(self) -> bool:
+        return self.deleted_at is not None
+
+
+# Kinds of outbox entries besides a created message (whose kind is None).
+EDITED = "edited"
+DELETED = "deleted"
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +78,9 @@ class OutboxEntry:
     bucket: int
     recipient_id: uuid.UUID
     chat_created_at: datetime
+    # None: the message was created; else EDITED or DELETED (see message_changes).
+    kind: str | None = None
+    changed_at: datetime | None = None
 
     @property
     def members(self) -> tuple[uuid.UUID, uuid.UUID]:

@@ -7,9 +7,9 @@ from collections.abc import Sequence
 
 from aiokafka import AIOKafkaProducer
 
-from chat_common.contract.events import MessageCreated
+from chat_common.contract.events import MessageCreated, MessageDeleted, MessageEdited
 from chat_common.store_access import KafkaAccessSettings, kafka_client_kwargs
-from chat_service.domain import OutboxEntry
+from chat_service.domain import DELETED, EDITED, OutboxEntry
 
 logger = logging.getLogger(__name__)
 
@@ -20,6 +20,33 @@ def created_event(entry: OutboxEntry) -> MessageCreated:
     return MessageCreated.of(
         message.id, message.chat_id, message.sender_id, entry.members, message.text
     )
+
+
+def entry_event(entry: OutboxEntry) -> MessageCreated | MessageEdited | MessageDeleted:
+    """The event an outbox entry announces: its message created, edited or deleted."""
+    if entry.kind is None:
+        return created_event(entry)
+    message, changed_at = entry.message, entry.changed_at
+    if changed_at is None:
+        raise ValueError(f"outbox entry {entry.entry_id} of kind {entry.kind} has no time")
+    if entry.kind == EDITED:
+        return MessageEdited(
+            id=message.id,
+            chat_id=message.chat_id,
+            sender_id=message.sender_id,
+            members=entry.members,
+            text=message.text,
+            edited_at=changed_at,
+        )
+    if entry.kind == DELETED:
+        return MessageDeleted(
+            id=message.id,
+            chat_id=message.chat_id,
+            sender_id=message.sender_id,
+            members=entry.members,
+            deleted_at=changed_at,
+        )
+    raise ValueError(f"outbox entry {entry.entry_id} has an unknown kind {entry.kind!r}")
 
 
 def _sender_dead(producer: AIOKafkaProducer) -> bool:
@@ -98,7 +125,7 @@ class EventPublisher:
         outcomes = [False] * len(entries)
         pending: dict[asyncio.Future[object], int] = {}
         for index, entry in enumerate(entries):
-            event = created_event(entry)
+            event = entry_event(entry)
             try:
                 # `send` waits for room in the producer's buffer: bounded by the deadline.
                 send = producer.send(self.topic, event.encode(), key=event.key())

@@ -59,6 +59,27 @@ class TooManyStreams(ChatServiceError):
     headers = {"Retry-After": "5"}
 
 
+class MessageNotFound(ChatServiceError):
+    """No such message in this chat (or the chat is not the caller's)."""
+
+    status_code = status.HTTP_404_NOT_FOUND
+    detail = "message not found"
+
+
+class NotTheSender(ChatServiceError):
+    """Only the sender edits or deletes a message."""
+
+    status_code = status.HTTP_403_FORBIDDEN
+    detail = "only the sender can change this message"
+
+
+class MessageDeleted(ChatServiceError):
+    """A deleted message cannot be edited: a delete is final."""
+
+    status_code = status.HTTP_409_CONFLICT
+    detail = "message deleted"
+
+
 class SendRateExceeded(ChatServiceError):
     """The caller sends faster than their per-user rate."""
 

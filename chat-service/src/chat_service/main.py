@@ -14,6 +14,8 @@ from chat_common.observability import ReadinessCheck, docs_options, instrument
 from chat_service.config import Settings, get_settings
 from chat_service.events import EventPublisher, KafkaUnavailable
 from chat_service.exceptions import register_exception_handlers
+from chat_service.message_changes import CHANGE_STATEMENTS, ChangeRepository, MessageChanges
+from chat_service.message_changes_router import changes_router
 from chat_service.outbox import OutboxRelay
 from chat_service.realtime import BatchFeed
 from chat_service.repository import STATEMENTS, ChatRepository
@@ -42,7 +44,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             settings.cassandra_contact_points,
             settings.CASSANDRA_PORT,
             settings.CASSANDRA_KEYSPACE,
-            STATEMENTS,
+            {**STATEMENTS, **CHANGE_STATEMENTS},
             connect_timeout=settings.CASSANDRA_CONNECT_TIMEOUT_SECONDS,
             request_timeout=settings.CASSANDRA_REQUEST_TIMEOUT_SECONDS,
             access=settings,
@@ -83,6 +85,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             relay.notify,
             settings.MESSAGE_BUCKET_SECONDS,
         )
+        app.state.message_changes = MessageChanges(
+            repository, ChangeRepository(store), relay.notify
+        )
         # Start the producer now if Kafka answers quickly, so a fresh instance is ready at
         # once; if not, the relay keeps trying and sends are accepted meanwhile.
         with contextlib.suppress(KafkaUnavailable, TimeoutError):
@@ -118,5 +123,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     instrument(app, checks, settings, optional=("kafka",))
     register_exception_handlers(app)
     app.include_router(router)
+    app.include_router(changes_router)
     app.include_router(web_router)
     return app

@@ -14,6 +14,7 @@ from chat_common.logs import configure_logging
 from chat_common.waiting import wait_until_ready
 from chat_service.config import Settings, get_settings
 from chat_service.cql_schema import (
+    ADDED_COLUMNS,
     DROPPED_TABLES,
     OUTBOX_SHARDS,
     TABLES,
@@ -45,8 +46,23 @@ def _apply(session: Session, keyspace: str, replication_factor: int, datacenter:
     now = datetime.now(UTC)
     for shard in range(OUTBOX_SHARDS):
         session.execute(seed, (shard, now), timeout=_DDL_TIMEOUT_SECONDS)
+    _add_columns(session, keyspace)
     for table in DROPPED_TABLES:
         session.execute(f"DROP TABLE IF EXISTS {table}", timeout=_DDL_TIMEOUT_SECONDS)
+
+
+def _add_columns(session: Session, keyspace: str) -> None:
+    # CQL has no ADD COLUMN IF NOT EXISTS in every supported version: ask the schema first.
+    known = session.prepare(
+        "SELECT column_name FROM system_schema.columns "
+        "WHERE keyspace_name = ? AND table_name = ? AND column_name = ?"
+    )
+    for table, column, cql_type in ADDED_COLUMNS:
+        if not session.execute(known, (keyspace, table, column)).one():
+            # Names and types come from the constant above, never from input.
+            session.execute(
+                f"ALTER TABLE {table} ADD {column} {cql_type}", timeout=_DDL_TIMEOUT_SECONDS
+            )
 
 
 def migrate_blocking(settings: Settings, keyspace: str | None = None) -> None:

@@ -48,6 +48,8 @@ def latest_per_chat(entries: Iterable[OutboxEntry]) -> list[OutboxEntry]:
     """Each chat's newest entry: what the chat's inbox activity moves to."""
     latest: dict[uuid.UUID, OutboxEntry] = {}
     for entry in entries:
+        if entry.kind is not None:  # an edit or delete is no new activity
+            continue
         known = latest.get(entry.message.chat_id)
         if known is None or unix_micros(entry.message.id) > unix_micros(known.message.id):
             latest[entry.message.chat_id] = entry
@@ -209,7 +211,10 @@ class OutboxRelay:
 
     async def _repair_and_publish(self, entries: Sequence[OutboxEntry]) -> None:
         # The send may have died between its outbox row and its history rows.
-        await asyncio.gather(*(self._repository.repair_message(entry) for entry in entries))
+        # Edits and deletes are stored before their outbox row: nothing to repair.
+        await asyncio.gather(
+            *(self._repository.repair_message(entry) for entry in entries if entry.kind is None)
+        )
         outcomes = await self._publisher.publish(entries)
         acked = [entry for entry, ok in zip(entries, outcomes, strict=True) if ok]
         EVENTS_PRODUCED.inc(len(acked))

@@ -17,12 +17,12 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 OUTBOX_STATEMENTS: dict[str, str] = {
     "insert_outbox": (
         "INSERT INTO {keyspace}.message_outbox (shard, slot, entry_id, message_id, chat_id, "
-        "sender_id, recipient_id, chat_created_at, bucket, text) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+        "sender_id, recipient_id, chat_created_at, bucket, text, kind, changed_at) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
     ),
     "select_outbox": (
         "SELECT entry_id, message_id, chat_id, sender_id, recipient_id, chat_created_at, "
-        "bucket, text FROM {keyspace}.message_outbox "
+        "bucket, text, kind, changed_at FROM {keyspace}.message_outbox "
         "WHERE shard = ? AND slot = ? AND entry_id > ? AND entry_id <= ? LIMIT ?"
     ),
     "insert_ack": "INSERT INTO {keyspace}.outbox_ack (slot, entry_id) VALUES (?, ?)",
@@ -79,6 +79,8 @@ class OutboxRepository:
                 entry.chat_created_at,
                 entry.bucket,
                 message.text,
+                entry.kind,
+                entry.changed_at,
             ),
         )
 
@@ -97,11 +99,13 @@ class OutboxRepository:
                     id=row["message_id"],
                     chat_id=row["chat_id"],
                     sender_id=row["sender_id"],
-                    text=row["text"],
+                    text=row["text"] or "",
                 ),
                 bucket=row["bucket"],
                 recipient_id=row["recipient_id"],
                 chat_created_at=_utc(row["chat_created_at"]) or _EPOCH,
+                kind=row["kind"],
+                changed_at=_utc(row["changed_at"]),
             )
             for row in rows
         ]

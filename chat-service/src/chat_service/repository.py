@@ -14,6 +14,21 @@ from chat_service.store import CassandraStore
 # The largest bigint: "no upper bound" for a bucket query.
 _NO_BUCKET_BOUND = 2**63 - 1
 
+# What every read of a message selects, and how a row becomes a Message.
+MESSAGE_COLUMNS = "message_id, sender_id, text, edited_at, deleted_at"
+
+
+def message_from_row(chat_id: uuid.UUID, row: dict[str, Any]) -> Message:
+    return Message(
+        id=row["message_id"],
+        chat_id=chat_id,
+        sender_id=row["sender_id"],
+        text=row["text"] or "",
+        edited_at=_utc(row["edited_at"]),
+        deleted_at=_utc(row["deleted_at"]),
+    )
+
+
 # `{keyspace}` is filled in once at start-up with the validated keyspace name (see
 # schema.qualify): identifiers cannot be bind values, and Cassandra 5 warns on every
 # execution of a prepared statement whose tables are not qualified.
@@ -61,18 +76,18 @@ STATEMENTS: dict[str, str] = {
         "VALUES (?, ?, ?, ?, ?, ?) IF NOT EXISTS"
     ),
     "select_message": (
-        "SELECT message_id, sender_id, text FROM {keyspace}.message "
+        "SELECT " + MESSAGE_COLUMNS + " FROM {keyspace}.message "
         "WHERE chat_id = ? AND bucket = ? AND message_id = ?"
     ),
     "select_buckets": (
         "SELECT bucket FROM {keyspace}.message_bucket WHERE chat_id = ? AND bucket <= ? LIMIT ?"
     ),
     "select_messages_newest": (
-        "SELECT message_id, sender_id, text FROM {keyspace}.message "
+        "SELECT " + MESSAGE_COLUMNS + " FROM {keyspace}.message "
         "WHERE chat_id = ? AND bucket = ? LIMIT ?"
     ),
     "select_messages_before": (
-        "SELECT message_id, sender_id, text FROM {keyspace}.message "
+        "SELECT " + MESSAGE_COLUMNS + " FROM {keyspace}.message "
         "WHERE chat_id = ? AND bucket = ? AND message_id < ? LIMIT ?"
     ),
     **OUTBOX_STATEMENTS,
@@ -244,6 +259,4 @@ class ChatRepository:
 
     @staticmethod
     def _message(chat_id: uuid.UUID, row: dict[str, Any]) -> Message:
-        return Message(
-            id=row["message_id"], chat_id=chat_id, sender_id=row["sender_id"], text=row["text"]
-        )
+        return message_from_row(chat_id, row)

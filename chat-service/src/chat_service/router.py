@@ -12,12 +12,19 @@ from chat_service.dependencies import (
     PageTime,
     WithinSendRate,
 )
-from chat_service.domain import Chat, ChatActivity, Message
+from chat_service.domain import Chat, ChatActivity
+from chat_service.message_changes_router import (
+    MessageChangesDep,
+    PageAfter,
+    message_public,
+    time_and_after_conflict,
+)
 from chat_service.schemas import (
     ChatCreate,
     ChatList,
     ChatPublic,
     ChatSummary,
+    MessageCatchUp,
     MessageCreate,
     MessagePage,
     MessagePublic,
@@ -57,16 +64,6 @@ def _chat_summary(item: ChatActivity) -> ChatSummary:
         members=list(chat.members),
         created_at=chat.created_at,
         last_message_at=item.last_message_at,
-    )
-
-
-def _message_public(message: Message) -> MessagePublic:
-    return MessagePublic(
-        id=message.id,
-        chat_id=message.chat_id,
-        sender_id=message.sender_id,
-        text=message.text,
-        sent_at=message.sent_at,
     )
 
 
@@ -118,7 +115,7 @@ async def send_message(
 ) -> MessagePublic:
     """Send a message; a repeated `client_message_id` returns the first message."""
     message = await service.send_message(chat, principal.id, body.text, body.client_message_id)
-    return _message_public(message)
+    return message_public(message)
 
 
 @router.get(
@@ -126,8 +123,19 @@ async def send_message(
     responses={**_ERRORS, **error_responses(_NOT_A_MEMBER)},
 )
 async def history(
-    chat: MemberChat, service: ChatServiceDep, time: PageTime, quantity: PageQuantity = 10
-) -> MessagePage:
-    """Messages strictly older than `time` (default: from the newest), newest first."""
+    chat: MemberChat,
+    service: ChatServiceDep,
+    changes: MessageChangesDep,
+    time: PageTime,
+    after: PageAfter,
+    quantity: PageQuantity = 10,
+) -> MessagePage | MessageCatchUp:
+    """Messages strictly older than `time` (default: from the newest), newest first; or,
+    with `after`, strictly newer than `after`, oldest first (catch-up after a gap)."""
+    if after is not None:
+        if time is not None:
+            raise time_and_after_conflict()
+        newer, next_after = await changes.after(chat, after, quantity)
+        return MessageCatchUp(items=[message_public(m) for m in newer], next_after=next_after)
     items, next_time = await service.history(chat, time, quantity)
-    return MessagePage(items=[_message_public(item) for item in items], next_time=next_time)
+    return MessagePage(items=[message_public(item) for item in items], next_time=next_time)

@@ -64,13 +64,32 @@ class MessageCreate(BaseModel):
 
 
 class MessagePublic(BaseModel):
-    """A stored message; `id` is a version-1 time UUID and `sent_at` is its time."""
+    """A stored message; `id` is a version-1 time UUID and `sent_at` is its time.
+
+    `edited_at` is null unless the sender edited it; once `deleted`, `text` is null."""
 
     id: uuid.UUID
     chat_id: uuid.UUID
     sender_id: uuid.UUID
-    text: str
+    text: str | None
     sent_at: Timestamp
+    edited_at: Timestamp | None = None
+    deleted: bool = False
+
+
+class MessageEdit(BaseModel):
+    """`PATCH /chat/{chat_id}/messages/{message_id}`: the new text."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    text: MessageText
+
+
+class MessageCatchUp(BaseModel):
+    """A page of catch-up, oldest first; `next_after` continues it, null at the newest."""
+
+    items: list[MessagePublic]
+    next_after: uuid.UUID | None
 
 
 class MessagePage(BaseModel):
