@@ -6,7 +6,6 @@ from urllib.parse import parse_qsl
 
 from fastapi import Depends, HTTPException, Query, Request, status
 from fastapi.exceptions import RequestValidationError
-from fastapi.security import OAuth2PasswordBearer
 from pydantic import ValidationError
 
 from auth_service.pagination import InvalidCursor, decode_cursor
@@ -14,14 +13,14 @@ from auth_service.schemas import LoginRequest
 from auth_service.service import AuthService
 from auth_service.throttle import client_address
 from auth_validator import Principal
-from auth_validator.fastapi import TokenValidatorDep, authenticate
+from auth_validator.fastapi import password_flow_scheme, principal_dependency
 from chat_common.body_limit import read_body
 
 MAX_LOGIN_BODY_BYTES = 8192
 
 # The OAuth2 password scheme (not plain HTTPBearer) so Swagger UI's "Authorize" button logs
-# in through /auth/login and then sends the token; auto_error=False: we answer 401 ourselves.
-oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/auth/login", auto_error=False)
+# in through /auth/login and then sends the token.
+oauth2_scheme = password_flow_scheme("/auth/login")
 
 
 # Dependencies are `async def` even without I/O: FastAPI runs a plain `def` one in its
@@ -44,21 +43,7 @@ async def get_client_address(request: Request) -> str:
 
 
 ClientAddress = Annotated[str, Depends(get_client_address)]
-
-
-async def current_principal(
-    token: Annotated[str | None, Depends(oauth2_scheme)], validator: TokenValidatorDep
-) -> Principal:
-    if not token:
-        raise HTTPException(
-            status.HTTP_401_UNAUTHORIZED,
-            "Not authenticated",
-            headers={"WWW-Authenticate": "Bearer"},
-        )
-    return await authenticate(validator, token)
-
-
-CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
+CurrentPrincipal = Annotated[Principal, Depends(principal_dependency(oauth2_scheme))]
 
 
 def _body_error(message: str) -> RequestValidationError:

@@ -1,9 +1,17 @@
-"""FastAPI dependencies: the bearer token, and the Principal it proves (401/503 otherwise)."""
+"""FastAPI dependencies: the caller's access token, and the Principal it proves.
 
+One family for every service: a missing token is 401 "Not authenticated", a refused one
+401 `invalid_token`, missing keys 503. The token comes from the Authorization header;
+`StreamPrincipal` also takes `?access_token=` for EventSource, which cannot send headers.
+A service that wants Swagger UI's password login builds its alias with
+`principal_dependency(password_flow_scheme(token_url))`.
+"""
+
+from collections.abc import Awaitable, Callable
 from typing import Annotated
 
-from fastapi import Depends, HTTPException, Request, status
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from fastapi import Depends, HTTPException, Query, Request, status
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer, OAuth2PasswordBearer
 
 from auth_validator.errors import InvalidToken, KeysUnavailable
 from auth_validator.principal import Principal
@@ -13,6 +21,13 @@ from auth_validator.validator import TokenValidator
 bearer_scheme = HTTPBearer(auto_error=False, description="Access token from POST /auth/login")
 
 CHALLENGE = {"WWW-Authenticate": "Bearer"}
+
+TokenScheme = HTTPBearer | OAuth2PasswordBearer
+
+
+def password_flow_scheme(token_url: str) -> OAuth2PasswordBearer:
+    """The header scheme as an OAuth2 password flow, so Swagger UI's "Authorize" logs in."""
+    return OAuth2PasswordBearer(tokenUrl=token_url, auto_error=False)
 
 
 # Dependencies are `async def` even without I/O: FastAPI runs a plain `def` one in its
@@ -28,13 +43,18 @@ async def get_token_validator(request: Request) -> TokenValidator:
 TokenValidatorDep = Annotated[TokenValidator, Depends(get_token_validator)]
 
 
+def require_token(token: str | None) -> str:
+    """`token`, or the one 401 every service gives when there is none."""
+    if not token:
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "Not authenticated", headers=CHALLENGE)
+    return token
+
+
 async def bearer_token(
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
 ) -> str:
     """The raw bearer token (for callers that forward it), or 401 when there is none."""
-    if credentials is None or not credentials.credentials:
-        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "Not authenticated", headers=CHALLENGE)
-    return credentials.credentials
+    return require_token(credentials.credentials if credentials else None)
 
 
 BearerToken = Annotated[str, Depends(bearer_token)]
@@ -58,9 +78,35 @@ async def authenticate(validator: TokenValidator, token: str) -> Principal:
         ) from exc
 
 
-async def current_principal(token: BearerToken, validator: TokenValidatorDep) -> Principal:
-    """The caller proven by the bearer token."""
-    return await authenticate(validator, token)
+def principal_dependency(scheme: TokenScheme) -> Callable[..., Awaitable[Principal]]:
+    """A dependency giving the caller proven by the token that `scheme` reads."""
+
+    async def current_principal(
+        credentials: Annotated[HTTPAuthorizationCredentials | str | None, Depends(scheme)],
+        validator: TokenValidatorDep,
+    ) -> Principal:
+        if isinstance(credentials, HTTPAuthorizationCredentials):
+            credentials = credentials.credentials
+        return await authenticate(validator, require_token(credentials))
+
+    return current_principal
 
 
+current_principal = principal_dependency(bearer_scheme)
 CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
+
+
+async def stream_principal(
+    validator: TokenValidatorDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
+    access_token: Annotated[
+        str | None,
+        Query(description="The access token, for EventSource (it cannot send headers)."),
+    ] = None,
+) -> Principal:
+    """The caller, from the Authorization header or (stream routes only) `?access_token=`."""
+    token = credentials.credentials if credentials else access_token
+    return await authenticate(validator, require_token(token))
+
+
+StreamPrincipal = Annotated[Principal, Depends(stream_principal)]

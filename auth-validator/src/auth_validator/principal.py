@@ -6,7 +6,12 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True, slots=True)
 class Principal:
-    """The user an access token was issued to."""
+    """The user an access token was issued to, and until when the token is good.
+
+    `expires_at` is the token's verified `exp` (Unix seconds), so a long-lived response
+    (an event stream) can end with the token without decoding it again.
+    """
 
     id: uuid.UUID
     username: str
+    expires_at: float

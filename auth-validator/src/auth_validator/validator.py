@@ -134,7 +134,7 @@ class TokenValidator:
         principal = _principal(claims)
         if self._verified is not None:
             # Only now, after every check passed: nothing a refusal produces is kept.
-            self._verified.add(token, VerifiedToken(principal, key_id, key, float(claims["exp"])))
+            self._verified.add(token, VerifiedToken(principal, key_id, key, principal.expires_at))
         return principal
 
     def _decode(self, token: str, key: Ed25519PublicKey) -> dict[str, Any]:
@@ -179,4 +179,4 @@ def _principal(claims: Mapping[str, Any]) -> Principal:
         user_id = uuid.UUID(str(claims["sub"]))
     except ValueError as exc:
         raise InvalidToken("token subject is not a user id") from exc
-    return Principal(id=user_id, username=username)
+    return Principal(id=user_id, username=username, expires_at=float(claims["exp"]))

@@ -4,17 +4,23 @@ import asyncio
 import socket
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Annotated, Any
 
 import httpx
 import pytest
 import uvicorn
 from asgi_lifespan import LifespanManager
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi.responses import JSONResponse
 
-from auth_validator import TokenValidator, ValidatorSettings
-from auth_validator.fastapi import BearerToken, CurrentPrincipal
+from auth_validator import Principal, TokenValidator, ValidatorSettings
+from auth_validator.fastapi import (
+    BearerToken,
+    CurrentPrincipal,
+    StreamPrincipal,
+    password_flow_scheme,
+    principal_dependency,
+)
 
 
 class JwksServer:
@@ -68,6 +74,18 @@ def bare_app(settings: ValidatorSettings) -> FastAPI:
     async def forward(token: BearerToken) -> dict[str, int]:
         return {"length": len(token)}
 
+    @app.get("/stream")
+    async def stream(principal: StreamPrincipal) -> dict[str, float]:
+        return {"expires_at": principal.expires_at}
+
+    @app.get("/login-flow")
+    async def login_flow(
+        principal: Annotated[
+            Principal, Depends(principal_dependency(password_flow_scheme("/auth/login")))
+        ],
+    ) -> dict[str, str]:
+        return {"username": principal.username}
+
     return app
 
 
@@ -104,7 +122,7 @@ async def test_missing_token_is_401_with_challenge(
 ) -> None:
     headers = {"Authorization": header} if header else {}
     async with client_for(bare_app(ValidatorSettings(AUTH_JWKS_URL=jwks_server.url))) as client:
-        for path in ("/whoami", "/forward"):
+        for path in ("/whoami", "/forward", "/stream", "/login-flow"):
             response = await client.get(path, headers=headers)
             assert response.status_code == 401
             assert response.headers["www-authenticate"].startswith("Bearer")
@@ -161,3 +179,33 @@ async def test_openapi_declares_bearer_auth(jwks_server: JwksServer) -> None:
         "description": "Access token from POST /auth/login",
     }
     assert schema["paths"]["/whoami"]["get"]["security"] == [{"HTTPBearer": []}]
+
+
+async def test_stream_takes_the_query_token_and_carries_its_expiry(
+    jwks_server: JwksServer, signer: Any
+) -> None:
+    jwks_server.signers[:] = [signer]
+    expires = signer.claims()["exp"] + 60
+    token = signer.token(exp=expires)
+    async with client_for(bare_app(ValidatorSettings(AUTH_JWKS_URL=jwks_server.url))) as client:
+        by_query = await client.get("/stream", params={"access_token": token})
+        by_header = await client.get("/stream", headers=bearer(token))
+        assert by_query.json() == by_header.json() == {"expires_at": float(expires)}
+        # Only stream routes read the query: elsewhere it proves nothing.
+        assert (await client.get("/whoami", params={"access_token": token})).status_code == 401
+        forged = await client.get("/stream", params={"access_token": token[:-4] + "AAAA"})
+        assert forged.status_code == 401
+        assert forged.json()["detail"].startswith("Invalid access token")
+
+
+async def test_password_flow_scheme_reads_the_same_header(
+    jwks_server: JwksServer, signer: Any
+) -> None:
+    jwks_server.signers[:] = [signer]
+    token = signer.token(username="dave")
+    async with client_for(bare_app(ValidatorSettings(AUTH_JWKS_URL=jwks_server.url))) as client:
+        response = await client.get("/login-flow", headers=bearer(token))
+        assert response.json() == {"username": "dave"}
+        schema = (await client.get("/openapi.json")).json()
+    flows = schema["components"]["securitySchemes"]["OAuth2PasswordBearer"]["flows"]
+    assert flows["password"]["tokenUrl"] == "/auth/login"

@@ -1,5 +1,6 @@
 """TokenValidator against static keys: what it accepts, and every forgery it refuses."""
 
+import time
 import uuid
 from collections.abc import Callable
 from typing import Any
@@ -16,9 +17,11 @@ def static_validator(*signers: Any, **settings: Any) -> TokenValidator:
 
 async def test_valid_token_gives_principal(signer: Any) -> None:
     user_id = uuid.uuid4()
-    token = signer.token(sub=str(user_id), username="alice")
+    expires = int(time.time()) + 600
+    token = signer.token(sub=str(user_id), username="alice", exp=expires)
     principal = await static_validator(signer).verify(token)
-    assert principal == Principal(id=user_id, username="alice")
+    # The verified `exp` travels with the principal (a stream ends when its token does).
+    assert principal == Principal(id=user_id, username="alice", expires_at=float(expires))
 
 
 async def test_pem_public_key_is_used_instead_of_jwks(signer: Any) -> None:

@@ -10,14 +10,11 @@ from functools import cache
 from importlib import resources
 from typing import Annotated
 
-import jwt
-from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request, status
+from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.responses import HTMLResponse, StreamingResponse
-from fastapi.security import HTTPAuthorizationCredentials
 from starlette.types import Receive, Scope, Send
 
-from auth_validator import Principal
-from auth_validator.fastapi import TokenValidatorDep, authenticate, bearer_scheme
+from auth_validator.fastapi import StreamPrincipal
 from chat_service.config import Settings
 from chat_service.dependencies import ChatServiceDep
 from chat_service.domain import Chat
@@ -56,42 +53,9 @@ BatchFeedDep = Annotated[BatchFeed, Depends(get_batch_feed)]
 StreamSlotsDep = Annotated[StreamSlots, Depends(get_stream_slots)]
 
 
-class StreamCaller:
-    """Who opened a stream, and until when (wall clock, seconds) their token is good."""
-
-    def __init__(self, principal: Principal, expires_at: float) -> None:
-        self.principal = principal
-        self.expires_at = expires_at
-
-
-async def stream_caller(
-    validator: TokenValidatorDep,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
-    access_token: Annotated[
-        str | None,
-        Query(description="The access token, for EventSource (it cannot send headers)."),
-    ] = None,
-) -> StreamCaller:
-    """The caller, from the Authorization header or (this route only) `?access_token=`."""
-    token = credentials.credentials if credentials else access_token
-    if not token:
-        raise HTTPException(
-            status.HTTP_401_UNAUTHORIZED,
-            "Not authenticated",
-            headers={"WWW-Authenticate": "Bearer"},
-        )
-    principal = await authenticate(validator, token)
-    # Verified just above; read `exp` only to end the stream when the token expires.
-    claims = jwt.decode(token, options={"verify_signature": False})
-    return StreamCaller(principal, float(claims.get("exp", time.time())))
-
-
-StreamCallerDep = Annotated[StreamCaller, Depends(stream_caller)]
-
-
-async def stream_chat(chat_id: uuid.UUID, caller: StreamCallerDep, service: ChatServiceDep) -> Chat:
+async def stream_chat(chat_id: uuid.UUID, caller: StreamPrincipal, service: ChatServiceDep) -> Chat:
     """The chat in the path, if the stream's caller is a member (404 otherwise)."""
-    return await service.member_chat(chat_id, caller.principal.id)
+    return await service.member_chat(chat_id, caller.id)
 
 
 StreamChat = Annotated[Chat, Depends(stream_chat)]
@@ -135,7 +99,7 @@ class RelayResponse(StreamingResponse):
 )
 async def chat_events(
     chat: StreamChat,
-    caller: StreamCallerDep,
+    caller: StreamPrincipal,
     feed: BatchFeedDep,
     slots: StreamSlotsDep,
     settings: SettingsDep,
@@ -149,7 +113,7 @@ async def chat_events(
     A resumed stream (`since` or Last-Event-ID) starts a little before its cursor and may
     repeat batches already sent: clients keep each message once, by id.
     """
-    slot = slots.acquire(caller.principal.id)
+    slot = slots.acquire(caller.id)
     if slot is None:
         raise TooManyStreams()
     start = stream_start(
