@@ -74,10 +74,13 @@ def _local(name: str) -> str:
 PY = str(VENV_BIN / "python")
 UVICORN = str(VENV_BIN / "uvicorn")
 JWT_KEY = str(STATE / "auth-service" / "jwt-ed25519.pem")
+# A throwaway Firebase key, so POST /auth/firebase-token answers locally (no Firebase trusts it).
+FIREBASE_KEY = str(STATE / "auth-service" / "firebase-service-account.json")
 # Settings the Python services share for a local run (each reads only its own fields).
 SERVICE_ENV = {
     "ENVIRONMENT": "dev",
     "JWT_PRIVATE_KEY_FILE": JWT_KEY,
+    "FIREBASE_SERVICE_ACCOUNT_FILE": FIREBASE_KEY,
     "DATABASE_URL": f"postgresql+asyncpg://postgres@{_local('postgres')}/chat",
     "KAFKA_BOOTSTRAP_SERVERS": _local("kafka"),
     "CASSANDRA_HOSTS": "127.0.0.1",
@@ -137,6 +140,7 @@ SERVICES = (
         port=PORTS["auth-service"],
         before_start=(
             (PY, "-m", "auth_service.keys", "generate", JWT_KEY),
+            (PY, "-m", "auth_service.dev_firebase_key", FIREBASE_KEY),
             (PY, "-m", "auth_service.migrate"),
         ),
         argv=_uvicorn("auth_service.main:create_app", "auth-service", "--no-access-log"),

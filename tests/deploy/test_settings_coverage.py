@@ -21,6 +21,7 @@ UNSET_BY_DESIGN = {
     "auth-service": {
         "JWT_PRIVATE_KEY": "the key comes as a file, JWT_PRIVATE_KEY_FILE, from the secret",
         "JWT_PREVIOUS_PUBLIC_KEY_FILE": "set only while a signing key is being rotated",
+        "FIREBASE_SERVICE_ACCOUNT_JSON": "the key comes as a file, FIREBASE_SERVICE_ACCOUNT_FILE",
     },
     "chat-service": {"AUTH_PUBLIC_KEY": "keys come from the JWKS at AUTH_JWKS_URL"},
     "aggregator": {},
@@ -98,6 +99,17 @@ def test_compose_provides_every_setting(
             assert env["JWT_PRIVATE_KEY_FILE"] in targets, name
 
 
+def secret_files(pod_spec: dict[str, Any]) -> set[str]:
+    """The paths of the files the pod's first container gets from Secrets."""
+    mounts = {m["name"]: m["mountPath"] for m in pod_spec["containers"][0]["volumeMounts"]}
+    return {
+        f"{mounts[v['name']]}/{item['path']}"
+        for v in pod_spec["volumes"]
+        if "secret" in v and v["name"] in mounts
+        for item in v["secret"]["items"]
+    }
+
+
 def k8s_env(pod_spec: dict[str, Any], docs: list[Manifest]) -> dict[str, str]:
     maps = {d["metadata"]["name"]: d for d in docs if d["kind"] in {"ConfigMap", "Secret"}}
     env: dict[str, str] = {}
@@ -135,14 +147,10 @@ def test_kubernetes_config_provides_every_setting(
         assert STORE_PASSWORDS[service] <= from_secrets, service
     if "JWT_PRIVATE_KEY_FILE" in env:
         assert env["JWT_PRIVATE_KEY_FILE"] == SIGNING_KEY_PATH
-        mounts = {m["name"]: m["mountPath"] for m in spec["containers"][0]["volumeMounts"]}
-        secret_paths = {
-            f"{mounts[v['name']]}/{item['path']}"
-            for v in spec["volumes"]
-            if "secret" in v
-            for item in v["secret"]["items"]
-        }
-        assert SIGNING_KEY_PATH in secret_paths
+        assert SIGNING_KEY_PATH in secret_files(spec)
+    if env.get("FIREBASE_SERVICE_ACCOUNT_FILE"):
+        # A Firebase key, where one is configured, is a mounted Secret's file.
+        assert env["FIREBASE_SERVICE_ACCOUNT_FILE"] in secret_files(spec)
 
 
 def test_compose_and_kubernetes_run_one_configuration(

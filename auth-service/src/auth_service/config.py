@@ -3,7 +3,7 @@
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 
 from chat_common.config import ServiceSettings
 from chat_common.store_access import PostgresAccessSettings
@@ -65,6 +65,18 @@ class Settings(DatabaseSettings):
     # proxy that appends it (any client can send the header, so off by default).
     TRUST_X_FORWARDED_FOR: bool = False
 
+    # The Firebase service-account key that signs custom tokens (POST /auth/firebase-token):
+    # the JSON file (a mounted Secret in Kubernetes) or the JSON itself. Without either
+    # that route answers 503; the rest of the service works.
+    FIREBASE_SERVICE_ACCOUNT_FILE: Path | None = None
+    FIREBASE_SERVICE_ACCOUNT_JSON: SecretStr | None = None
+
+    @field_validator("FIREBASE_SERVICE_ACCOUNT_FILE", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        # An env file says "not configured" with an empty value (FIREBASE_SERVICE_ACCOUNT_FILE=).
+        return None if value == "" else value
+
     @property
     def cors_origins(self) -> list[str]:
         """CORS_ALLOW_ORIGINS as a list."""
@@ -74,6 +86,14 @@ class Settings(DatabaseSettings):
     def _one_signing_key(self) -> "Settings":
         if self.JWT_PRIVATE_KEY_FILE is None and self.JWT_PRIVATE_KEY is None:
             raise ValueError("set JWT_PRIVATE_KEY_FILE (a PEM file) or JWT_PRIVATE_KEY (PEM)")
+        return self
+
+    @model_validator(mode="after")
+    def _at_most_one_firebase_key(self) -> "Settings":
+        if self.FIREBASE_SERVICE_ACCOUNT_FILE and self.FIREBASE_SERVICE_ACCOUNT_JSON:
+            raise ValueError(
+                "set FIREBASE_SERVICE_ACCOUNT_FILE or FIREBASE_SERVICE_ACCOUNT_JSON, not both"
+            )
         return self
 
 

@@ -9,6 +9,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from auth_service.config import Settings, get_settings
 from auth_service.database import create_engine, create_session_factory, ping
 from auth_service.exceptions import register_error_handler
+from auth_service.firebase_tokens import FirebaseTokenMinter, firebase_router
 from auth_service.router import auth_router, keys_router, users_router
 from auth_service.security import Passwords, TokenSigner
 from auth_service.service import AuthService
@@ -25,6 +26,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         signer = TokenSigner.from_settings(settings)
+        # Before anything that needs closing: a bad key stops the start with a clear error.
+        app.state.firebase_minter = FirebaseTokenMinter.from_settings(settings)
         engine = create_engine(settings)
         sessions = create_session_factory(engine)
         passwords = Passwords.from_settings(settings)
@@ -55,6 +58,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await app.state.token_validator.aclose()
             await engine.dispose()
             passwords.close()
+            if app.state.firebase_minter is not None:
+                app.state.firebase_minter.close()
 
     app = FastAPI(
         title="auth-service",
@@ -67,6 +72,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(auth_router)
     app.include_router(users_router)
     app.include_router(keys_router)
+    app.include_router(firebase_router)
     register_error_handler(app)
     if settings.cors_origins:
         # Bearer tokens travel in a header, never cookies: no credentials mode needed.

@@ -1,0 +1,110 @@
+"""POST /auth/firebase-token: a Firebase custom token for the caller.
+
+Clients exchange it with Firebase Auth (`signInWithCustomToken`) and then read Firestore
+under firestore.rules, where `request.auth.uid` is their user id. The token is signed
+locally with a service-account key (FIREBASE_SERVICE_ACCOUNT_FILE or _JSON); without one
+the route answers 503 and the rest of the service works as before.
+"""
+
+import asyncio
+import json
+import uuid
+from typing import Annotated, Any
+
+import firebase_admin
+from fastapi import APIRouter, Depends, Request, status
+from firebase_admin import auth, credentials
+from pydantic import BaseModel
+
+from auth_service.config import Settings
+from auth_service.dependencies import CurrentPrincipal
+from auth_service.exceptions import AuthError
+from chat_common.error_model import error_responses
+
+# Firebase fixes a custom token's lifetime at one hour (its maximum); the client exchanges
+# it for an ID token at once, and Firebase Auth refreshes that one by itself.
+FIREBASE_TOKEN_LIFETIME_SECONDS = 3600
+
+
+class FirebaseNotConfigured(AuthError):
+    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+    detail = "Firebase sign-in is not configured on this server"
+
+
+class FirebaseToken(BaseModel):
+    """A Firebase custom token, for `signInWithCustomToken`."""
+
+    token: str
+    expires_in: int
+
+
+def service_account(settings: Settings) -> dict[str, Any] | None:
+    """The service-account key from the settings, None when none is configured."""
+    if settings.FIREBASE_SERVICE_ACCOUNT_FILE is not None:
+        text = settings.FIREBASE_SERVICE_ACCOUNT_FILE.read_text()
+        where = str(settings.FIREBASE_SERVICE_ACCOUNT_FILE)
+    elif settings.FIREBASE_SERVICE_ACCOUNT_JSON is not None:
+        text = settings.FIREBASE_SERVICE_ACCOUNT_JSON.get_secret_value()
+        where = "FIREBASE_SERVICE_ACCOUNT_JSON"
+    else:
+        return None
+    try:
+        key = json.loads(text)
+    except json.JSONDecodeError as exc:
+        # Never the text itself in the message: it is a private key.
+        raise ValueError(f"{where} is not JSON (line {exc.lineno})") from None
+    if not isinstance(key, dict):
+        raise ValueError(f"{where} is not a service-account key object")
+    return key
+
+
+class FirebaseTokenMinter:
+    """Signs Firebase custom tokens with one service-account key; `close()` when done."""
+
+    def __init__(self, key: dict[str, Any]) -> None:
+        # firebase_admin keeps apps in a process-wide registry by name: a unique name per
+        # minter, so several apps (tests) never collide; close() takes it out again.
+        self._app = firebase_admin.initialize_app(
+            credentials.Certificate(key), name=f"firebase-tokens-{uuid.uuid4()}"
+        )
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> "FirebaseTokenMinter | None":
+        key = service_account(settings)
+        return None if key is None else cls(key)
+
+    async def mint(self, user_id: uuid.UUID) -> FirebaseToken:
+        # An RSA signature, off the event loop like every other SDK call.
+        token: bytes = await asyncio.to_thread(
+            auth.create_custom_token, str(user_id), app=self._app
+        )
+        return FirebaseToken(token=token.decode(), expires_in=FIREBASE_TOKEN_LIFETIME_SECONDS)
+
+    def close(self) -> None:
+        firebase_admin.delete_app(self._app)
+
+
+async def get_firebase_minter(request: Request) -> FirebaseTokenMinter:
+    minter: FirebaseTokenMinter | None = request.app.state.firebase_minter
+    if minter is None:
+        raise FirebaseNotConfigured()
+    return minter
+
+
+FirebaseMinterDep = Annotated[FirebaseTokenMinter, Depends(get_firebase_minter)]
+
+firebase_router = APIRouter(prefix="/auth", tags=["auth"])
+
+
+@firebase_router.post(
+    "/firebase-token",
+    summary="A Firebase custom token",
+    responses=error_responses(
+        (401, "Missing or bad token"),
+        (503, "No Firebase service-account key is configured"),
+    ),
+)
+async def firebase_token(principal: CurrentPrincipal, minter: FirebaseMinterDep) -> FirebaseToken:
+    """A Firebase custom token whose `uid` is the caller's user id, for
+    `signInWithCustomToken`: Firestore's rules then let the caller read their chats."""
+    return await minter.mint(principal.id)

@@ -1,0 +1,101 @@
+"""Firebase custom tokens: signed with the configured service-account key, in Firebase's
+format, verifiable with the key's public half; the key comes from a file or the JSON."""
+
+import json
+import time
+import uuid
+from pathlib import Path
+
+import jwt
+import pytest
+from firebase_keys import verified_custom_token
+from pydantic import SecretStr, ValidationError
+
+from auth_service.config import Settings
+from auth_service.dev_firebase_key import generate, new_key
+from auth_service.firebase_tokens import FirebaseTokenMinter, service_account
+
+SIGNING = {"JWT_PRIVATE_KEY": SecretStr("unused here")}
+
+
+async def test_a_minted_token_verifies_with_the_public_key() -> None:
+    key, public_key = new_key()
+    minter = FirebaseTokenMinter(key)
+    user_id = uuid.uuid4()
+    try:
+        minted = await minter.mint(user_id)
+    finally:
+        minter.close()
+    claims = verified_custom_token(minted.token, public_key, key)
+    assert claims["uid"] == str(user_id)
+    assert abs(claims["iat"] - time.time()) < 60
+    assert minted.expires_in == claims["exp"] - claims["iat"]
+
+
+async def test_another_keys_public_half_rejects_it() -> None:
+    key, _ = new_key()
+    _, other_public_key = new_key()
+    minter = FirebaseTokenMinter(key)
+    try:
+        minted = await minter.mint(uuid.uuid4())
+    finally:
+        minter.close()
+    with pytest.raises(jwt.InvalidSignatureError):
+        verified_custom_token(minted.token, other_public_key, key)
+
+
+def test_the_key_comes_from_a_file_or_the_json(tmp_path: Path) -> None:
+    key, _ = new_key()
+    path = tmp_path / "service-account.json"
+    path.write_text(json.dumps(key))
+    from_file = Settings(**SIGNING, FIREBASE_SERVICE_ACCOUNT_FILE=path)
+    from_json = Settings(**SIGNING, FIREBASE_SERVICE_ACCOUNT_JSON=SecretStr(json.dumps(key)))
+    assert service_account(from_file) == key
+    assert service_account(from_json) == key
+
+
+@pytest.mark.parametrize("unset", [{}, {"FIREBASE_SERVICE_ACCOUNT_FILE": ""}])
+def test_no_key_means_no_minter(unset: dict[str, str]) -> None:
+    assert FirebaseTokenMinter.from_settings(Settings(**SIGNING, **unset)) is None
+
+
+def test_a_key_that_is_not_json_is_refused_without_echoing_it() -> None:
+    secret = "-----BEGIN PRIVATE KEY----- not json"
+    settings = Settings(**SIGNING, FIREBASE_SERVICE_ACCOUNT_JSON=SecretStr(secret))
+    with pytest.raises(ValueError, match="FIREBASE_SERVICE_ACCOUNT_JSON is not JSON") as caught:
+        service_account(settings)
+    assert "PRIVATE KEY" not in str(caught.value)
+
+
+def test_a_key_without_the_service_account_type_is_refused() -> None:
+    key, _ = new_key()
+    settings = Settings(
+        **SIGNING, FIREBASE_SERVICE_ACCOUNT_JSON=SecretStr(json.dumps({**key, "type": "user"}))
+    )
+    with pytest.raises(ValueError, match="service_account"):
+        FirebaseTokenMinter.from_settings(settings)
+
+
+def test_both_ways_at_once_are_refused(tmp_path: Path) -> None:
+    with pytest.raises(ValidationError, match="not both"):
+        Settings(
+            **SIGNING,
+            FIREBASE_SERVICE_ACCOUNT_FILE=tmp_path / "key.json",
+            FIREBASE_SERVICE_ACCOUNT_JSON=SecretStr("{}"),
+        )
+
+
+async def test_the_local_key_is_written_once_privately_and_mints(tmp_path: Path) -> None:
+    path = tmp_path / "state" / "firebase-service-account.json"
+    assert generate(path)
+    first = path.read_text()
+    assert not generate(path)
+    assert path.read_text() == first
+    assert path.stat().st_mode & 0o777 == 0o600
+    settings = Settings(**SIGNING, FIREBASE_SERVICE_ACCOUNT_FILE=path)
+    minter = FirebaseTokenMinter.from_settings(settings)
+    assert minter is not None
+    try:
+        assert (await minter.mint(uuid.uuid4())).token
+    finally:
+        minter.close()
