@@ -10,7 +10,7 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator, Mapping
 
-from fastapi import FastAPI
+from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from aggregator.aggregation import AggregationConfig
@@ -19,8 +19,8 @@ from aggregator.consumer import AggregatingConsumer, start_kafka_clients
 from aggregator.sink import FirestoreSink
 from aggregator.sweeper import sweep_forever
 from chat_common.contract.firestore import async_firestore_client
-from chat_common.logs import configure_logging
-from chat_common.observability import ReadinessCheck, instrument
+from chat_common.observability import ReadinessCheck
+from chat_common.service_app import ServiceSpec, create_service_app, state_of
 
 logger = logging.getLogger(__name__)
 
@@ -39,7 +39,7 @@ def aggregation_config(settings: Settings) -> AggregationConfig:
 
 @contextlib.asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-    settings: Settings = app.state.settings
+    settings = state_of(app, "settings", Settings)
     client = async_firestore_client(settings.FIRESTORE_PROJECT, settings.FIRESTORE_EMULATOR_HOST)
     # With the sweep off (a TTL policy deletes expired batches) no chat is remembered.
     sweep_chats = settings.SWEEP_MAX_CHATS if settings.SWEEP_ENABLED else 0
@@ -99,19 +99,20 @@ def _log_loop_end(task: asyncio.Task[None]) -> None:
         logger.error("consumer loop died; /healthz now fails", exc_info=error)
 
 
-def _liveness(app: FastAPI) -> None:
+# Registered ahead of the shared ops routes, so it answers instead of their /healthz.
+liveness_router = APIRouter()
+
+
+@liveness_router.get("/healthz", include_in_schema=False)
+async def healthz(request: Request) -> JSONResponse:
     """/healthz that fails once the consume loop has ended, so the process is restarted.
 
-    Registered ahead of the shared ops routes, so it answers instead of their /healthz.
     No I/O: it looks at the loop's task.
     """
-
-    @app.get("/healthz", include_in_schema=False)
-    async def healthz() -> JSONResponse:
-        task: asyncio.Task[None] | None = getattr(app.state, "run_task", None)
-        if task is not None and task.done():
-            return JSONResponse({"status": "consumer loop ended"}, status_code=503)
-        return JSONResponse({"status": "ok"})
+    task: asyncio.Task[None] | None = getattr(request.app.state, "run_task", None)
+    if task is not None and task.done():
+        return JSONResponse({"status": "consumer loop ended"}, status_code=503)
+    return JSONResponse({"status": "ok"})
 
 
 def _checks(app: FastAPI) -> Mapping[str, ReadinessCheck]:
@@ -127,13 +128,8 @@ def _checks(app: FastAPI) -> Mapping[str, ReadinessCheck]:
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
-    settings = settings or get_settings()
-    configure_logging("aggregator", settings.LOG_LEVEL)
     # No API, so no API docs whatever API_DOCS_ENABLED says.
-    app = FastAPI(
-        title="aggregator", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None
+    spec = ServiceSpec(
+        name="aggregator", lifespan=lifespan, checks=_checks, routers=[liveness_router], api=False
     )
-    app.state.settings = settings
-    _liveness(app)
-    instrument(app, lambda: _checks(app), settings)
-    return app
+    return create_service_app(spec, settings or get_settings())
