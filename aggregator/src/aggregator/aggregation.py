@@ -27,7 +27,7 @@ import uuid
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from chat_common.contract.times import time_order, unix_millis
+from chat_common.contract.times import UUID_EPOCH_OFFSET, time_order, unix_millis
 
 # Per-message overhead of a batch document entry: field names, map and array encoding.
 _MESSAGE_OVERHEAD_BYTES = 64
@@ -56,6 +56,20 @@ CorrelationKey = tuple[str, str]
 """(chat_id, sender_id)."""
 
 
+class Change(StrEnum):
+    """What an entry records of its message: its creation, an edit or its deletion."""
+
+    CREATED = "created"
+    EDITED = "edited"
+    DELETED = "deleted"
+
+
+EntryKey = tuple[Change, uuid.UUID, int]
+"""What makes an entry unique: (change, message id, time of an edit or delete, else 0).
+
+A redelivered or re-announced entry has the same key; two edits of one message do not."""
+
+
 @dataclass(frozen=True, slots=True)
 class Message:
     """One chat message as the aggregator sees it.
@@ -63,7 +77,9 @@ class Message:
     `offset` is the message's position in its source (a Kafka offset); the core only
     tracks the smallest one still held, so the caller knows how far it may commit.
     Its time is the id's (a version-1 UUID); `members` are the chat's, empty when the
-    event did not carry them (version 1).
+    event did not carry them (version 1). An edit or a delete of a message is aggregated
+    the same way (same correlation key: only the sender changes a message), at the time
+    of the change (`changed_ms`), not the message's.
     """
 
     id: uuid.UUID
@@ -72,19 +88,29 @@ class Message:
     text: str
     offset: int
     members: tuple[str, ...] = ()
+    change: Change = Change.CREATED
+    changed_ms: int | None = None
+
+    @property
+    def entry_key(self) -> EntryKey:
+        return (self.change, self.id, self.changed_ms or 0)
 
     @property
     def key(self) -> CorrelationKey:
         return (self.chat_id, self.sender_id)
 
     @property
-    def order(self) -> tuple[int, str]:
-        """Ordering by message id: the UUID's timestamp first, the id for ties."""
-        return time_order(self.id)
+    def order(self) -> tuple[int, str, str]:
+        """Ordering by time: the UUID's timestamp (or the change's), the id for ties."""
+        if self.changed_ms is None:
+            ticks, text_id = time_order(self.id)
+        else:
+            ticks, text_id = self.changed_ms * 10_000 + UUID_EPOCH_OFFSET, str(self.id)
+        return ticks, text_id, self.change
 
     @property
     def time_ms(self) -> int:
-        return unix_millis(self.id)
+        return unix_millis(self.id) if self.changed_ms is None else self.changed_ms
 
     @property
     def size_bytes(self) -> int:
@@ -143,17 +169,17 @@ class _OpenGroup:
     chat_id: str
     sender_id: str
     window_start_ms: int
-    by_id: dict[uuid.UUID, Message] = field(default_factory=dict)
+    by_id: dict[EntryKey, Message] = field(default_factory=dict)
     size_bytes: int = DOCUMENT_OVERHEAD_BYTES
     min_offset: int | None = None
 
     def add(self, message: Message) -> None:
         if self.min_offset is None or message.offset < self.min_offset:
             self.min_offset = message.offset
-        if message.id in self.by_id:
+        if message.entry_key in self.by_id:
             # A redelivered duplicate: the group already holds it once.
             return
-        self.by_id[message.id] = message
+        self.by_id[message.entry_key] = message
         self.size_bytes += message.size_bytes
 
     def complete(self, reason: CompletedBy) -> CompletedGroup:
@@ -207,7 +233,7 @@ class Aggregator:
             return completed
 
         group = self._open.get((key, window))
-        if group is not None and group.by_id and message.id not in group.by_id:
+        if group is not None and group.by_id and message.entry_key not in group.by_id:
             if group.size_bytes + message.size_bytes > cfg.max_bytes:
                 completed.append(self._pop(key, window).complete(CompletedBy.BYTES))
                 group = None

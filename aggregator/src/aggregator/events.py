@@ -4,11 +4,13 @@ The events themselves (versions 1 and 2, strict parsing) are the contract in
 `chat_common.contract.events`; this module only decides what the aggregator takes.
 """
 
-from aggregator.aggregation import Message
+from aggregator.aggregation import Change, Message
+from aggregator.entries import unix_ms
 from chat_common.contract.events import (
+    ChatRead,
     MalformedEvent,
-    MessageCreated,
-    MessageCreatedV1,
+    MessageDeleted,
+    MessageEdited,
     parse_chat_event,
 )
 
@@ -18,18 +20,18 @@ __all__ = ["MalformedEvent", "parse_event"]
 def parse_event(value: bytes | None, offset: int) -> Message:
     """Decode one record value into a `Message`, or raise `MalformedEvent` saying why.
 
-    A created message (version 1 or 2) is aggregated. Edits, deletes and read marks are
-    not aggregated yet: they are refused as well, so they are parked on the dead-letter
-    topic (replayable later), never dropped unrecorded.
+    A created message (version 1 or 2), an edit and a delete are aggregated (an edit or a
+    delete at the time it was made). Read marks are not aggregated yet: they are refused,
+    so they are parked on the dead-letter topic (replayable later), never dropped
+    unrecorded.
     """
     event = parse_chat_event(value)
-    if not isinstance(event, MessageCreated | MessageCreatedV1):
+    if isinstance(event, ChatRead):
         raise MalformedEvent(f"{event.type} events are not aggregated yet")
-    return Message(
-        event.id,
-        str(event.chat_id),
-        str(event.sender_id),
-        event.text,
-        offset,
-        tuple(str(member) for member in event.members),
-    )
+    members = tuple(str(member) for member in event.members)
+    ids = (event.id, str(event.chat_id), str(event.sender_id))
+    if isinstance(event, MessageEdited):
+        return Message(*ids, event.text, offset, members, Change.EDITED, unix_ms(event.edited_at))
+    if isinstance(event, MessageDeleted):
+        return Message(*ids, "", offset, members, Change.DELETED, unix_ms(event.deleted_at))
+    return Message(*ids, event.text, offset, members)

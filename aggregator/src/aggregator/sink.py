@@ -26,9 +26,10 @@ from google.cloud.firestore import AsyncClient, AsyncDocumentReference
 
 from aggregator import metrics
 from aggregator.aggregation import CompletedGroup, Message
+from aggregator.entries import document_lists, held_entries
 from aggregator.slot_planner import PlannedDocument, SlotPlanner, by_window, chunks
 from aggregator.sweeper import ChatsToSweep
-from chat_common.contract.documents import BatchDocument, BatchMessage, batch_path
+from chat_common.contract.documents import BatchDocument, batch_path
 
 logger = logging.getLogger(__name__)
 
@@ -62,11 +63,14 @@ def batch_document(
     whose event carried them (version-1 events carry none).
     """
     members = next((m.members for m in messages if m.members), ())
+    created, edits, deletes = document_lists(messages)
     return BatchDocument.of(
         chat_id=uuid.UUID(chat_id),
         sender_id=uuid.UUID(sender_id),
         members=(uuid.UUID(member) for member in members),
-        messages=(BatchMessage.of(m.id, m.text) for m in messages),
+        messages=created,
+        edits=edits,
+        deletes=deletes,
         created_at=now,
         ttl=ttl,
         completed_by=completed_by,
@@ -198,7 +202,7 @@ class FirestoreSink:
                     raise SinkUnavailable(f"reading {ref.path} failed: {exc!r}") from exc
                 metrics.FIRESTORE_READS.inc()
                 if snapshot.exists:
-                    held = [uuid.UUID(str(e["id"])) for e in snapshot.get("messages") or []]
+                    held = held_entries(snapshot.to_dict() or {})
                     current = self.planner.taken(current, held, self._now_ms())
                 # else: deleted in between (swept): the same slot is free again
                 continue

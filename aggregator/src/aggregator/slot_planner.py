@@ -22,11 +22,10 @@ later redelivery then walks the slots again (correct, just a few reads slower).
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 
-from aggregator.aggregation import CompletedGroup, Message
+from aggregator.aggregation import CompletedGroup, EntryKey, Message
 
 WindowKey = tuple[str, str, int]
 """(chat_id, sender_id, window_start_ms)."""
@@ -60,7 +59,8 @@ class _Window:
 
     touched_ms: int
     next_seq: int = 0
-    message_ids: set[uuid.UUID] = field(default_factory=set)
+    # Entries (a message, an edit, a delete) known to be in a document of the window.
+    message_ids: set[EntryKey] = field(default_factory=set)
 
 
 class SlotPlanner:
@@ -84,15 +84,16 @@ class SlotPlanner:
         # Within one flush, several groups of a window (a size split, an eager message and
         # its duplicate, a backlog replayed after a restart) take consecutive slots.
         next_seq: dict[WindowKey, int] = {}
-        claimed: dict[WindowKey, set[uuid.UUID]] = {}
+        claimed: dict[WindowKey, set[EntryKey]] = {}
         for group in groups:
             key = (group.chat_id, group.sender_id, group.window_start_ms)
             known = self._window(key, now_ms)
             taken = claimed.setdefault(key, set())
             fresh: list[Message] = []
             for message in group.messages:
-                if message.id not in known.message_ids and message.id not in taken:
-                    taken.add(message.id)
+                entry = message.entry_key
+                if entry not in known.message_ids and entry not in taken:
+                    taken.add(entry)
                     fresh.append(message)
             if fresh:
                 seq = next_seq.get(key, known.next_seq)
@@ -103,11 +104,11 @@ class SlotPlanner:
     def created(self, document: PlannedDocument, now_ms: int) -> None:
         """`document` was created at its slot."""
         known = self._window(document.window, now_ms)
-        known.message_ids.update(m.id for m in document.messages)
+        known.message_ids.update(m.entry_key for m in document.messages)
         known.next_seq = max(known.next_seq, document.seq + 1)
 
     def taken(
-        self, document: PlannedDocument, held: Iterable[uuid.UUID], now_ms: int
+        self, document: PlannedDocument, held: Iterable[EntryKey], now_ms: int
     ) -> PlannedDocument | None:
         """`document`'s slot already holds the messages `held`: where to try next, if anywhere."""
         known = self._window(document.window, now_ms)
@@ -118,7 +119,7 @@ class SlotPlanner:
     def retarget(self, document: PlannedDocument, now_ms: int) -> PlannedDocument | None:
         """`document` at the window's first unknown slot, without messages known written."""
         known = self._window(document.window, now_ms)
-        rest = tuple(m for m in document.messages if m.id not in known.message_ids)
+        rest = tuple(m for m in document.messages if m.entry_key not in known.message_ids)
         if not rest:
             return None
         return replace(document, seq=known.next_seq, messages=rest)

@@ -4,15 +4,18 @@ The event shapes themselves are pinned by chat_common's contract tests.
 """
 
 import uuid
+from datetime import UTC, datetime
 
 import pytest
 
+from aggregator.aggregation import Change
 from aggregator.events import MalformedEvent, parse_event
 from chat_common.contract.events import (
     ChatRead,
     MessageCreated,
     MessageCreatedV1,
     MessageDeleted,
+    MessageEdited,
 )
 from chat_common.contract.times import uuid_time
 
@@ -42,16 +45,26 @@ def test_version_1_is_a_created_message_without_members() -> None:
     assert (message.id, message.chat_id, message.members) == (mid, str(CHAT), ())
 
 
+def test_edits_and_deletes_are_aggregated_at_the_time_they_were_made() -> None:
+    mid = uuid.uuid1()
+    at = datetime(2026, 5, 1, 12, 0, 0, 123_000, tzinfo=UTC)
+    common = {"id": mid, "chat_id": CHAT, "sender_id": ALICE, "members": (ALICE, BOB)}
+    edit = parse_event(MessageEdited(**common, text="fixed", edited_at=at).encode(), offset=3)
+    delete = parse_event(MessageDeleted(**common, deleted_at=at).encode(), offset=4)
+    assert (edit.change, edit.text, edit.changed_ms, edit.offset) == (
+        Change.EDITED,
+        "fixed",
+        1_777_636_800_123,
+        3,
+    )
+    assert (delete.change, delete.text, delete.time_ms) == (Change.DELETED, "", 1_777_636_800_123)
+    assert edit.key == delete.key == (str(CHAT), str(ALICE))
+    assert len({edit.entry_key, delete.entry_key}) == 2
+
+
 @pytest.mark.parametrize(
     "value",
     [
-        MessageDeleted(
-            id=uuid.uuid1(),
-            chat_id=CHAT,
-            sender_id=ALICE,
-            members=(ALICE, BOB),
-            deleted_at=uuid_time(uuid.uuid1()),
-        ).encode(),
         ChatRead(
             chat_id=CHAT,
             user_id=BOB,

@@ -10,8 +10,10 @@ import uuid
 from aggregator.aggregation import (
     AggregationConfig,
     Aggregator,
+    Change,
     CompletedBy,
     CompletedGroup,
+    EntryKey,
     Message,
 )
 from aggregator.slot_planner import PlannedDocument, SlotPlanner, batch_id, by_window, chunks
@@ -22,19 +24,19 @@ WINDOW = AggregationConfig().window_start
 
 
 class FakeStore:
-    """Documents by id, each the set of message ids it holds; create-only."""
+    """Documents by id, each the entries (messages, edits, deletes) it holds; create-only."""
 
     def __init__(self) -> None:
-        self.docs: dict[str, list[uuid.UUID]] = {}
+        self.docs: dict[str, list[EntryKey]] = {}
 
     def create(self, document: PlannedDocument) -> bool:
         if document.doc_id in self.docs:
             return False
-        self.docs[document.doc_id] = [m.id for m in document.messages]
+        self.docs[document.doc_id] = [m.entry_key for m in document.messages]
         return True
 
-    def copies(self) -> dict[uuid.UUID, int]:
-        counts: dict[uuid.UUID, int] = {}
+    def copies(self) -> dict[EntryKey, int]:
+        counts: dict[EntryKey, int] = {}
         for ids in self.docs.values():
             for i in ids:
                 counts[i] = counts.get(i, 0) + 1
@@ -87,7 +89,7 @@ def test_duplicate_after_eager_in_the_same_flush_is_one_document() -> None:
     plan = planner.plan(groups, 0)
     assert [[x.id for x in p.messages] for p in plan] == [[m.id], [n.id]]
     assert write(planner, store, groups, 0) == 2
-    assert store.copies() == {m.id: 1, n.id: 1}
+    assert store.copies() == {m.entry_key: 1, n.entry_key: 1}
 
 
 def test_a_group_holding_only_duplicates_gets_no_document() -> None:
@@ -102,7 +104,7 @@ def test_duplicate_in_a_later_flush_writes_nothing() -> None:
     assert write(planner, store, [group(m, reason=CompletedBy.EAGER)], 0) == 1
     assert planner.plan([group(msg(T0, 5))], 10) == []
     assert write(planner, store, [group(msg(T0, 5))], 10) == 0
-    assert store.copies() == {m.id: 1}
+    assert store.copies() == {m.entry_key: 1}
 
 
 def test_duplicate_after_a_restart_walks_the_taken_slots() -> None:
@@ -114,8 +116,8 @@ def test_duplicate_after_a_restart_walks_the_taken_slots() -> None:
     after = SlotPlanner()
     created = write(after, store, [group(m, reason=CompletedBy.EAGER), group(m, n, o)], 0)
     assert created == 1
-    assert store.copies() == {m.id: 1, n.id: 1, o.id: 1}
-    assert store.docs[batch_id("alice", T0, 2)] == [o.id]
+    assert store.copies() == {m.entry_key: 1, n.entry_key: 1, o.entry_key: 1}
+    assert store.docs[batch_id("alice", T0, 2)] == [o.entry_key]
     # And once more: everything is known now, nothing is even planned.
     assert after.plan([group(m, n, o)], 0) == []
 
@@ -124,9 +126,9 @@ def test_an_id_already_taken_moves_the_document_on_without_what_the_slot_holds()
     planner = SlotPlanner()
     m, n = msg(T0, 0), msg(T0 + 1, 1)
     (planned,) = planner.plan([group(m, n)], 0)
-    retry = planner.taken(planned, [m.id, uuid.uuid1()], 0)
+    retry = planner.taken(planned, [m.entry_key, (Change.CREATED, uuid.uuid1(), 0)], 0)
     assert retry is not None and retry.seq == 1 and retry.messages == (n,)
-    assert planner.taken(retry, [n.id], 0) is None  # all of it was there already
+    assert planner.taken(retry, [n.entry_key], 0) is None  # all of it was there already
 
 
 def test_slots_in_one_flush_follow_what_is_known() -> None:
@@ -143,7 +145,7 @@ def test_racing_writers_never_put_a_message_in_two_documents() -> None:
     write(one, store, [group(*ms[:4])], 0)
     write(two, store, [group(*ms[2:])], 0)
     write(one, store, [group(*ms)], 0)
-    assert store.copies() == {m.id: 1 for m in ms}
+    assert store.copies() == {m.entry_key: 1 for m in ms}
 
 
 def test_known_windows_are_forgotten_after_the_memory_and_walked_again() -> None:
@@ -157,7 +159,7 @@ def test_known_windows_are_forgotten_after_the_memory_and_walked_again() -> None
     (planned,) = planner.plan([group(m)], now_ms=1002)
     assert planned.seq == 0
     assert write(planner, store, [group(m)], now=1002) == 0
-    assert store.copies() == {m.id: 1}
+    assert store.copies() == {m.entry_key: 1}
 
 
 def test_chunks_keep_a_windows_documents_in_one_commit() -> None:
