@@ -12,11 +12,11 @@ import json
 import logging
 import threading
 import uuid
-from collections.abc import AsyncGenerator, AsyncIterator, Mapping
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Collection, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from google.cloud import firestore
 from google.cloud.firestore_v1.base_query import FieldFilter
@@ -72,6 +72,15 @@ class BatchEvent:
                 }
                 for message in doc.messages
             ],
+            # Clients apply these to messages they show; a delete is final, so an edit of
+            # a message they know deleted is ignored (see message_changes).
+            "edits": [
+                {"id": str(e.id), "text": e.text, "edited_at": rfc3339_millis(e.edited_at)}
+                for e in doc.edits
+            ],
+            "deletes": [
+                {"id": str(d.id), "deleted_at": rfc3339_millis(d.deleted_at)} for d in doc.deletes
+            ],
             "first_sent_at": rfc3339_millis(doc.first_sent_at),
             "last_sent_at": last_sent_at,
         }
@@ -110,32 +119,47 @@ def stream_start(
     return cursor - lookback if cursor is not None else now - replay
 
 
+class RelayEvent(Protocol):
+    """A Firestore document as an SSE event."""
+
+    def to_sse(self) -> str: ...
+
+
 # One item per listener callback; None marks a stream whose client fell too far behind.
-Updates = asyncio.Queue[list[BatchEvent] | None]
+Updates = asyncio.Queue[list[RelayEvent] | None]
+# A document (id, fields) as the event a stream forwards.
+DocumentParser = Callable[[str, Mapping[str, Any]], RelayEvent]
 
 
 class _Delivery:
     """Hands a listener's callbacks (its own thread) to the stream's bounded queue."""
 
-    def __init__(self, loop: asyncio.AbstractEventLoop, updates: Updates) -> None:
+    def __init__(
+        self,
+        loop: asyncio.AbstractEventLoop,
+        updates: Updates,
+        parse: DocumentParser,
+        kinds: Collection[str],
+    ) -> None:
         self.loop = loop
         self.updates = updates
+        self.parse = parse
+        self.kinds = kinds
         self.closed = False
         self.overflowed = False
 
     def on_snapshot(self, _docs: Any, changes: Any, _read_time: Any) -> None:
         if self.closed:
             return
-        # Batch documents are never changed once written: only additions matter.
         added = [
-            BatchEvent.from_document(change.document.id, change.document.to_dict() or {})
+            self.parse(change.document.id, change.document.to_dict() or {})
             for change in changes
-            if change.type.name == "ADDED"
+            if change.type.name in self.kinds
         ]
         with contextlib.suppress(RuntimeError):  # the loop is gone: nobody is listening
             self.loop.call_soon_threadsafe(self._put, added)
 
-    def _put(self, added: list[BatchEvent]) -> None:
+    def _put(self, added: list[RelayEvent]) -> None:
         if self.overflowed:
             return
         # The last place is kept for the overflow marker: memory per stream stays bounded,
@@ -183,8 +207,9 @@ class BatchFeed:
         # of our own so a busy default executor does not hold streams up.
         self._opener = ThreadPoolExecutor(open_threads, thread_name_prefix="sse-listener-open")
 
-    @contextlib.asynccontextmanager
-    async def listen(self, chat_id: uuid.UUID, since: datetime) -> AsyncIterator[Updates]:
+    def listen(
+        self, chat_id: uuid.UUID, since: datetime
+    ) -> contextlib.AbstractAsyncContextManager[Updates]:
         """A queue of the batches added at or after `since`, each callback's as one list.
 
         The first item is the listener's initial snapshot (possibly empty): from then on
@@ -192,13 +217,22 @@ class BatchFeed:
         behind; nothing follows it. The listener is closed on exit whatever happens,
         also when the open itself is cancelled.
         """
-        updates: Updates = asyncio.Queue(maxsize=self.queue_size + 1)
-        delivery = _Delivery(asyncio.get_running_loop(), updates)
         query = (
             self.client.collection(chat_batches(chat_id))
             .where(filter=FieldFilter("last_sent_at", ">=", since))
             .order_by("last_sent_at")
         )
+        # Batch documents are never changed once written: only additions matter.
+        return self.listen_query(query, BatchEvent.from_document, ("ADDED",))
+
+    @contextlib.asynccontextmanager
+    async def listen_query(
+        self, query: Any, parse: DocumentParser, kinds: Collection[str]
+    ) -> AsyncIterator[Updates]:
+        """`listen` for any query: its documents' changes of `kinds` (ADDED, MODIFIED,
+        REMOVED), each parsed into the event a stream forwards."""
+        updates: Updates = asyncio.Queue(maxsize=self.queue_size + 1)
+        delivery = _Delivery(asyncio.get_running_loop(), updates, parse, kinds)
         opening = self._opener.submit(query.on_snapshot, delivery.on_snapshot)
         try:
             watch = await asyncio.wrap_future(opening)
@@ -221,21 +255,34 @@ class BatchFeed:
         self.client.close()
 
 
-async def event_stream(
+def event_stream(
     feed: BatchFeed,
     chat_id: uuid.UUID,
     since: datetime,
     keepalive_seconds: float,
     ends_at: float,
 ) -> AsyncGenerator[str, None]:
-    """The SSE body: `ready` once listening, then one `batch` event per document.
+    """The SSE body of a chat: `ready` once listening, then one `batch` event per document."""
+    listening = feed.listen(chat_id, since)
+    ready = {"chat_id": str(chat_id)}
+    return relay_stream(listening, ready, keepalive_seconds, ends_at, BATCHES_RELAYED)
+
+
+async def relay_stream(
+    listening: contextlib.AbstractAsyncContextManager[Updates],
+    ready_data: Mapping[str, Any],
+    keepalive_seconds: float,
+    ends_at: float,
+    relayed: Counter,
+) -> AsyncGenerator[str, None]:
+    """An SSE body: `ready` once listening, then each event the listener delivers.
 
     The stream ends with an `expired` event when the access token that opened it
     expires (`ends_at`, loop time): the client reconnects with a fresh token.
     """
     loop = asyncio.get_running_loop()
     yield "retry: 2000\n\n"
-    async with feed.listen(chat_id, since) as updates:
+    async with listening as updates:
         ready = False
         while True:
             remaining = ends_at - loop.time()
@@ -243,18 +290,18 @@ async def event_stream(
                 yield sse_event("expired", {"reason": "access token expired"})
                 return
             try:
-                batches = await asyncio.wait_for(updates.get(), min(keepalive_seconds, remaining))
+                events = await asyncio.wait_for(updates.get(), min(keepalive_seconds, remaining))
             except TimeoutError:
                 # Comments keep proxies from closing an idle stream.
                 yield SSE_KEEPALIVE
                 continue
-            if batches is None:
+            if events is None:
                 # The client reads too slowly; it reconnects with its Last-Event-ID.
                 yield sse_event("overflow", {"reason": "client too slow, reconnect"})
                 return
             if not ready:
                 ready = True
-                yield sse_event("ready", {"chat_id": str(chat_id)})
-            for batch in batches:
-                BATCHES_RELAYED.inc()
-                yield batch.to_sse()
+                yield sse_event("ready", ready_data)
+            for event in events:
+                relayed.inc()
+                yield event.to_sse()
