@@ -1,9 +1,8 @@
-"""Domain errors of the auth service (the shared handler maps them to HTTP)."""
+"""Domain errors of the auth service (the skeleton's one handler maps them to HTTP)."""
 
-from fastapi import FastAPI, status
+from fastapi import status
 
-from auth_service.database import UNAVAILABLE_ERRORS
-from chat_common.errors import ServiceError, install_error_handler
+from chat_common.errors import ServiceError
 
 
 class AuthError(ServiceError):
@@ -51,11 +50,3 @@ class HashingBusy(AuthError):
     status_code = status.HTTP_503_SERVICE_UNAVAILABLE
     detail = "Service busy, retry shortly"
 
-
-def register_error_handler(app: FastAPI) -> None:
-    """Domain errors to their status; Postgres being unusable to 503."""
-    install_error_handler(
-        app,
-        unavailable=UNAVAILABLE_ERRORS,
-        unavailable_detail="Service temporarily unavailable: database unreachable",
-    )

@@ -1,36 +1,43 @@
-"""create_app() and the lifespan: wiring only."""
+"""create_app() and the lifespan: wiring only (the skeleton is chat_common.service_app)."""
 
 from collections.abc import AsyncIterator, Mapping
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
+from sqlalchemy.ext.asyncio import AsyncEngine
+from starlette.middleware import Middleware
 
 from auth_service.config import Settings, get_settings
-from auth_service.database import create_engine, create_session_factory, ping
-from auth_service.exceptions import register_error_handler
+from auth_service.database import UNAVAILABLE_ERRORS, create_engine, create_session_factory, ping
 from auth_service.firebase_tokens import FirebaseTokenMinter, firebase_router
 from auth_service.router import auth_router, keys_router, users_router
 from auth_service.security import Passwords, TokenSigner
 from auth_service.service import AuthService
 from auth_service.throttle import Throttle
 from auth_validator import TokenValidator, ValidatorSettings
-from chat_common.logs import configure_logging
-from chat_common.observability import ReadinessCheck, docs_options, instrument
+from chat_common.observability import ReadinessCheck
+from chat_common.service_app import ServiceSpec, create_service_app, state_of
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
-    settings = settings or get_settings()
-    configure_logging("auth-service", settings.LOG_LEVEL)
-
-    @asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """Build the clients onto app.state; the exit stack closes them in reverse."""
+    settings = state_of(app, "settings", Settings)
+    # Read by the client-address dependency of the rate limits.
+    app.state.trust_forwarded_for = settings.TRUST_X_FORWARDED_FOR
+    async with AsyncExitStack() as stack:
         signer = TokenSigner.from_settings(settings)
         # Before anything that needs closing: a bad key stops the start with a clear error.
-        app.state.firebase_minter = FirebaseTokenMinter.from_settings(settings)
+        minter = FirebaseTokenMinter.from_settings(settings)
+        app.state.firebase_minter = minter
+        if minter is not None:
+            stack.callback(minter.close)
         engine = create_engine(settings)
+        stack.push_async_callback(engine.dispose)
         sessions = create_session_factory(engine)
         passwords = Passwords.from_settings(settings)
+        stack.callback(passwords.close)
         app.state.engine = engine
         app.state.signer = signer
         app.state.auth_service = AuthService(
@@ -44,7 +51,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         )
         # The service verifies its own access tokens with the same library as everyone
         # else, from its own JWKS document (no HTTP round trip to itself).
-        app.state.token_validator = TokenValidator(
+        validator = TokenValidator(
             ValidatorSettings(
                 AUTH_ISSUER=settings.JWT_ISSUER,
                 AUTH_AUDIENCE=settings.JWT_AUDIENCE,
@@ -52,39 +59,32 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             ),
             jwks=signer.jwks(),
         )
-        try:
-            yield
-        finally:
-            await app.state.token_validator.aclose()
-            await engine.dispose()
-            passwords.close()
-            if app.state.firebase_minter is not None:
-                app.state.firebase_minter.close()
+        stack.push_async_callback(validator.aclose)
+        app.state.token_validator = validator
+        yield
 
-    app = FastAPI(
-        title="auth-service",
+
+def checks(app: FastAPI) -> Mapping[str, ReadinessCheck]:
+    return {"postgres": lambda: ping(state_of(app, "engine", AsyncEngine))}
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    # Bearer tokens travel in a header, never cookies: no credentials mode needed.
+    cors = Middleware(
+        CORSMiddleware,
+        allow_origins=settings.cors_origins,
+        allow_methods=["GET", "POST"],
+        allow_headers=["Authorization", "Content-Type"],
+    )
+    spec = ServiceSpec(
+        name="auth-service",
         summary="Users, passwords and tokens of the chat backend",
         lifespan=lifespan,
-        **docs_options(settings),
+        checks=checks,
+        routers=[auth_router, users_router, keys_router, firebase_router],
+        unavailable=UNAVAILABLE_ERRORS,
+        unavailable_detail="Service temporarily unavailable: database unreachable",
+        middleware=[cors] if settings.cors_origins else [],
     )
-    # Read by the client-address dependency of the rate limits.
-    app.state.trust_forwarded_for = settings.TRUST_X_FORWARDED_FOR
-    app.include_router(auth_router)
-    app.include_router(users_router)
-    app.include_router(keys_router)
-    app.include_router(firebase_router)
-    register_error_handler(app)
-    if settings.cors_origins:
-        # Bearer tokens travel in a header, never cookies: no credentials mode needed.
-        app.add_middleware(
-            CORSMiddleware,
-            allow_origins=settings.cors_origins,
-            allow_methods=["GET", "POST"],
-            allow_headers=["Authorization", "Content-Type"],
-        )
-
-    def checks() -> Mapping[str, ReadinessCheck]:
-        return {"postgres": lambda: ping(app.state.engine)}
-
-    instrument(app, checks, settings)
-    return app
+    return create_service_app(spec, settings)
