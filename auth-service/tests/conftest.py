@@ -13,7 +13,7 @@ from fastapi import FastAPI
 from support import PASSWORD, Login, Register, make_settings, unique_name
 
 from auth_service.config import Settings
-from auth_service.keys import generate
+from auth_service.keygen import generate
 from auth_service.main import create_app
 from auth_service.migrate import migrate
 

@@ -25,7 +25,7 @@ import jwt
 from asgi_lifespan import LifespanManager
 
 from auth_service.config import Settings
-from auth_service.keys import generate
+from auth_service.keygen import generate
 from auth_service.main import create_app
 from auth_service.migrate import migrate
 from auth_service.security import Passwords, TokenSigner, load_private_key

@@ -139,7 +139,7 @@ SERVICES = (
         package="auth-service",
         port=PORTS["auth-service"],
         before_start=(
-            (PY, "-m", "auth_service.keys", "generate", JWT_KEY),
+            (PY, "-m", "auth_service.keygen", "generate", JWT_KEY),
             (PY, "-m", "auth_service.dev_firebase_key", FIREBASE_KEY),
             (PY, "-m", "auth_service.migrate"),
         ),

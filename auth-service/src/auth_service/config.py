@@ -6,7 +6,7 @@ from pathlib import Path
 from pydantic import Field, SecretStr, field_validator, model_validator
 
 from chat_common.config import ServiceSettings
-from chat_common.store_access import PostgresAccessSettings
+from chat_common.store_access import KafkaAccessSettings, PostgresAccessSettings
 
 
 class DatabaseSettings(ServiceSettings, PostgresAccessSettings):
@@ -23,8 +23,13 @@ class DatabaseSettings(ServiceSettings, PostgresAccessSettings):
     DATABASE_WAIT_SECONDS: float = Field(default=60, gt=0)
 
 
-class Settings(DatabaseSettings):
+class Settings(DatabaseSettings, KafkaAccessSettings):
     """Every variable the auth service reads, with working local defaults."""
+
+    # Where `user.deleted` goes (topic `user-events`), published from the Postgres outbox
+    # at once after a deletion, and retried this often while Kafka is down.
+    KAFKA_BOOTSTRAP_SERVERS: str = "127.0.0.1:9092"
+    USER_EVENTS_RELAY_INTERVAL_SECONDS: float = Field(default=1.0, gt=0)
 
     # The signing key: a PEM file (the usual way; a mounted Secret in Kubernetes) or the PEM
     # itself. There is no default key: one of the two must be given.

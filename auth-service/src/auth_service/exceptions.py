@@ -49,4 +49,3 @@ class HashingBusy(AuthError):
 
     status_code = status.HTTP_503_SERVICE_UNAVAILABLE
     detail = "Service busy, retry shortly"
-

@@ -1,5 +1,7 @@
 """create_app() and the lifespan: wiring only (the skeleton is chat_common.service_app)."""
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator, Mapping
 from contextlib import AsyncExitStack, asynccontextmanager
 
@@ -8,6 +10,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.middleware import Middleware
 
+from auth_service.account_deletion import AccountDeletion, account_router
 from auth_service.config import Settings, get_settings
 from auth_service.database import UNAVAILABLE_ERRORS, create_engine, create_session_factory, ping
 from auth_service.firebase_tokens import FirebaseTokenMinter, firebase_router
@@ -15,6 +18,7 @@ from auth_service.router import auth_router, keys_router, users_router
 from auth_service.security import Passwords, TokenSigner
 from auth_service.service import AuthService
 from auth_service.throttle import Throttle
+from auth_service.user_events import UserEventRelay
 from auth_validator import TokenValidator, ValidatorSettings
 from chat_common.observability import ReadinessCheck
 from chat_common.service_app import ServiceSpec, create_service_app, state_of
@@ -61,7 +65,23 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         )
         stack.push_async_callback(validator.aclose)
         app.state.token_validator = validator
+        relay = UserEventRelay(
+            sessions,
+            settings.KAFKA_BOOTSTRAP_SERVERS,
+            settings,
+            settings.USER_EVENTS_RELAY_INTERVAL_SECONDS,
+        )
+        app.state.account_deletion = AccountDeletion(sessions, passwords, relay)
+        relay_task = asyncio.create_task(relay.run(), name="user-event-relay")
+        stack.push_async_callback(_stop_relay, relay, relay_task)
         yield
+
+
+async def _stop_relay(relay: UserEventRelay, task: "asyncio.Task[None]") -> None:
+    # Rows not yet published stay in the outbox for the next start (or another replica).
+    relay.stop()
+    with contextlib.suppress(TimeoutError, asyncio.CancelledError):
+        await asyncio.wait_for(task, 5.0)
 
 
 def checks(app: FastAPI) -> Mapping[str, ReadinessCheck]:
@@ -74,7 +94,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     cors = Middleware(
         CORSMiddleware,
         allow_origins=settings.cors_origins,
-        allow_methods=["GET", "POST"],
+        allow_methods=["GET", "POST", "DELETE"],
         allow_headers=["Authorization", "Content-Type"],
     )
     spec = ServiceSpec(
@@ -82,7 +102,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         summary="Users, passwords and tokens of the chat backend",
         lifespan=lifespan,
         checks=checks,
-        routers=[auth_router, users_router, keys_router, firebase_router],
+        routers=[auth_router, users_router, account_router, keys_router, firebase_router],
         unavailable=UNAVAILABLE_ERRORS,
         unavailable_detail="Service temporarily unavailable: database unreachable",
         middleware=[cors] if settings.cors_origins else [],

@@ -8,7 +8,7 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from auth_service.models import RateLimitCounter, RefreshFamily, RefreshToken, UserAccount
+from auth_service.orm import RateLimitCounter, RefreshFamily, RefreshToken, UserAccount
 
 _lowered = func.lower(UserAccount.username)
 

@@ -17,7 +17,7 @@ from auth_service.exceptions import (
     UserNotFound,
 )
 from auth_service.metrics import FAMILIES_REVOKED, LOGINS, LOGOUTS, REFRESHES, USERS_REGISTERED
-from auth_service.models import RefreshFamily, RefreshToken, UserAccount
+from auth_service.orm import RefreshFamily, RefreshToken, UserAccount
 from auth_service.pagination import decode_cursor, encode_cursor
 from auth_service.security import (
     InvalidRefreshToken,

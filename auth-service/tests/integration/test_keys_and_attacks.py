@@ -12,7 +12,7 @@ from fastapi import FastAPI
 from support import PASSWORD, Login, Register, attack_tokens, bearer, valid_token
 
 from auth_service.config import Settings
-from auth_service.keys import generate, public_pem
+from auth_service.keygen import generate, public_pem
 from auth_service.main import create_app
 from auth_validator import TokenValidator, ValidatorSettings
 from auth_validator.fastapi import CurrentPrincipal

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from auth_service.config import Settings
-from auth_service.keys import generate, public_pem
+from auth_service.keygen import generate, public_pem
 from auth_service.security import (
     PUBLISHED_KEY_THUMBPRINTS,
     TokenSigner,

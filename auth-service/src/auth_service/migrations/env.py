@@ -7,7 +7,7 @@ from sqlalchemy.engine import Connection
 
 from auth_service.config import DatabaseSettings
 from auth_service.database import create_engine
-from auth_service.models import Base
+from auth_service.orm import Base
 
 target_metadata = Base.metadata
 

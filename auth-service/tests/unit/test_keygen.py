@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from auth_service.keys import generate, main, public_pem
+from auth_service.keygen import generate, main, public_pem
 
 
 def test_generate_once_with_private_mode(tmp_path: Path) -> None:

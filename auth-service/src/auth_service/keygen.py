@@ -1,4 +1,4 @@
-"""Command that creates the Ed25519 signing key: `python -m auth_service.keys generate PATH`."""
+"""Command that creates the Ed25519 signing key: `python -m auth_service.keygen generate PATH`."""
 
 import argparse
 import os
@@ -39,7 +39,7 @@ def public_pem(private_path: Path) -> bytes:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m auth_service.keys")
+    parser = argparse.ArgumentParser(prog="python -m auth_service.keygen")
     commands = parser.add_subparsers(dest="command", required=True)
     gen = commands.add_parser("generate", help="create a private key file if missing")
     gen.add_argument("path", type=Path)
