@@ -14,6 +14,7 @@ from auth_service.account_deletion import AccountDeletion, account_router
 from auth_service.config import Settings, get_settings
 from auth_service.database import UNAVAILABLE_ERRORS, create_engine, create_session_factory, ping
 from auth_service.firebase_tokens import FirebaseTokenMinter, firebase_router
+from auth_service.repository import AuthRepository
 from auth_service.router import auth_router, keys_router, users_router
 from auth_service.security import Passwords, TokenSigner
 from auth_service.service import AuthService
@@ -44,11 +45,12 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         stack.callback(passwords.close)
         app.state.engine = engine
         app.state.signer = signer
+        repository = AuthRepository(sessions)
         app.state.auth_service = AuthService(
-            sessions,
+            repository,
             passwords,
             signer,
-            Throttle.from_settings(sessions, settings),
+            Throttle.from_settings(repository, settings),
             settings.ACCESS_TOKEN_TTL_SECONDS,
             settings.REFRESH_TOKEN_TTL_SECONDS,
             settings.REFRESH_SESSION_LIFETIME_SECONDS,
@@ -70,6 +72,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
             settings.KAFKA_BOOTSTRAP_SERVERS,
             settings,
             settings.USER_EVENTS_RELAY_INTERVAL_SECONDS,
+            settings.USER_EVENTS_TOPIC,
         )
         app.state.account_deletion = AccountDeletion(sessions, passwords, relay)
         relay_task = asyncio.create_task(relay.run(), name="user-event-relay")

@@ -6,10 +6,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-
-from auth_service import repository
 from auth_service.exceptions import (
     InvalidCredentials,
     RefreshRejected,
@@ -19,6 +15,7 @@ from auth_service.exceptions import (
 from auth_service.metrics import FAMILIES_REVOKED, LOGINS, LOGOUTS, REFRESHES, USERS_REGISTERED
 from auth_service.orm import RefreshFamily, RefreshToken, UserAccount
 from auth_service.pagination import decode_cursor, encode_cursor
+from auth_service.repository import AuthRepository, UnitOfWork
 from auth_service.security import (
     InvalidRefreshToken,
     Passwords,
@@ -29,8 +26,6 @@ from auth_service.security import (
 from auth_service.throttle import Throttle
 
 logger = logging.getLogger(__name__)
-
-USERNAME_INDEX = "uq_user_account_username_lower"
 
 
 @dataclass(frozen=True)
@@ -55,7 +50,7 @@ class AuthService:
 
     def __init__(
         self,
-        sessions: async_sessionmaker[AsyncSession],
+        repository: AuthRepository,
         passwords: Passwords,
         signer: TokenSigner,
         throttle: Throttle,
@@ -64,7 +59,7 @@ class AuthService:
         session_lifetime_seconds: int,
         clock: Callable[[], datetime] = utc_now,
     ) -> None:
-        self._sessions = sessions
+        self._repository = repository
         self._passwords = passwords
         self._signer = signer
         self._throttle = throttle
@@ -77,9 +72,9 @@ class AuthService:
         self, username: str, password: str, display_name: str | None, address: str
     ) -> UserAccount:
         await self._throttle.count_registration(address)
-        async with self._sessions() as session:
-            # Cheap early answer; the unique index still decides races (below).
-            if await repository.username_exists(session, username):
+        async with self._repository.read() as store:
+            # Cheap early answer; the unique index still decides races (add_user).
+            if await store.username_exists(username):
                 raise UsernameTaken()
         user = UserAccount(
             id=uuid.uuid4(),
@@ -88,13 +83,8 @@ class AuthService:
             password_hash=await self._passwords.hash(password),
             created_at=self._clock(),
         )
-        try:
-            async with self._sessions.begin() as session:
-                session.add(user)
-        except IntegrityError as exc:
-            if USERNAME_INDEX in str(exc.orig):
-                raise UsernameTaken() from exc
-            raise
+        async with self._repository.transaction() as store:
+            await store.add_user(user)
         USERS_REGISTERED.inc()
         logger.info("registered user %s", user.id)
         return user
@@ -102,8 +92,8 @@ class AuthService:
     async def login(self, username: str, password: str, address: str) -> IssuedTokens:
         # Before any Argon2 work: a throttled guesser costs one indexed read.
         had_failures = await self._throttle.check_login(username, address)
-        async with self._sessions() as session:
-            user = await repository.user_by_username(session, username)
+        async with self._repository.read() as store:
+            user = await store.user_by_username(username)
         # Always one Argon2 verification (a dummy hash for unknown users): same time, same body.
         matches, new_hash = await self._passwords.verify(
             password, user.password_hash if user else None
@@ -113,18 +103,18 @@ class AuthService:
             await self._throttle.login_failed(username, address)
             raise InvalidCredentials()
         now = self._clock()
-        async with self._sessions.begin() as session:
+        async with self._repository.transaction() as store:
             if new_hash is not None:
                 # Parameters were raised since this hash was made: upgrade it while we can.
-                await repository.set_password_hash(session, user.id, new_hash)
+                await store.set_password_hash(user.id, new_hash)
             family = RefreshFamily(
                 id=uuid.uuid4(),
                 user_id=user.id,
                 created_at=now,
                 expires_at=now + self._session_lifetime,
             )
-            session.add(family)
-            tokens = self._issue(session, user, family, now)
+            store.add_family(family)
+            tokens = self._issue(store, user, family, now)
         if had_failures:
             await self._throttle.login_succeeded(username, address)
         LOGINS.labels("success").inc()
@@ -138,14 +128,14 @@ class AuthService:
             raise RefreshRejected() from exc
 
     async def _locked(
-        self, session: AsyncSession, claims: RefreshClaims, refresh_token: str, now: datetime
+        self, store: UnitOfWork, claims: RefreshClaims, refresh_token: str, now: datetime
     ) -> tuple[RefreshFamily, RefreshToken] | None:
         """The token's family (locked) and stored row, when the family is live and the row
         is the one the signed claims name; None otherwise."""
-        family = await repository.family_for_update(session, claims.family_id)
+        family = await store.family_for_update(claims.family_id)
         if family is None or family.revoked_at is not None or family.expires_at <= now:
             return None
-        row = await repository.refresh_token_by_hash(session, hash_refresh_token(refresh_token))
+        row = await store.refresh_token_by_hash(hash_refresh_token(refresh_token))
         if row is None or row.id != claims.token_id or row.family_id != family.id:
             return None
         return family, row
@@ -155,20 +145,20 @@ class AuthService:
         now = self._clock()
         reused = False
         tokens: IssuedTokens | None = None
-        async with self._sessions.begin() as session:
-            found = await self._locked(session, claims, refresh_token, now)
+        async with self._repository.transaction() as store:
+            found = await self._locked(store, claims, refresh_token, now)
             if found is not None:
                 family, row = found
                 if row.used_at is not None:
                     # A spent token came back: it was stolen or replayed. Whoever holds the
                     # family's newer tokens can no longer be trusted either.
-                    await repository.revoke_family(session, family, now)
+                    await store.revoke_family(family, now)
                     reused = True
                 elif row.expires_at > now:
-                    user = await repository.user_by_id(session, row.user_id)
+                    user = await store.user_by_id(row.user_id)
                     if user is not None:
-                        row.used_at = now
-                        tokens = self._issue(session, user, family, now)
+                        store.mark_used(row, now)
+                        tokens = self._issue(store, user, family, now)
         if reused:
             REFRESHES.labels("reuse_detected").inc()
             FAMILIES_REVOKED.labels("reuse").inc()
@@ -185,24 +175,24 @@ class AuthService:
         same login stop working). A spent token of a live family still proves the login."""
         claims = self._claims(refresh_token)
         now = self._clock()
-        async with self._sessions.begin() as session:
-            found = await self._locked(session, claims, refresh_token, now)
+        async with self._repository.transaction() as store:
+            found = await self._locked(store, claims, refresh_token, now)
             if found is None:
                 raise RefreshRejected()
-            await repository.revoke_family(session, found[0], now)
+            await store.revoke_family(found[0], now)
         LOGOUTS.labels("one").inc()
         FAMILIES_REVOKED.labels("logout").inc()
 
     async def logout_all(self, user_id: uuid.UUID) -> None:
         """End every login of the user: all their refresh tokens stop working."""
-        async with self._sessions.begin() as session:
-            revoked = await repository.revoke_user_families(session, user_id, self._clock())
+        async with self._repository.transaction() as store:
+            revoked = await store.revoke_user_families(user_id, self._clock())
         LOGOUTS.labels("all").inc()
         FAMILIES_REVOKED.labels("logout").inc(revoked)
 
     async def get_user(self, user_id: uuid.UUID) -> UserAccount:
-        async with self._sessions() as session:
-            user = await repository.user_by_id(session, user_id)
+        async with self._repository.read() as store:
+            user = await store.user_by_id(user_id)
         if user is None:
             raise UserNotFound()
         return user
@@ -212,20 +202,20 @@ class AuthService:
     ) -> tuple[Sequence[UserAccount], str | None]:
         """One page of users by username prefix, and the cursor of the next page (or None)."""
         after = decode_cursor(cursor) if cursor is not None else None
-        async with self._sessions() as session:
-            users = await repository.search_users(session, prefix, after, limit + 1)
+        async with self._repository.read() as store:
+            users = await store.search_users(prefix, after, limit + 1)
         page = users[:limit]
         next_cursor = encode_cursor(page[-1].username.lower()) if len(users) > limit else None
         return page, next_cursor
 
     def _issue(
-        self, session: AsyncSession, user: UserAccount, family: RefreshFamily, now: datetime
+        self, store: UnitOfWork, user: UserAccount, family: RefreshFamily, now: datetime
     ) -> IssuedTokens:
         token_id = uuid.uuid4()
         # Never past the login's absolute end, however many rotations came before.
         expires_at = min(now + self._refresh_ttl, family.expires_at)
         refresh_token = self._signer.refresh_token(user.id, token_id, family.id, now, expires_at)
-        session.add(
+        store.add_refresh_token(
             RefreshToken(
                 id=token_id,
                 family_id=family.id,

@@ -12,12 +12,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-
-from auth_service import repository
 from auth_service.config import Settings
 from auth_service.exceptions import TooManyAttempts
 from auth_service.metrics import THROTTLED
+from auth_service.repository import AuthRepository, UnitOfWork
 
 
 def _utc_now() -> datetime:
@@ -69,14 +67,14 @@ class Throttle:
 
     def __init__(
         self,
-        sessions: async_sessionmaker[AsyncSession],
+        repository: AuthRepository,
         window_seconds: int,
         login_failures_per_user_address: int,
         login_failures_per_address: int,
         registrations_per_address: int,
         clock: Callable[[], datetime] = _utc_now,
     ) -> None:
-        self._sessions = sessions
+        self._repository = repository
         self._window_seconds = window_seconds
         self._per_user_address = login_failures_per_user_address
         self._per_address = login_failures_per_address
@@ -85,11 +83,9 @@ class Throttle:
         self._purged: datetime | None = None
 
     @classmethod
-    def from_settings(
-        cls, sessions: async_sessionmaker[AsyncSession], settings: Settings
-    ) -> "Throttle":
+    def from_settings(cls, repository: AuthRepository, settings: Settings) -> "Throttle":
         return cls(
-            sessions,
+            repository,
             settings.RATE_LIMIT_WINDOW_SECONDS,
             settings.LOGIN_FAILURES_PER_USER_ADDRESS,
             settings.LOGIN_FAILURES_PER_ADDRESS,
@@ -105,8 +101,8 @@ class Throttle:
         this username has failures from this address to forgive after a success."""
         now, window = self._window()
         user_key, address_key = failed_login_keys(username, address)
-        async with self._sessions() as session:
-            counts = await repository.attempt_counts(session, (user_key, address_key), window.start)
+        async with self._repository.read() as store:
+            counts = await store.attempt_counts((user_key, address_key), window.start)
         if (
             counts.get(user_key, 0) >= self._per_user_address
             or counts.get(address_key, 0) >= self._per_address
@@ -117,29 +113,29 @@ class Throttle:
 
     async def login_failed(self, username: str, address: str) -> None:
         _, window = self._window()
-        async with self._sessions.begin() as session:
+        async with self._repository.transaction() as store:
             for key in failed_login_keys(username, address):
-                await repository.count_attempt(session, key, window.start)
-            await self._purge(session, window)
+                await store.count_attempt(key, window.start)
+            await self._purge(store, window)
 
     async def login_succeeded(self, username: str, address: str) -> None:
         """The user proved the password: their typos from this address are forgiven."""
         user_key, _ = failed_login_keys(username, address)
-        async with self._sessions.begin() as session:
-            await repository.clear_attempts(session, user_key)
+        async with self._repository.transaction() as store:
+            await store.clear_attempts(user_key)
 
     async def count_registration(self, address: str) -> None:
         """Count a registration attempt; refuse it when over the limit."""
         now, window = self._window()
-        async with self._sessions.begin() as session:
-            hits = await repository.count_attempt(session, registration_key(address), window.start)
-            await self._purge(session, window)
+        async with self._repository.transaction() as store:
+            hits = await store.count_attempt(registration_key(address), window.start)
+            await self._purge(store, window)
         if hits > self._registrations:
             THROTTLED.labels("register").inc()
             raise TooManyAttempts(window.retry_after(now))
 
-    async def _purge(self, session: AsyncSession, window: Window) -> None:
+    async def _purge(self, store: UnitOfWork, window: Window) -> None:
         # Once per window and process: counters of windows before the current one are dead.
         if self._purged != window.start:
             self._purged = window.start
-            await repository.purge_attempts_before(session, window.start)
+            await store.purge_attempts_before(window.start)

@@ -97,12 +97,12 @@ async def test_a_session_ends_at_its_absolute_lifetime_whatever_the_rotations(
     # real clock), while each refresh token would live 60 days: only the session's own end
     # can stop it.
     clock = Clock(datetime.now(UTC) - timedelta(days=29, hours=12))
-    sessions = real._sessions  # the app's own Postgres sessions
+    repository = real._repository  # the app's own Postgres sessions
     service = AuthService(
-        sessions,
+        repository,
         Passwords(time_cost=1, memory_cost_kib=1024, parallelism=1),
         app.state.signer,
-        Throttle(sessions, 900, 1_000_000, 1_000_000, 1_000_000),
+        Throttle(repository, 900, 1_000_000, 1_000_000, 1_000_000),
         access_ttl_seconds=900,
         refresh_ttl_seconds=60 * 86400,
         session_lifetime_seconds=30 * 86400,
