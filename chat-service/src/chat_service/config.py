@@ -32,10 +32,20 @@ class Settings(ServiceSettings, ValidatorSettings, CassandraAccessSettings, Kafk
     MESSAGE_BUCKET_SECONDS: int = Field(default=3600, ge=1)
     KAFKA_BOOTSTRAP_SERVERS: str = "127.0.0.1:9092"
     KAFKA_TOPIC: str = "chat-messages"
+    # Account deletions: every instance tails USER_EVENTS_TOPIC (no group) to refuse the
+    # deleted users' tokens at once; the group USER_EVENTS_GROUP_ID erases their messages.
+    USER_EVENTS_TOPIC: str = "user-events"
+    USER_EVENTS_GROUP_ID: str = "chat-service-erase"
     KAFKA_REQUEST_TIMEOUT_MS: int = Field(default=10_000, ge=1000)
     # How often the outbox relay re-reads the outbox for messages that the fast path
     # could not announce (Kafka down, process restarted).
     OUTBOX_SCAN_INTERVAL_SECONDS: float = Field(default=2.0, gt=0)
+    # The inbox consumer (unread counts, the Firestore inbox and receipts): a consumer
+    # group of KAFKA_TOPIC of its own, one ordered writer per chat. Each document is
+    # rewritten at most once per INBOX_WRITE_INTERVAL_SECONDS.
+    INBOX_ENABLED: bool = True
+    INBOX_GROUP_ID: str = "chat-inbox"
+    INBOX_WRITE_INTERVAL_SECONDS: float = Field(default=1.0, gt=0)
     AUTH_SERVICE_URL: str = "http://127.0.0.1:8001"
     AUTH_SERVICE_TIMEOUT_SECONDS: float = Field(default=2.0, gt=0)
     # The realtime relay (GET /chat/{id}/events) listens to Firestore for browsers.

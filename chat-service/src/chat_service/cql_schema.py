@@ -113,6 +113,44 @@ TABLES: tuple[str, ...] = (
         swept_to timestamp
     )
     """,
+    # Per chat: the inbox consumer's running counts (written USING TIMESTAMP offset + 1)
+    # and the read marks POST /read records (USING TIMESTAMP the mark's time): see
+    # chat_service/inbox/counts_store.py. `_low` / `_high`: the lower / higher member id.
+    """
+    CREATE TABLE IF NOT EXISTS chat_counts (
+        chat_id uuid PRIMARY KEY,
+        applied_offset bigint,
+        member_low uuid,
+        member_high uuid,
+        last_message_id timeuuid,
+        last_sender_id uuid,
+        last_text text,
+        sent_low bigint,
+        sent_high bigint,
+        newest_low timeuuid,
+        newest_high timeuuid,
+        counted_mark_low timeuuid,
+        counted_mark_high timeuuid,
+        read_count_low bigint,
+        read_count_high bigint,
+        read_at_low timestamp,
+        read_at_high timestamp,
+        read_mark_low timeuuid,
+        read_mark_high timeuuid
+    )
+    """,
+    # Every message the inbox consumer counted, and at which Kafka offset: a replayed or
+    # re-announced message is not counted twice, and a moved read mark counts the rows it
+    # newly covers (a range of one partition).
+    """
+    CREATE TABLE IF NOT EXISTS counted_message (
+        chat_id uuid,
+        sender_id uuid,
+        message_id timeuuid,
+        counted_at_offset bigint,
+        PRIMARY KEY ((chat_id, sender_id), message_id)
+    )
+    """,
 )
 
 

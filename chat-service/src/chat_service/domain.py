@@ -65,6 +65,8 @@ class Message:
 # Kinds of outbox entries besides a created message (whose kind is None).
 EDITED = "edited"
 DELETED = "deleted"
+# A read mark: `message.id` is `up_to`, `message.sender_id` the reader (see read_marks).
+READ = "read"
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,9 +7,9 @@ from collections.abc import Sequence
 
 from aiokafka import AIOKafkaProducer
 
-from chat_common.contract.events import MessageCreated, MessageDeleted, MessageEdited
+from chat_common.contract.events import ChatRead, MessageCreated, MessageDeleted, MessageEdited
 from chat_common.store_access import KafkaAccessSettings, kafka_client_kwargs
-from chat_service.domain import DELETED, EDITED, OutboxEntry
+from chat_service.domain import DELETED, EDITED, READ, OutboxEntry
 
 logger = logging.getLogger(__name__)
 
@@ -22,7 +22,9 @@ def created_event(entry: OutboxEntry) -> MessageCreated:
     )
 
 
-def entry_event(entry: OutboxEntry) -> MessageCreated | MessageEdited | MessageDeleted:
+def entry_event(
+    entry: OutboxEntry,
+) -> MessageCreated | MessageEdited | MessageDeleted | ChatRead:
     """The event an outbox entry announces: its message created, edited or deleted."""
     if entry.kind is None:
         return created_event(entry)
@@ -45,6 +47,14 @@ def entry_event(entry: OutboxEntry) -> MessageCreated | MessageEdited | MessageD
             sender_id=message.sender_id,
             members=entry.members,
             deleted_at=changed_at,
+        )
+    if entry.kind == READ:
+        return ChatRead(
+            chat_id=message.chat_id,
+            user_id=message.sender_id,
+            members=entry.members,
+            up_to=message.id,
+            read_at=changed_at,
         )
     raise ValueError(f"outbox entry {entry.entry_id} has an unknown kind {entry.kind!r}")
 
@@ -136,7 +146,7 @@ class EventPublisher:
                 )
                 break
             except Exception as exc:  # a send refused before queueing: the outbox keeps it
-                logger.warning("Kafka refused event %s: %r", event.id, exc)
+                logger.warning("Kafka refused outbox entry %s: %r", entry.entry_id, exc)
                 continue
             pending[future] = index
         if pending:

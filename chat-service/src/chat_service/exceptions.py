@@ -80,6 +80,13 @@ class MessageDeleted(ChatServiceError):
     detail = "message deleted"
 
 
+class NotAMessageOfTheChat(ChatServiceError):
+    """A read mark's `up_to` names no message of the chat."""
+
+    status_code = status.HTTP_422_UNPROCESSABLE_CONTENT
+    detail = "up_to is not a message of this chat"
+
+
 class SendRateExceeded(ChatServiceError):
     """The caller sends faster than their per-user rate."""
 

@@ -11,12 +11,17 @@ from auth_validator import TokenValidator
 from chat_common.contract.firestore import firestore_client
 from chat_common.logs import configure_logging
 from chat_common.observability import ReadinessCheck, docs_options, instrument
+from chat_service.chat_list import ChatList
 from chat_service.config import Settings, get_settings
 from chat_service.events import EventPublisher, KafkaUnavailable
 from chat_service.exceptions import register_exception_handlers
+from chat_service.inbox.counts_store import COUNTS_STATEMENTS, CountsStore
+from chat_service.inbox.runner import inbox_runner
 from chat_service.message_changes import CHANGE_STATEMENTS, ChangeRepository, MessageChanges
 from chat_service.message_changes_router import changes_router
 from chat_service.outbox import OutboxRelay
+from chat_service.read_marks import ReadMarks
+from chat_service.reading_router import reading_router
 from chat_service.realtime import BatchFeed
 from chat_service.repository import STATEMENTS, ChatRepository
 from chat_service.router import router
@@ -44,7 +49,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             settings.cassandra_contact_points,
             settings.CASSANDRA_PORT,
             settings.CASSANDRA_KEYSPACE,
-            {**STATEMENTS, **CHANGE_STATEMENTS},
+            {**STATEMENTS, **CHANGE_STATEMENTS, **COUNTS_STATEMENTS},
             connect_timeout=settings.CASSANDRA_CONNECT_TIMEOUT_SECONDS,
             request_timeout=settings.CASSANDRA_REQUEST_TIMEOUT_SECONDS,
             access=settings,
@@ -93,12 +98,22 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         with contextlib.suppress(KafkaUnavailable, TimeoutError):
             await asyncio.wait_for(publisher.ensure_started(), _KAFKA_STARTUP_WAIT_SECONDS)
         relay_task = asyncio.create_task(relay.run(), name="outbox-relay")
+        counts = CountsStore(store)
+        app.state.read_marks = ReadMarks(repository, counts, relay.notify)
+        app.state.chat_list = ChatList(repository, counts)
+        inbox = inbox_runner(settings, counts) if settings.INBOX_ENABLED else None
+        app.state.inbox = inbox
+        inbox_task = asyncio.create_task(inbox.run(), name="inbox") if inbox else None
         try:
             yield
         finally:
             # Stopping mid-send loses nothing: unacknowledged rows stay in the outbox.
             # The relay ends its loop and writes back what it published; bounded, then cut.
             relay.stop()
+            if inbox is not None and inbox_task is not None:
+                inbox.stop()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(inbox_task, _RELAY_STOP_SECONDS)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(relay_task, _RELAY_STOP_SECONDS)
             await publisher.stop()
@@ -123,6 +138,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     instrument(app, checks, settings, optional=("kafka",))
     register_exception_handlers(app)
     app.include_router(router)
+    app.include_router(reading_router)
     app.include_router(changes_router)
     app.include_router(web_router)
     return app

@@ -46,9 +46,15 @@ STATEMENTS: dict[str, str] = {
         "INSERT INTO {keyspace}.chat_by_user (user_id, chat_id, other_user_id, created_at) "
         "VALUES (?, ?, ?, ?)"
     ),
+    # The chat list reads a member's partition in chunks by chat id, so no driver page can
+    # silently cut it short.
     "select_chats_by_user": (
         "SELECT chat_id, other_user_id, created_at, last_message_at "
-        "FROM {keyspace}.chat_by_user WHERE user_id = ?"
+        "FROM {keyspace}.chat_by_user WHERE user_id = ? LIMIT ?"
+    ),
+    "select_chats_by_user_after": (
+        "SELECT chat_id, other_user_id, created_at, last_message_at "
+        "FROM {keyspace}.chat_by_user WHERE user_id = ? AND chat_id > ? LIMIT ?"
     ),
     # A whole row rather than an UPDATE, so a chat whose creation died before listing it
     # under its members is repaired by its first message. Written by the outbox relay,
@@ -140,8 +146,14 @@ class ChatRepository:
             ]
         )
 
-    async def list_user_chats(self, user_id: uuid.UUID) -> list[ChatActivity]:
-        rows = await self._store.execute("select_chats_by_user", (user_id,))
+    async def list_user_chats(
+        self, user_id: uuid.UUID, after: uuid.UUID | None, limit: int
+    ) -> list[ChatActivity]:
+        """Up to `limit` of the user's chats with ids after `after`, in chat id order."""
+        if after is None:
+            rows = await self._store.execute("select_chats_by_user", (user_id, limit))
+        else:
+            rows = await self._store.execute("select_chats_by_user_after", (user_id, after, limit))
         activities = []
         for row in rows:
             created_at = _utc(row["created_at"])

@@ -12,7 +12,7 @@ from chat_service.dependencies import (
     PageTime,
     WithinSendRate,
 )
-from chat_service.domain import Chat, ChatActivity
+from chat_service.domain import Chat
 from chat_service.message_changes_router import (
     MessageChangesDep,
     PageAfter,
@@ -21,9 +21,7 @@ from chat_service.message_changes_router import (
 )
 from chat_service.schemas import (
     ChatCreate,
-    ChatList,
     ChatPublic,
-    ChatSummary,
     MessageCatchUp,
     MessageCreate,
     MessagePage,
@@ -57,16 +55,6 @@ def _chat_public(chat: Chat) -> ChatPublic:
     return ChatPublic(id=chat.id, members=list(chat.members), created_at=chat.created_at)
 
 
-def _chat_summary(item: ChatActivity) -> ChatSummary:
-    chat = item.chat
-    return ChatSummary(
-        id=chat.id,
-        members=list(chat.members),
-        created_at=chat.created_at,
-        last_message_at=item.last_message_at,
-    )
-
-
 @router.post(
     "/chats",
     status_code=status.HTTP_201_CREATED,
@@ -88,13 +76,6 @@ async def start_chat(
     chat, created = await service.start_chat(principal.id, body.user_id, token)
     response.status_code = status.HTTP_201_CREATED if created else status.HTTP_200_OK
     return _chat_public(chat)
-
-
-@router.get("/chats", responses=_ERRORS)
-async def list_chats(principal: CurrentPrincipal, service: ChatServiceDep) -> ChatList:
-    """The caller's chats, most recent activity first."""
-    chats = await service.list_chats(principal.id)
-    return ChatList(items=[_chat_summary(item) for item in chats])
 
 
 @router.post(

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, StringConstraints
 
-from chat_common.contract.times import rfc3339_millis
+from chat_common.contract.times import TimeUUID, rfc3339_millis
 from chat_common.text import SafeText
 
 MAX_TEXT_LENGTH = 4000
@@ -40,16 +40,38 @@ class ChatPublic(BaseModel):
     created_at: Timestamp
 
 
+class LastMessagePreview(BaseModel):
+    """A chat's newest message in the list; `text` is cut to 100 characters."""
+
+    id: uuid.UUID
+    sender_id: uuid.UUID
+    text: str
+    sent_at: Timestamp
+
+
 class ChatSummary(ChatPublic):
-    """A chat in the caller's list, with its latest activity."""
+    """A chat in the caller's list: latest activity, preview, unread count, read marks."""
 
     last_message_at: Timestamp | None
+    last_message: LastMessagePreview | None
+    unread: int = Field(ge=0, description="Messages from the other member newer than read_up_to.")
+    read_up_to: uuid.UUID | None = Field(description="The caller's read mark (a message id).")
+    other_read_up_to: uuid.UUID | None = Field(description="The other member's read mark.")
 
 
 class ChatList(BaseModel):
-    """`GET /chats`: the caller's chats, most recent activity first."""
+    """`GET /chats`: the caller's chats, most recent activity first, a page at a time."""
 
     items: list[ChatSummary]
+    next_cursor: str | None = Field(description="`cursor` of the next page; null on the last.")
+
+
+class ReadMark(BaseModel):
+    """`POST /chat/{chat_id}/read`: the newest message the caller has read."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    up_to: TimeUUID
 
 
 class MessageCreate(BaseModel):

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 
 from chat_common.contract.times import unix_micros
-from chat_service.domain import Chat, ChatActivity, Message, OutboxEntry, chat_id_for
+from chat_service.domain import Chat, Message, OutboxEntry, chat_id_for
 from chat_service.exceptions import ChatNotFound, ChatWithSelf, UserNotFound
 from chat_service.metrics import CHATS_CREATED, DUPLICATE_SENDS, MESSAGES_STORED
 from chat_service.repository import ChatRepository
@@ -58,11 +58,6 @@ class ChatService:
         if created:
             CHATS_CREATED.inc()
         return chat, created
-
-    async def list_chats(self, user_id: uuid.UUID) -> list[ChatActivity]:
-        """The user's chats, most recent activity first."""
-        chats = await self._repository.list_user_chats(user_id)
-        return sorted(chats, key=lambda item: (item.active_at, item.chat.id), reverse=True)
 
     async def member_chat(self, chat_id: uuid.UUID, user_id: uuid.UUID) -> Chat:
         """The chat if `user_id` is a member; ChatNotFound otherwise (also for no chat)."""

@@ -51,7 +51,10 @@ async def test_unknown_user_is_404_via_the_auth_service(
         "/chats", json={"user_id": str(uuid.uuid4())}, headers=alice.headers
     )
     assert response.status_code == 404
-    assert (await client.get("/chats", headers=alice.headers)).json() == {"items": []}
+    assert (await client.get("/chats", headers=alice.headers)).json() == {
+        "items": [],
+        "next_cursor": None,
+    }
 
 
 async def test_chat_with_oneself_or_invalid_body_is_422(

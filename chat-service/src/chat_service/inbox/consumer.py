@@ -70,6 +70,8 @@ class InboxConsumer:
         self._states: dict[uuid.UUID, ChatCounts] = {}
         self._lock = asyncio.Lock()
         self._stopping = asyncio.Event()
+        # Set once partitions are assigned and their start positions fixed (tests wait on it).
+        self.assigned = asyncio.Event()
         self.documents_written = 0
 
     def subscribe(self) -> None:
@@ -193,6 +195,13 @@ class InboxConsumer:
         if offsets:
             await self._consumer.commit(offsets)
 
+    async def assigned_to(self, partitions: Iterable[TopicPartition]) -> None:
+        """Fix each partition's start now: for a new group that is the end of the topic as
+        of the assignment, not as of some later first fetch."""
+        for partition in partitions:
+            await self._consumer.position(partition)
+        self.assigned.set()
+
     async def revoked(self, partitions: Iterable[TopicPartition]) -> None:
         """Write what is pending and commit before the partitions go to another member."""
         async with self._lock:
@@ -221,4 +230,4 @@ class _Rebalance(ConsumerRebalanceListener):
         await self._owner.revoked(revoked)
 
     async def on_partitions_assigned(self, assigned: list[TopicPartition]) -> None:
-        return None
+        await self._owner.assigned_to(assigned)
