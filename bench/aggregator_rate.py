@@ -116,7 +116,8 @@ async def _baseline(options: Options, topic: str, documents: int) -> float:
             while seen < options.backlog:
                 fetched = await consumer.getmany(timeout_ms=500, max_records=1000)
                 for records in fetched.values():
-                    pending += [parse_event(r.value, r.offset) for r in records]
+                    parsed = (parse_event(r.value, r.offset) for r in records)
+                    pending += [message for message in parsed if message is not None]
                     seen += len(records)
                 due = round(seen * documents / options.backlog) - written  # keep pace with input
                 if due > 0:

@@ -129,6 +129,9 @@ class AggregatingConsumer:
         for record in records:
             try:
                 message = parse_event(record.value, record.offset)
+                if message is None:  # a read mark: the inbox consumer's, not a batch's
+                    self._ledger.handled(tp, record.offset)
+                    continue
                 completed = aggregator.add(message, self._now_ms())
             except (MalformedEvent, FutureDated) as exc:
                 if not await self.dead_letters.park(tp, record, str(exc)):

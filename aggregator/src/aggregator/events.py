@@ -17,17 +17,17 @@ from chat_common.contract.events import (
 __all__ = ["MalformedEvent", "parse_event"]
 
 
-def parse_event(value: bytes | None, offset: int) -> Message:
+def parse_event(value: bytes | None, offset: int) -> Message | None:
     """Decode one record value into a `Message`, or raise `MalformedEvent` saying why.
 
     A created message (version 1 or 2), an edit and a delete are aggregated (an edit or a
-    delete at the time it was made). Read marks are not aggregated yet: they are refused,
-    so they are parked on the dead-letter topic (replayable later), never dropped
-    unrecorded.
+    delete at the time it was made). A read mark is None: batches do not carry it (the
+    chat-service's inbox consumer, a consumer group of its own, turns it into the inbox
+    and receipt documents), so it is passed over like a handled record.
     """
     event = parse_chat_event(value)
     if isinstance(event, ChatRead):
-        raise MalformedEvent(f"{event.type} events are not aggregated yet")
+        return None
     members = tuple(str(member) for member in event.members)
     ids = (event.id, str(event.chat_id), str(event.sender_id))
     if isinstance(event, MessageEdited):

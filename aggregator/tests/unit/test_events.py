@@ -74,9 +74,8 @@ def test_edits_and_deletes_are_aggregated_at_the_time_they_were_made() -> None:
         ).encode(),
     ],
 )
-def test_events_not_aggregated_yet_are_refused_so_they_are_parked(value: bytes) -> None:
-    with pytest.raises(MalformedEvent, match="not aggregated yet"):
-        parse_event(value, offset=0)
+def test_read_marks_are_passed_over_not_parked(value: bytes) -> None:
+    assert parse_event(value, offset=0) is None
 
 
 @pytest.mark.parametrize(
