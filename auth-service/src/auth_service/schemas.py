@@ -1,11 +1,11 @@
 """Request and response bodies of the auth service."""
 
 import uuid
-from datetime import datetime
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, StringConstraints
 
+from chat_common.contract.times import Instant
 from chat_common.contract.usernames import USERNAME_PATTERN
 from chat_common.text import SafeText
 
@@ -30,7 +30,8 @@ class UserPublic(BaseModel):
     id: uuid.UUID
     username: str
     display_name: str | None
-    created_at: datetime
+    # RFC 3339 UTC with milliseconds, the one time format of every service and event.
+    created_at: Instant
 
 
 class UserSummary(BaseModel):

@@ -7,6 +7,8 @@ import httpx
 import pytest
 from support import PASSWORD, unique_name
 
+from chat_common.contract.times import parse_rfc3339_millis
+
 
 async def test_register_returns_created_user(client: httpx.AsyncClient) -> None:
     name = unique_name("Reg.")
@@ -19,6 +21,8 @@ async def test_register_returns_created_user(client: httpx.AsyncClient) -> None:
     assert body["username"] == name
     assert body["display_name"] == "Ann"
     assert "password" not in response.text
+    # The one time format of the contract (as chat-service and the events write it).
+    parse_rfc3339_millis(body["created_at"])
 
 
 async def test_display_name_is_optional(client: httpx.AsyncClient) -> None:
