@@ -16,7 +16,7 @@ from collections.abc import AsyncGenerator, AsyncIterator, Callable, Collection,
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, Protocol
+from typing import Any
 
 from google.cloud import firestore
 from google.cloud.firestore_v1.base_query import FieldFilter
@@ -24,6 +24,7 @@ from prometheus_client import Counter, Gauge
 
 from chat_common.contract.documents import BatchDocument, chat_batches
 from chat_common.contract.times import rfc3339_millis
+from chat_service.sse import RelayEvent, Updates, relay_stream
 
 logger = logging.getLogger(__name__)
 
@@ -87,13 +88,6 @@ class BatchEvent:
         return f"id: {last_sent_at}\nevent: batch\ndata: {json.dumps(body)}\n\n"
 
 
-def sse_event(event: str, data: Mapping[str, Any] | None = None) -> str:
-    return f"event: {event}\ndata: {json.dumps(dict(data or {}))}\n\n"
-
-
-SSE_KEEPALIVE = ": keep-alive\n\n"
-
-
 def parse_since(value: str | None) -> datetime | None:
     """An RFC 3339 instant (a `since` parameter or a Last-Event-ID), None when unusable."""
     if not value:
@@ -119,14 +113,6 @@ def stream_start(
     return cursor - lookback if cursor is not None else now - replay
 
 
-class RelayEvent(Protocol):
-    """A Firestore document as an SSE event."""
-
-    def to_sse(self) -> str: ...
-
-
-# One item per listener callback; None marks a stream whose client fell too far behind.
-Updates = asyncio.Queue[list[RelayEvent] | None]
 # A document (id, fields) as the event a stream forwards.
 DocumentParser = Callable[[str, Mapping[str, Any]], RelayEvent]
 
@@ -266,42 +252,3 @@ def event_stream(
     listening = feed.listen(chat_id, since)
     ready = {"chat_id": str(chat_id)}
     return relay_stream(listening, ready, keepalive_seconds, ends_at, BATCHES_RELAYED)
-
-
-async def relay_stream(
-    listening: contextlib.AbstractAsyncContextManager[Updates],
-    ready_data: Mapping[str, Any],
-    keepalive_seconds: float,
-    ends_at: float,
-    relayed: Counter,
-) -> AsyncGenerator[str, None]:
-    """An SSE body: `ready` once listening, then each event the listener delivers.
-
-    The stream ends with an `expired` event when the access token that opened it
-    expires (`ends_at`, loop time): the client reconnects with a fresh token.
-    """
-    loop = asyncio.get_running_loop()
-    yield "retry: 2000\n\n"
-    async with listening as updates:
-        ready = False
-        while True:
-            remaining = ends_at - loop.time()
-            if remaining <= 0:
-                yield sse_event("expired", {"reason": "access token expired"})
-                return
-            try:
-                events = await asyncio.wait_for(updates.get(), min(keepalive_seconds, remaining))
-            except TimeoutError:
-                # Comments keep proxies from closing an idle stream.
-                yield SSE_KEEPALIVE
-                continue
-            if events is None:
-                # The client reads too slowly; it reconnects with its Last-Event-ID.
-                yield sse_event("overflow", {"reason": "client too slow, reconnect"})
-                return
-            if not ready:
-                ready = True
-                yield sse_event("ready", ready_data)
-            for event in events:
-                relayed.inc()
-                yield event.to_sse()

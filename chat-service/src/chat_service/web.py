@@ -4,7 +4,7 @@ import asyncio
 import html
 import time
 import uuid
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Callable
 from datetime import UTC, datetime, timedelta
 from functools import cache
 from importlib import resources
@@ -14,11 +14,13 @@ from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.responses import HTMLResponse, StreamingResponse
 from starlette.types import Receive, Scope, Send
 
+from auth_validator import Principal
 from auth_validator.fastapi import StreamPrincipal
 from chat_service.config import Settings
 from chat_service.dependencies import ChatServiceDep
 from chat_service.domain import Chat
 from chat_service.exceptions import TooManyStreams
+from chat_service.inbox_relay import inbox_stream
 from chat_service.realtime import BatchFeed, event_stream, parse_since, stream_start
 from chat_service.stream_slots import StreamSlot, StreamSlots
 
@@ -113,6 +115,59 @@ async def chat_events(
     A resumed stream (`since` or Last-Event-ID) starts a little before its cursor and may
     repeat batches already sent: clients keep each message once, by id.
     """
+    return _relay(
+        caller,
+        slots,
+        settings,
+        since,
+        last_event_id,
+        lambda start, ends_at: event_stream(feed, chat.id, start, SSE_KEEPALIVE_SECONDS, ends_at),
+    )
+
+
+@web_router.get(
+    "/inbox/events",
+    response_class=StreamingResponse,
+    responses={
+        200: {"content": {"text/event-stream": {}}, "description": "SSE: ready, inbox…"},
+        401: {"description": "Missing or invalid access token"},
+        429: {"description": "Too many open streams (of this user, or on this server)"},
+    },
+)
+async def inbox_events(
+    caller: StreamPrincipal,
+    feed: BatchFeedDep,
+    slots: StreamSlotsDep,
+    settings: SettingsDep,
+    since: Annotated[
+        str | None, Query(description="RFC 3339: documents written at or after it.")
+    ] = None,
+    last_event_id: Annotated[str | None, Header()] = None,
+) -> StreamingResponse:
+    """The caller's inbox (`users/{uid}/chats` in Firestore) as Server-Sent Events: an
+    `inbox` event with the whole document each time one is created or rewritten (a new
+    chat, a message, a read mark). A resumed stream may repeat documents: clients keep the
+    newest per `chat_id`."""
+    return _relay(
+        caller,
+        slots,
+        settings,
+        since,
+        last_event_id,
+        lambda start, ends_at: inbox_stream(feed, caller.id, start, SSE_KEEPALIVE_SECONDS, ends_at),
+    )
+
+
+def _relay(
+    caller: Principal,
+    slots: StreamSlots,
+    settings: Settings,
+    since: str | None,
+    last_event_id: str | None,
+    stream: Callable[[datetime, float], AsyncGenerator[str, None]],
+) -> StreamingResponse:
+    """A relay stream from its resume cursor until the caller's token expires, holding one
+    of the caller's stream slots (429 when none is left)."""
     slot = slots.acquire(caller.id)
     if slot is None:
         raise TooManyStreams()
@@ -124,7 +179,7 @@ async def chat_events(
     )
     loop = asyncio.get_running_loop()
     ends_at = loop.time() + max(0.0, caller.expires_at - time.time())
-    return RelayResponse(event_stream(feed, chat.id, start, SSE_KEEPALIVE_SECONDS, ends_at), slot)
+    return RelayResponse(stream(start, ends_at), slot)
 
 
 @cache

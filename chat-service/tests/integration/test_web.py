@@ -1,8 +1,9 @@
-"""The web page and the SSE relay: auth and membership through the app, the Firestore
-listening against the real emulator (DESIGN.md's batch documents, written here as the
-aggregator writes them)."""
+"""The web page and the SSE relays: auth and membership through the app, the Firestore
+listening against the real emulator (DESIGN.md's batch and inbox documents, written here as
+the aggregator and the inbox consumer write them)."""
 
 import asyncio
+import json
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from datetime import UTC, datetime, timedelta
@@ -12,8 +13,16 @@ import httpx
 import pytest
 from google.cloud.firestore import AsyncClient
 
-from chat_common.contract.documents import BatchDocument, BatchMessage, batch_path
+from chat_common.contract.documents import (
+    BatchDocument,
+    BatchMessage,
+    InboxDocument,
+    LastMessage,
+    batch_path,
+    inbox_path,
+)
 from chat_common.contract.firestore import async_firestore_client, firestore_client
+from chat_service.inbox_relay import inbox_stream
 from chat_service.realtime import BatchFeed, event_stream
 
 User = Any
@@ -88,6 +97,54 @@ async def test_stream_says_ready_then_forwards_each_new_batch_once(
         assert second[0] in frame and first[0] not in frame
     finally:
         await stream.aclose()
+
+
+async def write_inbox(
+    firestore: AsyncClient, user_id: uuid.UUID, chat_id: uuid.UUID, text: str, unread: int
+) -> None:
+    message_id = uuid.uuid1()
+    document = InboxDocument(
+        chat_id=chat_id,
+        other_user_id=uuid.uuid4(),
+        last_message=LastMessage(
+            id=message_id, sender_id=uuid.uuid4(), text=text, sent_at=datetime.now(UTC)
+        ),
+        unread=unread,
+        updated_at=datetime.now(UTC),
+    )
+    await firestore.document(inbox_path(user_id, chat_id)).set(document.to_firestore())
+
+
+async def test_inbox_stream_forwards_new_and_rewritten_documents_of_its_user_only(
+    feed: BatchFeed, firestore: AsyncClient
+) -> None:
+    user, other_user = uuid.uuid4(), uuid.uuid4()
+    old_chat, chat = uuid.uuid4(), uuid.uuid4()
+    await write_inbox(firestore, user, old_chat, "before the stream", 1)
+    loop = asyncio.get_running_loop()
+    stream = inbox_stream(feed, user, datetime.now(UTC), 1.0, loop.time() + 60)
+    try:
+        assert (await next_frame(stream)).startswith("event: ready")
+        await write_inbox(firestore, other_user, chat, "not yours", 1)
+        await write_inbox(firestore, user, chat, "hello", 1)
+        frame = await next_frame(stream)
+        assert frame.startswith("id: ") and "event: inbox" in frame
+        first = json.loads(frame.split("data: ", 1)[1])
+        assert (first["chat_id"], first["unread"]) == (str(chat), 1)
+        assert first["last_message"]["text"] == "hello"
+        # The same document rewritten (a second message): forwarded again, whole.
+        await write_inbox(firestore, user, chat, "again", 2)
+        second = json.loads((await next_frame(stream)).split("data: ", 1)[1])
+        assert (second["chat_id"], second["unread"]) == (str(chat), 2)
+        assert second["last_message"]["text"] == "again"
+        assert InboxDocument.model_validate(second).unread == 2
+    finally:
+        await stream.aclose()
+
+
+async def test_inbox_events_need_a_token(client: httpx.AsyncClient) -> None:
+    assert (await client.get("/inbox/events")).status_code == 401
+    assert (await client.get("/inbox/events", params={"access_token": "junk"})).status_code == 401
 
 
 async def test_stream_ends_when_the_token_expires(feed: BatchFeed) -> None:
