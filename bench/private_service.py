@@ -63,6 +63,9 @@ async def running(options: Options, log: Path) -> AsyncIterator[str]:
         **os.environ,
         **SERVICE_ENV,  # the settings `make up` gives the running chat-service
         "CASSANDRA_KEYSPACE": options.keyspace,
+        # Its inbox consumer counts into its own keyspace: a group of its own, so it never
+        # takes partitions from the running service's group.
+        "INBOX_GROUP_ID": f"chat-inbox-{options.keyspace}",
         "LOG_LEVEL": "WARNING",
         # The send figures measure the write path, not the per-user rate limit.
         "SEND_RATE_PER_SECOND": "1000000",
