@@ -15,7 +15,12 @@ SecretRef = tuple[str, str]
 
 # What each service does on Kafka, by the names its settings give (see kafka-users.yaml).
 EXPECTED_ACLS = {
-    "chat-service": {("topic", "KAFKA_TOPIC", "Write")},
+    "auth-service": {("topic", "USER_EVENTS_TOPIC", "Write")},
+    "chat-service": {
+        ("topic", "KAFKA_TOPIC", "Write"),
+        ("topic", "USER_EVENTS_TOPIC", "Read"),
+        ("group", "USER_EVENTS_GROUP_ID", "Read"),
+    },
     "aggregator": {
         ("topic", "KAFKA_TOPIC", "Read"),
         ("group", "KAFKA_GROUP_ID", "Read"),

@@ -29,7 +29,7 @@ UNSET_BY_DESIGN = {
 # Store passwords: the bundled dev stores take none; the prod overlay must give each one from
 # a Secret (test_prod_overlay.py checks that).
 STORE_PASSWORDS = {
-    "auth-service": {"DATABASE_PASSWORD"},
+    "auth-service": {"DATABASE_PASSWORD", "KAFKA_SASL_PASSWORD"},
     "chat-service": {"CASSANDRA_PASSWORD", "KAFKA_SASL_PASSWORD"},
     "aggregator": {"KAFKA_SASL_PASSWORD"},
 }

@@ -6,6 +6,7 @@ from pathlib import Path
 from pydantic import Field, SecretStr, field_validator, model_validator
 
 from chat_common.config import ServiceSettings
+from chat_common.contract.events import USER_EVENTS_TOPIC
 from chat_common.store_access import KafkaAccessSettings, PostgresAccessSettings
 
 
@@ -29,6 +30,7 @@ class Settings(DatabaseSettings, KafkaAccessSettings):
     # Where `user.deleted` goes (topic `user-events`), published from the Postgres outbox
     # at once after a deletion, and retried this often while Kafka is down.
     KAFKA_BOOTSTRAP_SERVERS: str = "127.0.0.1:9092"
+    USER_EVENTS_TOPIC: str = USER_EVENTS_TOPIC
     USER_EVENTS_RELAY_INTERVAL_SECONDS: float = Field(default=1.0, gt=0)
 
     # The signing key: a PEM file (the usual way; a mounted Secret in Kubernetes) or the PEM

@@ -1,0 +1,145 @@
+"""Events about users, through a transactional outbox in Postgres, onto Kafka `user-events`.
+
+A change (an account deleted) inserts its event into `user_event_outbox` in its own
+transaction, so the change and its event commit together or not at all. The relay, a task
+of the lifespan, publishes the oldest rows (locked with SKIP LOCKED, so replicas share the
+work without publishing a row twice at once) and deletes them once Kafka acknowledged
+them. A crash between the acknowledgement and the delete publishes the event again:
+consumers treat `user.deleted` idempotently.
+"""
+
+import asyncio
+import contextlib
+import logging
+import uuid
+from datetime import datetime
+
+import sqlalchemy as sa
+from aiokafka import AIOKafkaProducer
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from chat_common.contract.events import USER_EVENTS_TOPIC, UserDeleted
+from chat_common.store_access import KafkaAccessSettings, kafka_client_kwargs
+
+logger = logging.getLogger(__name__)
+
+# The table of migration 0003 (Core, not ORM: nothing here needs identity or relations).
+user_event_outbox = sa.Table(
+    "user_event_outbox",
+    sa.MetaData(),
+    sa.Column("id", sa.Uuid(), primary_key=True),
+    sa.Column("user_id", sa.Uuid(), nullable=False),
+    sa.Column("payload", sa.LargeBinary(), nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+_PAGE = 100
+_MAX_RETRY_SECONDS = 5.0
+
+
+async def add_user_deleted(session: AsyncSession, user_id: uuid.UUID, at: datetime) -> None:
+    """Queue `user.deleted` in the caller's transaction."""
+    event = UserDeleted(user_id=user_id, deleted_at=at)
+    await session.execute(
+        sa.insert(user_event_outbox).values(
+            id=uuid.uuid4(), user_id=user_id, payload=event.encode(), created_at=at
+        )
+    )
+
+
+class UserEventRelay:
+    """Publishes the outbox every `interval` seconds, and at once when `wake` is called."""
+
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        bootstrap_servers: str,
+        access: KafkaAccessSettings,
+        interval: float,
+        topic: str = USER_EVENTS_TOPIC,
+    ) -> None:
+        self._sessions = sessions
+        self._bootstrap_servers = bootstrap_servers
+        self._access = access
+        self._interval = interval
+        self._topic = topic
+        self._producer: AIOKafkaProducer | None = None
+        self._wake = asyncio.Event()
+        self._stopping = False
+
+    def wake(self) -> None:
+        """A row was just committed: publish it now rather than at the next interval."""
+        self._wake.set()
+
+    def stop(self) -> None:
+        self._stopping = True
+        self._wake.set()
+
+    async def run(self) -> None:
+        """Until `stop`: publish what is queued; Kafka or Postgres down is retried."""
+        retry = self._interval
+        try:
+            while not self._stopping:
+                try:
+                    while await self.publish_pending():
+                        pass
+                    retry = self._interval
+                except Exception as exc:  # Kafka or Postgres down: rows stay queued
+                    logger.warning("user events not published, retrying in %.1fs: %r", retry, exc)
+                    await self._drop_producer()
+                    retry = min(retry * 2, _MAX_RETRY_SECONDS)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), retry)
+                self._wake.clear()
+        finally:
+            await self._drop_producer()
+
+    async def publish_pending(self) -> int:
+        """Publish one page of queued events and delete them; how many."""
+        async with self._sessions.begin() as session:
+            rows = (
+                await session.execute(
+                    sa.select(user_event_outbox)
+                    .order_by(user_event_outbox.c.created_at)
+                    .limit(_PAGE)
+                    .with_for_update(skip_locked=True)
+                )
+            ).all()
+            if not rows:
+                return 0
+            producer = await self._started()
+            sent = [
+                await producer.send(self._topic, row.payload, key=str(row.user_id).encode())
+                for row in rows
+            ]
+            await asyncio.gather(*sent)
+            await session.execute(
+                sa.delete(user_event_outbox).where(
+                    user_event_outbox.c.id.in_([row.id for row in rows])
+                )
+            )
+        logger.info("published %d user events", len(rows))
+        return len(rows)
+
+    async def _started(self) -> AIOKafkaProducer:
+        if self._producer is None:
+            producer = AIOKafkaProducer(
+                bootstrap_servers=self._bootstrap_servers,
+                acks="all",
+                enable_idempotence=True,
+                request_timeout_ms=5000,
+                **kafka_client_kwargs(self._access),
+            )
+            try:
+                await producer.start()
+            except BaseException:
+                await producer.stop()
+                raise
+            self._producer = producer
+        return self._producer
+
+    async def _drop_producer(self) -> None:
+        producer, self._producer = self._producer, None
+        if producer is not None:
+            with contextlib.suppress(Exception):
+                await producer.stop()

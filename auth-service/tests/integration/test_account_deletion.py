@@ -1,0 +1,112 @@
+"""DELETE /users/me: on real Postgres and Kafka, the account stops working at once, leaves
+/users, and `user.deleted` reaches `user-events` through the Postgres outbox."""
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
+from support import PASSWORD, Login, Register, bearer, refresh
+
+from chat_common.contract.events import USER_EVENTS_TOPIC, UserDeleted, parse_user_event
+
+KAFKA = "127.0.0.1:9092"
+
+
+@pytest.fixture
+async def user_events() -> AsyncIterator[AIOKafkaConsumer]:
+    """A consumer of `user-events` from its current end."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=KAFKA)
+    await admin.start()
+    try:
+        (described,) = await admin.describe_topics([USER_EVENTS_TOPIC])
+    finally:
+        await admin.close()
+    partitions = [p["partition"] for p in described["partitions"]]
+    assert partitions, f"topic {USER_EVENTS_TOPIC} missing (run `make up`)"
+    consumer = AIOKafkaConsumer(bootstrap_servers=KAFKA, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        assigned = [TopicPartition(USER_EVENTS_TOPIC, p) for p in sorted(partitions)]
+        consumer.assign(assigned)
+        await consumer.seek_to_end(*assigned)
+        for tp in assigned:
+            await consumer.position(tp)
+        yield consumer
+    finally:
+        await consumer.stop()
+
+
+async def _deleted_event(consumer: AIOKafkaConsumer, user_id: str) -> UserDeleted:
+    async def find() -> UserDeleted:
+        async for record in consumer:
+            event = parse_user_event(record.value)
+            if str(event.user_id) == user_id:
+                assert record.key == user_id.encode()
+                return event
+        raise AssertionError("consumer stopped")
+
+    return await asyncio.wait_for(find(), 20)
+
+
+async def delete_me(client: httpx.AsyncClient, token: str, password: str) -> httpx.Response:
+    return await client.request(
+        "DELETE", "/users/me", json={"password": password}, headers=bearer(token)
+    )
+
+
+async def test_wrong_password_is_401_and_changes_nothing(
+    client: httpx.AsyncClient, register: Register, login: Login
+) -> None:
+    user = await register()
+    tokens = await login(user["username"])
+    assert (await delete_me(client, tokens["access_token"], "not it")).status_code == 401
+    assert (await client.get("/users/me", headers=bearer(tokens["access_token"]))).is_success
+    assert (await refresh(client, tokens["refresh_token"])).status_code == 200
+
+
+async def test_missing_password_is_422_and_no_token_401(
+    client: httpx.AsyncClient, register: Register, login: Login
+) -> None:
+    user = await register()
+    tokens = await login(user["username"])
+    response = await client.request(
+        "DELETE", "/users/me", json={}, headers=bearer(tokens["access_token"])
+    )
+    assert response.status_code == 422
+    response = await client.request("DELETE", "/users/me", json={"password": PASSWORD})
+    assert response.status_code == 401
+    assert (await client.get("/users/me", headers=bearer(tokens["access_token"]))).is_success
+
+
+async def test_deleted_account_stops_working_and_is_announced(
+    client: httpx.AsyncClient,
+    register: Register,
+    login: Login,
+    user_events: AIOKafkaConsumer,
+) -> None:
+    user = await register()
+    other = await register()
+    tokens = await login(user["username"])
+    viewer = await login(other["username"])
+    response = await delete_me(client, tokens["access_token"], PASSWORD)
+    assert response.status_code == 204 and response.content == b""
+
+    event = await _deleted_event(user_events, user["id"])
+    assert event.user_id == uuid.UUID(user["id"])
+    login_again = await client.post(
+        "/auth/login", json={"username": user["username"], "password": PASSWORD}
+    )
+    assert login_again.status_code == 401
+    assert (await refresh(client, tokens["refresh_token"])).status_code == 401
+    found = await client.get(
+        "/users", params={"q": user["username"]}, headers=bearer(viewer["access_token"])
+    )
+    assert found.status_code == 200 and found.json()["items"] == []
+    gone = await client.get(f"/users/{user['id']}", headers=bearer(viewer["access_token"]))
+    assert gone.status_code == 404
+    # Deleting again: the account is gone already, the state stays the same.
+    assert (await delete_me(client, tokens["access_token"], PASSWORD)).status_code == 401
