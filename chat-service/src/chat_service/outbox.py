@@ -22,11 +22,11 @@ from datetime import UTC, datetime, timedelta
 from chat_common.contract.times import unix_micros
 from chat_service.cql_schema import OUTBOX_RETENTION_SECONDS, OUTBOX_SHARDS, OUTBOX_SLOT_SECONDS
 from chat_service.domain import OutboxEntry
-from chat_service.events import EventPublisher, KafkaUnavailable
+from chat_service.events import KafkaUnavailable
 from chat_service.exceptions import StoreUnavailable
 from chat_service.metrics import EVENTS_PRODUCED, OUTBOX_ENTRIES_SWEPT
 from chat_service.outbox_store import after_time, outbox_slot
-from chat_service.repository import ChatRepository
+from chat_service.ports import Publisher, RelayStore
 
 logger = logging.getLogger(__name__)
 
@@ -66,8 +66,8 @@ class OutboxRelay:
 
     def __init__(
         self,
-        repository: ChatRepository,
-        publisher: EventPublisher,
+        repository: RelayStore,
+        publisher: Publisher,
         sweep_interval: float,
         queue_size: int = 10_000,
     ) -> None:

@@ -5,18 +5,12 @@ from collections import OrderedDict
 from collections.abc import Callable
 from datetime import UTC, datetime
 
-from chat_common.contract.times import unix_micros
 from chat_service.domain import Chat, Message, OutboxEntry, chat_id_for
 from chat_service.exceptions import ChatNotFound, ChatWithSelf, UserNotFound
+from chat_service.history import read_history
 from chat_service.metrics import CHATS_CREATED, DUPLICATE_SENDS, MESSAGES_STORED
-from chat_service.repository import ChatRepository
+from chat_service.ports import ChatStore, UserLookup
 from chat_service.timeuuids import bucket_start, new_message_id
-from chat_service.users import UserDirectory
-
-# A page reads this many buckets at first and doubles on each further step: one bucket
-# serves a busy chat, a sparse chat reaches far back in a few round trips.
-_FIRST_BUCKET_STEP = 1
-_MAX_BUCKET_STEP = 16
 
 
 class ChatService:
@@ -24,8 +18,8 @@ class ChatService:
 
     def __init__(
         self,
-        repository: ChatRepository,
-        users: UserDirectory,
+        repository: ChatStore,
+        users: UserLookup,
         announce: Callable[[OutboxEntry], None],
         bucket_seconds: int,
         chat_cache_size: int = 10_000,
@@ -107,29 +101,7 @@ class ChatService:
     ) -> tuple[list[Message], uuid.UUID | None]:
         """Up to `quantity` messages strictly older than `before`, newest first, and the
         `time` of the next page (None when nothing older is left)."""
-        wanted = quantity + 1  # one more than asked tells whether anything older is left
-        # Any bucket starting at or before `before`'s second may hold older messages.
-        bound = None if before is None else unix_micros(before) // 1_000_000
-        collected: list[Message] = []
-        step = _FIRST_BUCKET_STEP
-        while len(collected) < wanted:
-            buckets = await self._repository.list_buckets(chat.id, bound, step)
-            if not buckets:
-                break
-            for bucket in buckets:
-                # Buckets are newest first; within one, Cassandra returns newest first.
-                collected += await self._repository.list_messages(
-                    chat.id, bucket, before, wanted - len(collected)
-                )
-                if len(collected) >= wanted:
-                    break
-            if len(buckets) < step:
-                break
-            bound = buckets[-1] - 1
-            step = min(step * 2, _MAX_BUCKET_STEP)
-        items = collected[:quantity]
-        next_time = items[-1].id if len(collected) > quantity else None
-        return items, next_time
+        return await read_history(self._repository, chat.id, before, quantity)
 
     def _remember(self, chat: Chat) -> None:
         self._chats[chat.id] = chat

@@ -97,7 +97,7 @@ def entry(age: timedelta = timedelta(0), chat_id: uuid.UUID | None = None) -> Ou
 def relay_over(
     repository: FakeRepository, publisher: FakePublisher, sweep_interval: float = 60
 ) -> OutboxRelay:
-    relay = OutboxRelay(repository, publisher, sweep_interval)  # type: ignore[arg-type]
+    relay = OutboxRelay(repository, publisher, sweep_interval)
     return relay
 
 

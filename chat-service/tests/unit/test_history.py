@@ -1,18 +1,15 @@
-"""The page walk over buckets, against an in-memory stand-in of the repository."""
+"""The page walk over buckets, against an in-memory stand-in of the store (MessagePages)."""
 
 import uuid
 from datetime import UTC, datetime, timedelta
-from typing import cast
 
 import pytest
 from cassandra.util import uuid_from_time
 
 from chat_common.contract.times import unix_micros
 from chat_service.domain import Chat, Message, chat_id_for
-from chat_service.repository import ChatRepository
-from chat_service.service import ChatService
+from chat_service.history import read_history
 from chat_service.timeuuids import bucket_start
-from chat_service.users import UserDirectory
 
 BUCKET = 60
 
@@ -57,17 +54,11 @@ def _messages(chat: Chat, times: list[datetime]) -> list[Message]:
     ]
 
 
-def _service(store: BucketedMessages) -> ChatService:
-    return ChatService(
-        cast(ChatRepository, store), cast(UserDirectory, None), lambda _: None, BUCKET
-    )
-
-
-async def _walk(service: ChatService, chat: Chat, quantity: int) -> list[list[Message]]:
+async def _walk(store: BucketedMessages, chat: Chat, quantity: int) -> list[list[Message]]:
     pages: list[list[Message]] = []
     before = None
     while True:
-        items, before = await service.history(chat, before, quantity)
+        items, before = await read_history(store, chat.id, before, quantity)
         pages.append(items)
         if before is None:
             return pages
@@ -81,8 +72,7 @@ async def test_walk_returns_everything_once_newest_first(quantity: int) -> None:
     offsets = [0, 1, 2, 59, 61, 62, 500, 501, 3600 * 24 * 30, 3600 * 24 * 30 + 5]
     offsets += [4000 + i * 7 for i in range(15)]
     messages = _messages(chat, [start + timedelta(seconds=s) for s in offsets])
-    service = _service(BucketedMessages(messages))
-    pages = await _walk(service, chat, quantity)
+    pages = await _walk(BucketedMessages(messages), chat, quantity)
     flat = [m.id for page in pages for m in page]
     expected = [m.id for m in sorted(messages, key=lambda m: unix_micros(m.id), reverse=True)]
     assert flat == expected
@@ -93,16 +83,16 @@ async def test_exactly_quantity_left_ends_with_no_next_time() -> None:
     chat = _chat()
     start = datetime(2024, 5, 1, tzinfo=UTC)
     messages = _messages(chat, [start + timedelta(seconds=s * 30) for s in range(10)])
-    service = _service(BucketedMessages(messages))
-    items, next_time = await service.history(chat, None, 5)
+    store = BucketedMessages(messages)
+    items, next_time = await read_history(store, chat.id, None, 5)
     assert len(items) == 5 and next_time == items[-1].id
-    items, next_time = await service.history(chat, next_time, 5)
+    items, next_time = await read_history(store, chat.id, next_time, 5)
     assert len(items) == 5 and next_time is None
 
 
 async def test_empty_chat() -> None:
     chat = _chat()
-    assert await _service(BucketedMessages([])).history(chat, None, 10) == ([], None)
+    assert await read_history(BucketedMessages([]), chat.id, None, 10) == ([], None)
 
 
 async def test_page_cost_does_not_grow_with_depth() -> None:
@@ -112,12 +102,11 @@ async def test_page_cost_does_not_grow_with_depth() -> None:
     times = [start + timedelta(seconds=b * BUCKET * 3 + i) for b in range(500) for i in range(20)]
     messages = _messages(chat, times)
     store = BucketedMessages(messages)
-    service = _service(store)
     newest_first = sorted(messages, key=lambda m: unix_micros(m.id), reverse=True)
     costs = []
     for depth in (100, 9000):
         store.reads = 0
-        items, _ = await service.history(chat, newest_first[depth].id, 10)
+        items, _ = await read_history(store, chat.id, newest_first[depth].id, 10)
         assert [m.id for m in items] == [m.id for m in newest_first[depth + 1 : depth + 11]]
         costs.append(store.reads)
     assert costs[0] == costs[1]
