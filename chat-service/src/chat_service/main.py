@@ -5,14 +5,20 @@ import contextlib
 from collections.abc import AsyncIterator, Mapping
 
 import httpx
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 
 from auth_validator import TokenValidator
-from chat_common.contract.firestore import firestore_client
+from chat_common.contract.firestore import async_firestore_client, firestore_client
 from chat_common.logs import configure_logging
 from chat_common.observability import ReadinessCheck, docs_options, instrument
+from chat_service.account_erasure import AccountEraser
 from chat_service.chat_list import ChatList
 from chat_service.config import Settings, get_settings
+from chat_service.deleted_accounts import (
+    DeletedAccountsRunner,
+    DeletedUsers,
+    refuse_deleted_users,
+)
 from chat_service.events import EventPublisher, KafkaUnavailable
 from chat_service.exceptions import register_exception_handlers
 from chat_service.inbox.counts_store import COUNTS_STATEMENTS, CountsStore
@@ -90,9 +96,24 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             relay.notify,
             settings.MESSAGE_BUCKET_SECONDS,
         )
-        app.state.message_changes = MessageChanges(
-            repository, ChangeRepository(store), relay.notify
+        change_repository = ChangeRepository(store)
+        app.state.message_changes = MessageChanges(repository, change_repository, relay.notify)
+        app.state.deleted_users = DeletedUsers()
+        eraser = AccountEraser(
+            repository,
+            change_repository,
+            app.state.message_changes,
+            async_firestore_client(settings.FIRESTORE_PROJECT, settings.FIRESTORE_EMULATOR_HOST),
         )
+        deleted_accounts = DeletedAccountsRunner(
+            settings.KAFKA_BOOTSTRAP_SERVERS,
+            settings.USER_EVENTS_TOPIC,
+            settings.USER_EVENTS_GROUP_ID,
+            settings,
+            app.state.deleted_users,
+            eraser.erase,
+        )
+        deleted_task = asyncio.create_task(deleted_accounts.run(), name="deleted-accounts")
         # Start the producer now if Kafka answers quickly, so a fresh instance is ready at
         # once; if not, the relay keeps trying and sends are accepted meanwhile.
         with contextlib.suppress(KafkaUnavailable, TimeoutError):
@@ -110,6 +131,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             # Stopping mid-send loses nothing: unacknowledged rows stay in the outbox.
             # The relay ends its loop and writes back what it published; bounded, then cut.
             relay.stop()
+            deleted_accounts.stop()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(deleted_task, _RELAY_STOP_SECONDS)
             if inbox is not None and inbox_task is not None:
                 inbox.stop()
                 with contextlib.suppress(TimeoutError):
@@ -137,8 +161,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # the outbox announces them when it is back. /readyz still reports it (503).
     instrument(app, checks, settings, optional=("kafka",))
     register_exception_handlers(app)
-    app.include_router(router)
-    app.include_router(reading_router)
-    app.include_router(changes_router)
+    # A deleted account's tokens are refused by every route that takes one (deleted_accounts).
+    refuse = [Depends(refuse_deleted_users)]
+    app.include_router(router, dependencies=refuse)
+    app.include_router(reading_router, dependencies=refuse)
+    app.include_router(changes_router, dependencies=refuse)
     app.include_router(web_router)
     return app
