@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from playwright.async_api import Browser, Page, expect
+from playwright.async_api import Browser, Locator, Page, expect
 
 User = Any
 REPO = Path(__file__).resolve().parents[2]
@@ -14,12 +14,16 @@ ARTIFACTS = REPO / ".state" / "artifacts"
 HISTORY = 45  # more than two pages of 20: scrolling up must load older pages
 
 
-async def log_in_and_open_chat(page: Page, chat_url: str, user: User, other: User) -> None:
+async def log_in(page: Page, chat_url: str, user: User) -> None:
     await page.goto(f"{chat_url}/app")
     await page.fill("#username", user.username)
     await page.fill("#password", user.password)
     await page.click("#login")
     await expect(page.locator("#whoami")).to_have_text(user.username)
+
+
+async def log_in_and_open_chat(page: Page, chat_url: str, user: User, other: User) -> None:
+    await log_in(page, chat_url, user)
     await page.fill("#find", other.username[:8])
     await page.press("#find", "Enter")
     await page.click(f'button.open-chat[data-username="{other.username}"]')
@@ -85,6 +89,78 @@ async def test_two_people_chat_live_in_the_browser(
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
         await bob_page.screenshot(path=str(ARTIFACTS / "e2e-web-chat-bob.png"))
         await alice_page.screenshot(path=str(ARTIFACTS / "e2e-web-chat-alice.png"))
+    finally:
+        await alice_context.close()
+        await bob_context.close()
+
+
+def chat_entry(page: Page, other: User) -> Locator:
+    """The other person's entry in the page's chat list."""
+    return page.locator(f'#chat-list li.chat-entry[data-username="{other.username}"]')
+
+
+async def test_chat_list_shows_unread_badges_live_and_read_marks(
+    browser: Browser,
+    http: httpx.AsyncClient,
+    urls: Any,
+    make_user: Callable[[str], Awaitable[User]],
+) -> None:
+    alice, bob, carol = await make_user("inba"), await make_user("inbb"), await make_user("inbc")
+    chat = await http.post(f"{urls.chat}/chats", json={"user_id": bob.id}, headers=alice.headers)
+    chat_id = chat.json()["id"]
+    for text in ("first", "second", "third from alice"):
+        sent = await http.post(
+            f"{urls.chat}/chat/{chat_id}/messages", json={"text": text}, headers=alice.headers
+        )
+        assert sent.status_code == 201, sent.text
+
+    alice_context, bob_context = await browser.new_context(), await browser.new_context()
+    try:
+        alice_page, bob_page = await alice_context.new_page(), await bob_context.new_page()
+        # Alice has the chat open before Bob reads it: "read" must appear live.
+        await log_in_and_open_chat(alice_page, urls.chat, alice, bob)
+        await expect(alice_page.locator(".read-mark")).to_have_count(0)
+
+        # Bob's list: Alice's chat with 3 unread and her last message as the preview.
+        await log_in(bob_page, urls.chat, bob)
+        entry = chat_entry(bob_page, alice)
+        await expect(entry.locator(".badge")).to_have_text("3", timeout=20_000)
+        await expect(entry.locator(".preview")).to_have_text("third from alice")
+        # Opening the chat reads it: the badge goes, and stays gone once the inbox follows.
+        await entry.click()
+        await expect(bob_page.locator("#chat-title")).to_have_text(f"Chat with {alice.username}")
+        await expect(entry.locator(".badge")).to_be_hidden(timeout=20_000)
+
+        # Alice sees "read" under her last message, through the live inbox.
+        mark = alice_page.locator("#messages .msg.mine .read-mark")
+        await expect(mark).to_have_count(1, timeout=20_000)
+        await expect(mark).to_have_text("read")
+        last_mine = alice_page.locator("#messages .msg.mine").last
+        await expect(last_mine.locator(".text")).to_have_text("third from alice")
+        await expect(last_mine.locator(".read-mark")).to_have_count(1)
+
+        # A new chat joins Alice's list live, with its unread badge and preview.
+        opened = await http.post(
+            f"{urls.chat}/chats", json={"user_id": alice.id}, headers=carol.headers
+        )
+        sent = await http.post(
+            f"{urls.chat}/chat/{opened.json()['id']}/messages",
+            json={"text": "hi alice, it is carol"},
+            headers=carol.headers,
+        )
+        assert sent.status_code == 201, sent.text
+        carol_entry = chat_entry(alice_page, carol)
+        await expect(carol_entry.locator(".badge")).to_have_text("1", timeout=20_000)
+        await expect(carol_entry.locator(".preview")).to_have_text("hi alice, it is carol")
+        # Newest activity first.
+        await expect(alice_page.locator("#chat-list li.chat-entry").first).to_have_attribute(
+            "data-username", carol.username
+        )
+        assert await alice_page.locator("#error").text_content() == ""
+        assert await bob_page.locator("#error").text_content() == ""
+
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        await alice_page.screenshot(path=str(ARTIFACTS / "e2e-web-inbox-alice.png"))
     finally:
         await alice_context.close()
         await bob_context.close()
