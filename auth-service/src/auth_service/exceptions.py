@@ -2,7 +2,7 @@
 
 from fastapi import status
 
-from chat_common.errors import ServiceError
+from chat_common.errors import RateLimited, ServiceError
 
 
 class AuthError(ServiceError):
@@ -33,15 +33,10 @@ class UserNotFound(AuthError):
     detail = "User not found"
 
 
-class TooManyAttempts(AuthError):
+class TooManyAttempts(RateLimited, AuthError):
     """A 429 limit was reached; `retry_after` says in how many seconds its window ends."""
 
-    status_code = status.HTTP_429_TOO_MANY_REQUESTS
     detail = "Too many attempts, retry later"
-
-    def __init__(self, retry_after: int) -> None:
-        super().__init__(self.detail)
-        self.headers = {"Retry-After": str(retry_after)}
 
 
 class HashingBusy(AuthError):

@@ -2,7 +2,7 @@
 
 from fastapi import FastAPI, status
 
-from chat_common.errors import ServiceError, install_error_handler
+from chat_common.errors import RateLimited, ServiceError, install_error_handler
 
 
 class ChatServiceError(ServiceError):
@@ -87,15 +87,10 @@ class NotAMessageOfTheChat(ChatServiceError):
     detail = "up_to is not a message of this chat"
 
 
-class SendRateExceeded(ChatServiceError):
+class SendRateExceeded(RateLimited, ChatServiceError):
     """The caller sends faster than their per-user rate."""
 
-    status_code = status.HTTP_429_TOO_MANY_REQUESTS
     detail = "sending too fast"
-
-    def __init__(self, retry_after: str) -> None:
-        super().__init__(self.detail)
-        self.headers = {"Retry-After": retry_after}
 
 
 def register_exception_handlers(app: FastAPI) -> None:

@@ -44,6 +44,17 @@ class DependencyUnavailable(ServiceError):
     detail = "service temporarily unavailable"
 
 
+class RateLimited(ServiceError):
+    """A per-caller limit was reached; `retry_after` (seconds) says when to try again."""
+
+    status_code = status.HTTP_429_TOO_MANY_REQUESTS
+    detail = "too many requests, retry later"
+
+    def __init__(self, retry_after: int | str) -> None:
+        super().__init__(self.detail)
+        self.headers = {"Retry-After": str(retry_after)}
+
+
 def _documented_methods(request: Request) -> set[str]:
     """The methods the app's OpenAPI document lists for this request's path."""
     methods: set[str] = set()

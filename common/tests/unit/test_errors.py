@@ -3,7 +3,7 @@
 import httpx
 from fastapi import FastAPI, status
 
-from chat_common.errors import ServiceError, install_error_handler
+from chat_common.errors import RateLimited, ServiceError, install_error_handler
 
 
 class ThingNotFound(ServiceError):
@@ -21,6 +21,10 @@ class StoreDown(ServiceError):
     detail = "store down"
 
 
+class SendingTooFast(RateLimited):
+    detail = "sending too fast"
+
+
 class DriverTimeout(Exception):
     """Stands in for a database driver's own exception type."""
 
@@ -33,6 +37,7 @@ def make_app() -> FastAPI:
         "refused": TokenRefused(),
         "down": StoreDown(),
         "driver": DriverTimeout("read timed out"),
+        "limited": SendingTooFast(3),
     }
 
     @app.get("/{case}")
@@ -71,3 +76,10 @@ async def test_driver_error_becomes_503_not_500() -> None:
     assert response.status_code == 503
     assert response.json() == {"detail": "db unreachable"}
     assert response.headers["retry-after"] == "1"
+
+
+async def test_a_rate_limit_is_429_with_retry_after() -> None:
+    response = await call("/limited")
+    assert response.status_code == 429
+    assert response.json() == {"detail": "sending too fast"}
+    assert response.headers["retry-after"] == "3"
