@@ -2,7 +2,7 @@
 
 from fastapi import status
 
-from chat_common.errors import RateLimited, ServiceError
+from chat_common.errors import DependencyUnavailable, RateLimited, ServiceError
 
 
 class AuthError(ServiceError):
@@ -44,3 +44,9 @@ class HashingBusy(AuthError):
 
     status_code = status.HTTP_503_SERVICE_UNAVAILABLE
     detail = "Service busy, retry shortly"
+
+
+class DatabaseUnavailable(DependencyUnavailable):
+    """Postgres cannot be used right now (down, overloaded, timed out)."""
+
+    detail = "Service temporarily unavailable: database unreachable"

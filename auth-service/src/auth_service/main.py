@@ -13,6 +13,7 @@ from starlette.middleware import Middleware
 from auth_service.account_deletion import AccountDeletion, account_router
 from auth_service.config import Settings, get_settings
 from auth_service.database import UNAVAILABLE_ERRORS, create_engine, create_session_factory, ping
+from auth_service.exceptions import DatabaseUnavailable
 from auth_service.firebase_tokens import FirebaseTokenMinter, firebase_router
 from auth_service.repository import AuthRepository
 from auth_service.router import auth_router, keys_router, users_router
@@ -106,8 +107,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
         checks=checks,
         routers=[auth_router, users_router, account_router, keys_router, firebase_router],
+        # The repository converts Postgres errors itself; this catches what other modules
+        # still run on sessions of their own (account deletion, the user-event outbox).
         unavailable=UNAVAILABLE_ERRORS,
-        unavailable_detail="Service temporarily unavailable: database unreachable",
+        unavailable_detail=DatabaseUnavailable.detail,
         middleware=[cors] if settings.cors_origins else [],
     )
     return create_service_app(spec, settings)

@@ -1,5 +1,6 @@
 """Every query the auth service makes against Postgres, and the one place its errors
-are interpreted (a unique-index violation becomes the domain error it means)."""
+become domain errors: Postgres unusable is DatabaseUnavailable (503), a unique-index
+violation the error it means (like chat-service's store boundary)."""
 
 import uuid
 from collections.abc import AsyncIterator, Sequence
@@ -11,7 +12,8 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from auth_service.exceptions import UsernameTaken
+from auth_service.database import UNAVAILABLE_ERRORS
+from auth_service.exceptions import DatabaseUnavailable, UsernameTaken
 from auth_service.orm import RateLimitCounter, RefreshFamily, RefreshToken, UserAccount
 
 USERNAME_INDEX = "uq_user_account_username_lower"
@@ -31,13 +33,19 @@ class AuthRepository:
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator["UnitOfWork"]:
-        async with self._sessions() as session:
-            yield UnitOfWork(session)
+        try:
+            async with self._sessions() as session:
+                yield UnitOfWork(session)
+        except UNAVAILABLE_ERRORS as exc:
+            raise DatabaseUnavailable() from exc
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator["UnitOfWork"]:
-        async with self._sessions.begin() as session:
-            yield UnitOfWork(session)
+        try:
+            async with self._sessions.begin() as session:
+                yield UnitOfWork(session)
+        except UNAVAILABLE_ERRORS as exc:  # the commit's too
+            raise DatabaseUnavailable() from exc
 
 
 class UnitOfWork:
