@@ -15,6 +15,7 @@ from auth_service.throttle import client_address
 from auth_validator import Principal
 from auth_validator.fastapi import password_flow_scheme, principal_dependency
 from chat_common.body_limit import read_body
+from chat_common.service_app import request_state
 
 MAX_LOGIN_BODY_BYTES = 8192
 
@@ -26,8 +27,7 @@ oauth2_scheme = password_flow_scheme("/auth/login")
 # Dependencies are `async def` even without I/O: FastAPI runs a plain `def` one in its
 # threadpool, a thread hop per request.
 async def get_auth_service(request: Request) -> AuthService:
-    service: AuthService = request.app.state.auth_service
-    return service
+    return request_state(request, "auth_service", AuthService)
 
 
 AuthServiceDep = Annotated[AuthService, Depends(get_auth_service)]
@@ -38,7 +38,7 @@ async def get_client_address(request: Request) -> str:
     return client_address(
         request.client.host if request.client else None,
         request.headers.get("x-forwarded-for"),
-        request.app.state.trust_forwarded_for,
+        request_state(request, "trust_forwarded_for", bool),
     )
 
 

@@ -9,6 +9,7 @@ from fastapi.exceptions import RequestValidationError
 from auth_validator import Principal
 from auth_validator.fastapi import CurrentPrincipal
 from chat_common.contract.times import TIME_UUID_PATTERN, is_time_uuid
+from chat_common.service_app import request_state
 from chat_service.domain import Chat
 from chat_service.exceptions import SendRateExceeded
 from chat_service.send_rate import SendRateLimiter, retry_after_header
@@ -19,8 +20,7 @@ from chat_service.service import ChatService
 # threadpool, a thread hop per request.
 async def get_chat_service(request: Request) -> ChatService:
     """The service object built in the lifespan."""
-    service: ChatService = request.app.state.chat_service
-    return service
+    return request_state(request, "chat_service", ChatService)
 
 
 ChatServiceDep = Annotated[ChatService, Depends(get_chat_service)]
@@ -41,7 +41,7 @@ async def within_send_rate(request: Request, principal: CurrentPrincipal) -> Non
 
     Put it first among a route's parameters: a refused send then costs no store query.
     """
-    limiter: SendRateLimiter = request.app.state.send_rate
+    limiter = request_state(request, "send_rate", SendRateLimiter)
     wait = limiter.take(principal.id)
     if wait > 0:
         raise SendRateExceeded(retry_after_header(wait))
