@@ -26,6 +26,20 @@ def repo() -> Path:
 
 
 @pytest.fixture(scope="session")
+def local_ports() -> dict[str, int]:
+    """The host ports of a local run (`make up`), which compose and Tilt must publish too."""
+    return {
+        "auth-service": 8001,
+        "chat-service": 8002,
+        "aggregator": 8003,
+        "postgres": 5432,
+        "kafka": 9092,
+        "cassandra": 9042,
+        "firestore-emulator": 8080,
+    }
+
+
+@pytest.fixture(scope="session")
 def kustomize() -> Path:
     """The pinned kustomize, built once into .state/tools by the repository's own script."""
     script = REPO / "infra" / "tools" / "install-kustomize.sh"

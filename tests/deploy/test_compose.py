@@ -7,15 +7,6 @@ from typing import Any
 
 import yaml
 
-LOCAL_PORTS = {
-    "auth-service": 8001,
-    "chat-service": 8002,
-    "aggregator": 8003,
-    "postgres": 5432,
-    "kafka": 9092,
-    "cassandra": 9042,
-    "firestore-emulator": 8080,
-}
 STORES = {"postgres", "kafka", "cassandra", "firestore-emulator"}
 
 
@@ -30,9 +21,11 @@ def host_port(mapping: str) -> tuple[str, int]:
     return parts[0], int(parts[1])
 
 
-def test_compose_file_parses_with_the_expected_services(compose: dict[str, Any]) -> None:
+def test_compose_file_parses_with_the_expected_services(
+    compose: dict[str, Any], local_ports: dict[str, int]
+) -> None:
     services = compose["services"]
-    assert set(LOCAL_PORTS) <= set(services)
+    assert set(local_ports) <= set(services)
     assert {"auth-migrate", "chat-migrate", "kafka-topics"} <= set(services)
 
 
@@ -92,7 +85,9 @@ def test_migrations_run_before_their_services(compose: dict[str, Any]) -> None:
         assert services[job]["command"] == command
 
 
-def test_host_ports_are_the_local_runs_and_do_not_collide(compose: dict[str, Any]) -> None:
+def test_host_ports_are_the_local_runs_and_do_not_collide(
+    compose: dict[str, Any], local_ports: dict[str, int]
+) -> None:
     published: dict[int, str] = {}
     for name, service in compose["services"].items():
         for mapping in service.get("ports", []):
@@ -101,7 +96,7 @@ def test_host_ports_are_the_local_runs_and_do_not_collide(compose: dict[str, Any
             assert address == "127.0.0.1", (name, mapping)
             assert port not in published, f"{name} and {published[port]} both publish {port}"
             published[port] = name
-    assert published == {port: name for name, port in LOCAL_PORTS.items()}
+    assert published == {port: name for name, port in local_ports.items()}
 
 
 def test_volumes_and_secrets_are_declared_and_exist(compose: dict[str, Any], repo: Path) -> None:

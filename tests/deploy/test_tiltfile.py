@@ -10,15 +10,6 @@ from typing import Any
 import pytest
 import yaml
 
-LOCAL_PORTS = {
-    "auth-service": 8001,
-    "chat-service": 8002,
-    "aggregator": 8003,
-    "postgres": 5432,
-    "kafka": 9092,
-    "cassandra": 9042,
-    "firestore-emulator": 8080,
-}
 WORKLOAD_KINDS = {"Deployment", "StatefulSet", "Job"}
 
 Manifest = dict[str, Any]
@@ -112,7 +103,7 @@ def test_live_update_syncs_real_source_into_the_installed_packages(
 
 
 def test_resources_exist_forward_local_ports_and_are_grouped(
-    tilt: Recorded, rendered: dict[str, list[Manifest]]
+    tilt: Recorded, rendered: dict[str, list[Manifest]], local_ports: dict[str, int]
 ) -> None:
     existing = workloads(rendered["dev"])
     assert set(tilt.resources) == set(existing), "every workload configured, none invented"
@@ -130,4 +121,4 @@ def test_resources_exist_forward_local_ports_and_are_grouped(
             assert remote in container_ports, (name, forward)
             assert local not in forwarded, (name, forwarded.get(local))
             forwarded[local] = name
-    assert forwarded == {port: name for name, port in LOCAL_PORTS.items()}
+    assert forwarded == {port: name for name, port in local_ports.items()}
