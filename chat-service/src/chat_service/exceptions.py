@@ -1,8 +1,8 @@
-"""Domain errors of the chat service (the shared handler maps them to HTTP)."""
+"""Domain errors of the chat service (the skeleton's one handler maps them to HTTP)."""
 
-from fastapi import FastAPI, status
+from fastapi import status
 
-from chat_common.errors import RateLimited, ServiceError, install_error_handler
+from chat_common.errors import RateLimited, ServiceError
 
 
 class ChatServiceError(ServiceError):
@@ -91,8 +91,3 @@ class SendRateExceeded(RateLimited, ChatServiceError):
     """The caller sends faster than their per-user rate."""
 
     detail = "sending too fast"
-
-
-def register_exception_handlers(app: FastAPI) -> None:
-    """Install the one handler for every domain error."""
-    install_error_handler(app)

@@ -1,16 +1,16 @@
-"""create_app() and the lifespan: wiring only."""
+"""create_app() and the lifespan: wiring only (the skeleton is chat_common.service_app)."""
 
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Mapping
 
 import httpx
-from fastapi import Depends, FastAPI
+from fastapi import APIRouter, Depends, FastAPI
 
 from auth_validator import TokenValidator
 from chat_common.contract.firestore import async_firestore_client, firestore_client
-from chat_common.logs import configure_logging
-from chat_common.observability import ReadinessCheck, docs_options, instrument
+from chat_common.observability import ReadinessCheck
+from chat_common.service_app import ServiceSpec, create_service_app, state_of
 from chat_service.account_erasure import AccountEraser
 from chat_service.chat_list import ChatList
 from chat_service.config import Settings, get_settings
@@ -20,7 +20,6 @@ from chat_service.deleted_accounts import (
     refuse_deleted_users,
 )
 from chat_service.events import EventPublisher, KafkaUnavailable
-from chat_service.exceptions import register_exception_handlers
 from chat_service.inbox.counts_store import COUNTS_STATEMENTS, CountsStore
 from chat_service.inbox.runner import inbox_runner
 from chat_service.message_changes import CHANGE_STATEMENTS, ChangeRepository, MessageChanges
@@ -47,7 +46,6 @@ _LISTENER_OPEN_THREADS = 8
 def create_app(settings: Settings | None = None) -> FastAPI:
     """The chat service application; `settings` defaults to the environment's."""
     settings = settings or get_settings()
-    configure_logging("chat-service", settings.LOG_LEVEL)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -85,7 +83,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.send_rate = SendRateLimiter(
             settings.SEND_RATE_PER_SECOND, settings.SEND_RATE_BURST
         )
-        app.state.settings = settings
         app.state.store = store
         app.state.publisher = publisher
         app.state.relay = relay
@@ -146,25 +143,24 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await auth_http.aclose()
             await store.close()
 
-    app = FastAPI(
-        title="chat-service",
-        version="0.1.0",
+    def checks(app: FastAPI) -> Mapping[str, ReadinessCheck]:
+        return {
+            "cassandra": state_of(app, "store", CassandraStore).ping,
+            "kafka": state_of(app, "publisher", EventPublisher).check,
+        }
+
+    # A deleted account's tokens are refused by every route that takes one (deleted_accounts).
+    api = APIRouter(dependencies=[Depends(refuse_deleted_users)])
+    for routes in (router, reading_router, changes_router):
+        api.include_router(routes)
+    spec = ServiceSpec(
+        name="chat-service",
         description="Two-person chats and their history on Cassandra, announced on Kafka.",
         lifespan=lifespan,
-        **docs_options(settings),
+        checks=checks,
+        routers=[api, web_router],
+        # Kafka down is not a reason to take the API out of the Service: sends are stored
+        # and the outbox announces them when it is back. /readyz still reports it (503).
+        optional_checks=("kafka",),
     )
-
-    def checks() -> Mapping[str, ReadinessCheck]:
-        return {"cassandra": app.state.store.ping, "kafka": app.state.publisher.check}
-
-    # Kafka down is not a reason to take the API out of the Service: sends are stored and
-    # the outbox announces them when it is back. /readyz still reports it (503).
-    instrument(app, checks, settings, optional=("kafka",))
-    register_exception_handlers(app)
-    # A deleted account's tokens are refused by every route that takes one (deleted_accounts).
-    refuse = [Depends(refuse_deleted_users)]
-    app.include_router(router, dependencies=refuse)
-    app.include_router(reading_router, dependencies=refuse)
-    app.include_router(changes_router, dependencies=refuse)
-    app.include_router(web_router)
-    return app
+    return create_service_app(spec, settings)
