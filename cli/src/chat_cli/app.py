@@ -14,6 +14,7 @@ from rich.table import Table
 from chat_cli.api import ChatApi
 from chat_cli.config import get_settings
 from chat_cli.errors import CliError
+from chat_cli.lifecycle import Changes, delete_account
 from chat_cli.listener import BatchListener
 from chat_cli.render import Names, print_message
 from chat_cli.session import SessionStore
@@ -103,6 +104,19 @@ def logout() -> None:
     with _api() as api:
         ended = api.logout()
     out.print("logged out" if ended else "not logged in")
+
+
+@app.command("delete-account")
+def delete_account_command(
+    password: Password,
+    yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation.")] = False,
+) -> None:
+    """Delete your account: it stops working at once and your messages are erased."""
+    if not yes:
+        typer.confirm("Delete your account and erase all your messages?", abort=True)
+    with _api() as api:
+        delete_account(api, password)
+    out.print("account deleted; your messages are being erased")
 
 
 @app.command()
@@ -224,6 +238,7 @@ def watch(
         chat_id = _chat_id(api, chat)
         names = Names(api, {me.user_id: me.username})
         timeline = Timeline(hold_seconds=order_delay)
+        changes = Changes()
         client = firestore_client(settings.FIRESTORE_PROJECT, settings.FIRESTORE_EMULATOR_HOST)
         since = datetime.now(UTC) - LISTEN_SLACK
         # Listen before reading history: a message sent in between is then in one or
@@ -245,6 +260,7 @@ def watch(
                     if wait <= 0:
                         break
                 batches = listener.next(wait) or []
+                changes.apply(out, batches, names)
                 for message in timeline.add_batches(batches, time.time()):
                     if count is not None and printed >= count:
                         break

@@ -37,8 +37,11 @@ class Message(BaseModel):
     id: str
     chat_id: str
     sender_id: str
-    text: str
+    # Null once deleted.
+    text: str | None = None
     sent_at: str
+    edited_at: str | None = None
+    deleted: bool = False
 
 
 class MessagePage(BaseModel):

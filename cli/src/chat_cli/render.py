@@ -4,7 +4,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from chat_cli.api import ChatApi
-from chat_cli.errors import CliError
+from chat_cli.errors import CliError, UnknownUser
 from chat_cli.models import Message
 from chat_common.contract.times import parse_rfc3339_millis
 from chat_common.text import printable
@@ -37,16 +37,25 @@ class Names:
         if user_id not in self.known:
             try:
                 self.known[user_id] = self.api.user(user_id).username
+            except UnknownUser:  # the account was deleted; its chats stay
+                self.known[user_id] = "(deleted user)"
             except CliError:
                 self.known[user_id] = user_id[:8]
         return self.known[user_id]
+
+
+def _body(message: Message) -> str:
+    if message.deleted or message.text is None:
+        return "[dim](deleted)[/dim]"
+    edited = " [dim](edited)[/dim]" if message.edited_at else ""
+    return safe(message.text) + edited
 
 
 def print_message(console: Console, message: Message, names: Names) -> None:
     """One line per message; ids stay out of the way but on the line, for scripts."""
     console.print(
         f"[dim]{local_time(message.sent_at)}[/dim] "
-        f"[bold]{safe(names(message.sender_id))}[/bold]: {safe(message.text)}"
+        f"[bold]{safe(names(message.sender_id))}[/bold]: {_body(message)}"
         f"  [dim]{message.id}[/dim]",
         soft_wrap=True,
         highlight=False,

@@ -56,6 +56,9 @@ class Batch:
     count: int
     completed_by: str | None
     messages: tuple[Message, ...]
+    # (message id, new text) and message ids: what the sender changed in this window.
+    edits: tuple[tuple[str, str], ...] = ()
+    deletes: tuple[str, ...] = ()
 
     @classmethod
     def from_document(cls, doc_id: str, data: Mapping[str, Any]) -> "Batch":
@@ -79,6 +82,8 @@ class Batch:
             count=doc.count,
             completed_by=doc.completed_by,
             messages=messages,
+            edits=tuple((str(e.id), e.text) for e in doc.edits),
+            deletes=tuple(str(d.id) for d in doc.deletes),
         )
 
 

@@ -1,0 +1,73 @@
+"""`chat delete-account`, and how history shows edited and deleted messages, against the
+real services."""
+
+import re
+from collections.abc import Callable
+
+import httpx
+from support import PASSWORD, Run
+
+from chat_cli.config import Settings
+
+UUID = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
+
+
+def _chat_id(run: Run, other: str) -> str:
+    opened = run("chat", other)
+    found = re.search(rf"chat with {other}: ({UUID})", opened.out)
+    assert found, opened.out + opened.err
+    return found.group(1)
+
+
+def test_delete_account_needs_the_password_and_leaves_a_deleted_user(
+    run_as: Callable[[str], Run], unique: Callable[[str], str]
+) -> None:
+    leaver, stayer = run_as("leaver"), run_as("stayer")
+    l_name, s_name = unique("clil"), unique("clis")
+    assert leaver("register", l_name, "--password", PASSWORD).code == 0
+    assert stayer("register", s_name, "--password", PASSWORD).code == 0
+    chat_id = _chat_id(stayer, l_name)
+    assert leaver("send", chat_id, "soon gone").code == 0
+
+    wrong = leaver("delete-account", "--password", "not it", "--yes")
+    assert wrong.code == 1 and "incorrect password" in wrong.err
+    assert leaver("whoami").code == 0  # still logged in, still there
+
+    deleted = leaver("delete-account", "--password", PASSWORD, "--yes")
+    assert deleted.code == 0, deleted.err
+    assert "account deleted" in deleted.out
+    assert leaver("whoami").code == 1  # the session is forgotten here
+    assert leaver("login", l_name, "--password", PASSWORD).code == 1
+    # The chat stays for the other person, with the sender shown as deleted.
+    shown = stayer("history", chat_id)
+    assert shown.code == 0, shown.err
+    assert "(deleted user)" in shown.out
+
+
+def test_history_marks_edited_and_deleted_messages(
+    run_as: Callable[[str], Run], unique: Callable[[str], str], services: Settings
+) -> None:
+    alice, bob = run_as("alice"), run_as("bob")
+    a_name, b_name = unique("clie"), unique("clif")
+    assert alice("register", a_name, "--password", PASSWORD).code == 0
+    assert bob("register", b_name, "--password", PASSWORD).code == 0
+    chat_id = _chat_id(alice, b_name)
+    ids = [
+        re.search(rf"sent ({UUID})", alice("send", chat_id, text).out) for text in ("typo", "oops")
+    ]
+    assert all(ids)
+    first, second = (found.group(1) for found in ids if found)
+    # The CLI has no edit command: the sender edits and deletes through the API.
+    with httpx.Client(timeout=10) as http:
+        login = http.post(
+            f"{services.AUTH_URL}/auth/login", json={"username": a_name, "password": PASSWORD}
+        )
+        headers = {"Authorization": f"Bearer {login.json()['access_token']}"}
+        url = f"{services.CHAT_URL}/chat/{chat_id}/messages"
+        assert http.patch(f"{url}/{first}", json={"text": "fixed"}, headers=headers).is_success
+        assert http.delete(f"{url}/{second}", headers=headers).status_code == 204
+    shown = bob("history", chat_id)
+    assert shown.code == 0, shown.err
+    lines = shown.out.strip().splitlines()
+    assert "fixed (edited)" in lines[0] and first in lines[0]
+    assert "(deleted)" in lines[1] and "oops" not in shown.out
