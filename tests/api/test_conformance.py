@@ -125,12 +125,13 @@ def test_service_conforms_to_its_openapi_document(
     config.write_text(CONFIG + operations.format(peer_id=caller.peer_id, cursor=caller.cursor))
     command = [
         str(ST), "--config-file", str(config), "run", f"{url}/openapi.json",
-        "--header", f"Authorization: Bearer {caller.token}",
+        "--header", f"Authorization: Bearer {caller.token}", "--wait-for-schema", "60",
         "--no-color", "--report-dir", str(tmp_path),
         *extra,
     ]  # fmt: skip
     run = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=900)
     report = run.stdout + run.stderr
+    print(report)  # shown with `pytest -rP`: what was tested, phase by phase
     assert run.returncode == 0, report
     # The stateful phase ran along the links (it is skipped when none are found).
     assert "✅  Stateful" in report, report
