@@ -238,11 +238,26 @@ class ChatApi:
             raise self._fail(response, "opening the chat")
         return Chat.model_validate(response.json())
 
-    def chats(self) -> list[Chat]:
-        response = self._authed("chat-service", "GET", "/chats")
-        if response.status_code != 200:
-            raise self._fail(response, "listing chats")
-        return ChatList.model_validate(response.json()).items
+    def chats(self, limit: int = 100) -> list[Chat]:
+        """Every chat of the caller, most recent activity first (page after page)."""
+        chats: list[Chat] = []
+        params: dict[str, str | int] = {"limit": limit}
+        while True:
+            response = self._authed("chat-service", "GET", "/chats", params=params)
+            if response.status_code != 200:
+                raise self._fail(response, "listing chats")
+            page = ChatList.model_validate(response.json())
+            chats += page.items
+            if not page.next_cursor:
+                return chats
+            params["cursor"] = page.next_cursor
+
+    def mark_read(self, chat_id: str, up_to: str) -> None:
+        """Move the caller's read mark forward to message `up_to` (never back)."""
+        body = {"up_to": up_to}
+        response = self._authed("chat-service", "POST", f"/chat/{chat_id}/read", json=body)
+        if response.status_code != 204:
+            raise self._fail(response, "marking messages read")
 
     def resolve_chat(self, chat: str) -> Chat | str:
         """A chat id as given, or the chat with the user of that name."""

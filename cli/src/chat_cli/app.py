@@ -9,14 +9,14 @@ import click
 import typer
 from rich.console import Console
 from rich.markup import escape
-from rich.table import Table
 
 from chat_cli.api import ChatApi
 from chat_cli.config import get_settings
 from chat_cli.errors import CliError
 from chat_cli.lifecycle import Changes, delete_account
 from chat_cli.listener import BatchListener
-from chat_cli.render import Names, print_message
+from chat_cli.models import Message
+from chat_cli.render import Names, chats_table, plain_table, print_message
 from chat_cli.session import SessionStore
 from chat_cli.timeline import Timeline, parse_before
 from chat_common.contract.firestore import firestore_client
@@ -44,14 +44,6 @@ def _api() -> ChatApi:
 def _chat_id(api: ChatApi, chat: str) -> str:
     resolved = api.resolve_chat(chat)
     return resolved if isinstance(resolved, str) else resolved.id
-
-
-def _table(*columns: str) -> Table:
-    """A plain table whose cells are never cut (ids must stay copyable in a pipe)."""
-    table = Table(box=None)
-    for column in columns:
-        table.add_column(column, no_wrap=True, min_width=36 if column.endswith("id") else None)
-    return table
 
 
 Password = Annotated[
@@ -138,7 +130,7 @@ def users(
     if not found:
         err.print(f"no users start with {prefix!r}")
         return
-    table = _table("username", "display name", "id")
+    table = plain_table("username", "display name", "id")
     for user in found:
         table.add_row(user.username, user.display_name or "", user.id)
     out.print(table)
@@ -155,18 +147,11 @@ def open_chat(user: Annotated[str, typer.Argument(help="The other person's usern
 
 @app.command()
 def chats() -> None:
-    """Your chats, most recent activity first."""
+    """Your chats, most recent activity first, with unread counts and the last message."""
     with _api() as api:
         me = api.current_session()
         names = Names(api, {me.user_id: me.username})
-        items = api.chats()
-        table = _table("with", "last message", "chat id")
-        for chat in items:
-            others = [names(member) for member in chat.members if member != me.user_id]
-            last = (
-                chat.last_message_at.isoformat(timespec="seconds") if chat.last_message_at else ""
-            )
-            table.add_row(", ".join(others), last, chat.id)
+        table = chats_table(api.chats(), me.user_id, names)
     out.print(table)
 
 
@@ -230,6 +215,9 @@ def watch(
             "messages print in the order they were sent (0: print at once).",
         ),
     ] = 2.0,
+    mark_read: Annotated[
+        bool, typer.Option(help="Mark what is printed as read (the other person sees it).")
+    ] = True,
 ) -> None:
     """Print CHAT's recent history, then each new message as it arrives (Ctrl-C stops)."""
     settings = get_settings()
@@ -239,6 +227,15 @@ def watch(
         names = Names(api, {me.user_id: me.username})
         timeline = Timeline(hold_seconds=order_delay)
         changes = Changes()
+
+        def show(messages: list[Message]) -> None:
+            """Print messages (oldest first), then read up to the newest: one call per
+            group printed, not per message."""
+            for message in messages:
+                print_message(out, message, names)
+            if mark_read and messages:
+                api.mark_read(chat_id, messages[-1].id)
+
         client = firestore_client(settings.FIRESTORE_PROJECT, settings.FIRESTORE_EMULATOR_HOST)
         since = datetime.now(UTC) - LISTEN_SLACK
         # Listen before reading history: a message sent in between is then in one or
@@ -247,8 +244,7 @@ def watch(
             listener.start(settings.FIRESTORE_EMULATOR_HOST or "Firestore")
             if quantity:
                 page = api.history(chat_id, None, quantity)
-                for message in timeline.add_history(page.items):
-                    print_message(out, message, names)
+                show(timeline.add_history(page.items))
             err.print(f"watching chat {chat_id} (Ctrl-C to stop)")
             deadline = None if timeout is None else time.monotonic() + timeout
             printed = 0
@@ -260,16 +256,15 @@ def watch(
                     if wait <= 0:
                         break
                 batches = listener.next(wait) or []
+                new = timeline.add_batches(batches, time.time())
                 changes.apply(out, batches, names)
-                for message in timeline.add_batches(batches, time.time()):
-                    if count is not None and printed >= count:
-                        break
-                    print_message(out, message, names)
-                    printed += 1
+                if count is not None:
+                    new = new[: count - printed]
+                show(new)
+                printed += len(new)
             if count is None or printed < count:
                 # Stopping on the timeout: what is held has arrived, so print it too.
-                for message in timeline.flush()[: None if count is None else count - printed]:
-                    print_message(out, message, names)
+                show(timeline.flush()[: None if count is None else count - printed])
 
 
 def main() -> None:

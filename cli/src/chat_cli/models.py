@@ -22,15 +22,28 @@ class TokenPair(BaseModel):
     refresh_token: str
 
 
+class LastMessage(BaseModel):
+    id: str
+    sender_id: str
+    text: str | None = None
+    sent_at: str
+
+
 class Chat(BaseModel):
     id: str
     members: list[str]
     created_at: datetime
     last_message_at: datetime | None = None
+    # GET /chats only (POST /chats answers without them).
+    last_message: LastMessage | None = None
+    unread: int = 0
+    read_up_to: str | None = None
+    other_read_up_to: str | None = None
 
 
 class ChatList(BaseModel):
     items: list[Chat]
+    next_cursor: str | None = None
 
 
 class Message(BaseModel):

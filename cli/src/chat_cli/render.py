@@ -2,10 +2,11 @@
 
 from rich.console import Console
 from rich.markup import escape
+from rich.table import Table
 
 from chat_cli.api import ChatApi
 from chat_cli.errors import CliError, UnknownUser
-from chat_cli.models import Message
+from chat_cli.models import Chat, Message
 from chat_common.contract.times import parse_rfc3339_millis
 from chat_common.text import printable
 
@@ -60,3 +61,35 @@ def print_message(console: Console, message: Message, names: Names) -> None:
         soft_wrap=True,
         highlight=False,
     )
+
+
+def plain_table(*columns: str) -> Table:
+    """A plain table whose cells are never cut (ids must stay copyable in a pipe)."""
+    table = Table(box=None)
+    for column in columns:
+        table.add_column(column, no_wrap=True, min_width=36 if column.endswith("id") else None)
+    return table
+
+
+PREVIEW_CHARACTERS = 40
+
+
+def chats_table(chats: list[Chat], me: str, names: Names) -> Table:
+    """One row per chat: who with, unread count, the last message's preview, the id."""
+    table = plain_table("with", "unread", "last message", "chat id")
+    # In a narrow terminal (or a pipe: 80 columns) only the preview is cut.
+    table.columns[1].min_width = len("unread")
+    for chat in chats:
+        others = ", ".join(names(member) for member in chat.members if member != me)
+        table.columns[0].min_width = max(table.columns[0].min_width or 0, len(others))
+        last = chat.last_message
+        preview = ""
+        if last is not None:
+            text = last.text if last.text is not None else "(deleted)"
+            if len(text) > PREVIEW_CHARACTERS:
+                text = text[: PREVIEW_CHARACTERS - 1] + "…"
+            who = "you" if last.sender_id == me else names(last.sender_id)
+            preview = f"{local_time(last.sent_at)} {who}: {text}"
+        unread = f"[bold]{chat.unread}[/bold]" if chat.unread else "0"
+        table.add_row(safe(others), unread, safe(preview), chat.id)
+    return table

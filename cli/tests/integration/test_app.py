@@ -135,3 +135,41 @@ def test_errors_are_one_line_without_a_traceback(
     assert chat_down.err.strip().startswith("error: chat-service is not reachable")
     for result in (not_logged_in, wrong, unknown, taken, down, chat_down):
         assert "Traceback" not in result.err and len(result.err.strip().splitlines()) == 1
+
+
+def unread_of(listing: str, name: str) -> int:
+    """The unread count on `name`'s row of `chat chats`."""
+    match = re.search(rf"^\s*{name}\s+(\d+)\s", listing, re.MULTILINE)
+    assert match, listing
+    return int(match.group(1))
+
+
+def test_chats_shows_unread_counts_and_watch_marks_them_read(
+    run_as: Callable[[str], Run], unique: Callable[[str], str]
+) -> None:
+    alice, bob = run_as("alice"), run_as("bob")
+    a_name, b_name = unique("clua"), unique("club")
+    register(alice, a_name)
+    register(bob, b_name)
+    for text in ("one", "two", "three, the last"):
+        assert alice("send", b_name, text).code == 0
+
+    listed = bob("chats", COLUMNS="200")
+    assert listed.code == 0, listed.err
+    assert unread_of(listed.out, a_name) == 3
+    assert f"{a_name}: three, the last" in listed.out
+    # In a pipe's 80 columns only the preview is cut: names, counts and ids stay whole.
+    narrow = bob("chats").out
+    assert unread_of(narrow, a_name) == 3 and re.search(UUID, narrow)
+    # Alice's own messages are not unread for her.
+    assert unread_of(alice("chats").out, b_name) == 0
+
+    # Watching without marking leaves the count; watching marks what it printed as read.
+    quiet = bob("watch", a_name, "--timeout", "0.5", "--no-mark-read")
+    assert quiet.code == 0 and "three, the last" in quiet.out, quiet.err
+    assert unread_of(bob("chats").out, a_name) == 3
+    watched = bob("watch", a_name, "--timeout", "0.5", "--quantity", "2")
+    assert watched.code == 0 and "three, the last" in watched.out, watched.err
+    assert unread_of(bob("chats").out, a_name) == 0
+    assert alice("send", b_name, "four").code == 0
+    assert unread_of(bob("chats").out, a_name) == 1
