@@ -164,3 +164,66 @@ async def test_chat_list_shows_unread_badges_live_and_read_marks(
     finally:
         await alice_context.close()
         await bob_context.close()
+
+
+async def test_an_edit_and_a_delete_are_seen_live_by_the_other_person(
+    browser: Browser,
+    http: httpx.AsyncClient,
+    urls: Any,
+    make_user: Callable[[str], Awaitable[User]],
+) -> None:
+    alice, bob = await make_user("webe"), await make_user("webf")
+    chat = await http.post(f"{urls.chat}/chats", json={"user_id": bob.id}, headers=alice.headers)
+    chat_id = chat.json()["id"]
+    alice_context, bob_context = await browser.new_context(), await browser.new_context()
+    try:
+        alice_page, bob_page = await alice_context.new_page(), await bob_context.new_page()
+        await log_in_and_open_chat(alice_page, urls.chat, alice, bob)
+        await log_in_and_open_chat(bob_page, urls.chat, bob, alice)
+        tag = uuid.uuid4().hex[:6]
+        for text in (f"tpyo {tag}", f"regret {tag}"):
+            await alice_page.fill("#text", text)
+            await alice_page.click("#send")
+            shown = bob_page.locator("#messages .msg .text", has_text=text)
+            await expect(shown).to_have_count(1, timeout=20_000)
+
+        # Alice edits the first (the page asks for the new text) and deletes the second.
+        alice_page.once("dialog", lambda dialog: dialog.accept(f"typo {tag}"))
+        first_id = await alice_page.locator(
+            "#messages .msg.mine", has_text=f"tpyo {tag}"
+        ).get_attribute("data-id")
+        first = alice_page.locator(f'#messages .msg[data-id="{first_id}"]')
+        await first.locator("button.edit").click()
+        await expect(first.locator(".text")).to_have_text(f"typo {tag} (edited)")
+        second = alice_page.locator("#messages .msg.mine", has_text=f"regret {tag}")
+        await second.locator("button.delete").click()
+        await expect(alice_page.locator("#messages .msg.deleted")).to_have_count(1)
+
+        # Bob sees both live, from the batches: the new text, and the message gone.
+        edited = bob_page.locator("#messages .msg .text", has_text=f"typo {tag} (edited)")
+        await expect(edited).to_have_count(1, timeout=20_000)
+        gone = bob_page.locator("#messages .msg.deleted .text")
+        await expect(gone).to_have_text(["message deleted"], timeout=20_000)
+        await expect(bob_page.locator("#messages .msg .text", has_text="regret")).to_have_count(0)
+        # The page applies them without reloading: the history agrees.
+        page = await http.get(f"{urls.chat}/chat/{chat_id}", headers=bob.headers)
+        items = page.json()["items"]
+        assert [(m["text"], m["deleted"]) for m in reversed(items)] == [
+            (f"typo {tag}", False),
+            (None, True),
+        ]
+        assert await bob_page.locator("#error").text_content() == ""
+
+        # Alice deletes her account from the page: she is logged out.
+        alice_page.once("dialog", lambda dialog: dialog.accept(alice.password))
+        await alice_page.click("#delete-account")
+        await expect(alice_page.locator("#login-view")).to_be_visible()
+        relogin = await http.post(
+            f"{urls.auth}/auth/login", json={"username": alice.username, "password": alice.password}
+        )
+        assert relogin.status_code == 401
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        await bob_page.screenshot(path=str(ARTIFACTS / "e2e-web-edit-delete-bob.png"))
+    finally:
+        await alice_context.close()
+        await bob_context.close()
