@@ -1,19 +1,19 @@
 """Request and response bodies of the chat API."""
 
 import uuid
-from datetime import datetime
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from chat_common.contract.times import TimeUUID, rfc3339_millis
+from chat_common.contract.times import Instant, TimeUUID
 from chat_common.text import SafeText
 
 MAX_TEXT_LENGTH = 4000
 
 # Every instant leaves as RFC 3339 UTC with milliseconds, exactly like the Kafka event,
-# so a client merging realtime batches with history sees the same strings.
-Timestamp = Annotated[datetime, PlainSerializer(rfc3339_millis, return_type=str)]
+# so a client merging realtime batches with history sees the same strings: the contract's
+# one serializer, which auth-service uses too.
+Timestamp = Instant
 
 # Text is trimmed first, so "   " is empty (422) and the 4,000 limit counts what is kept;
 # control characters (but newline and tab) and bidi overrides are refused (422).
