@@ -1,8 +1,9 @@
 """`make demo`: two people chat on the running system; what Firestore carried, and saved.
 
 Creates two users, opens their chat, exchanges a short burst, prints each realtime batch
-as the Firestore listener receives it (how many messages it carried), reads the history
-back page by page from Cassandra, and compares Firestore writes with one per message.
+as the Firestore listener receives it (how many messages it carried), lets both read it and
+shows their inbox entries and read receipts, reads the history back page by page from
+Cassandra, and counts the Firestore writes of each kind against one per message.
 """
 
 import sys
@@ -25,6 +26,7 @@ from chat_cli.models import Message
 from chat_cli.render import local_time
 from chat_cli.session import SessionStore
 from chat_cli.timeline import Batch, time_key
+from chat_cli.writes import ChatWrites
 from chat_common.contract.firestore import firestore_client
 
 READY_WAIT_SECONDS = 60.0
@@ -83,7 +85,10 @@ def run(settings: Settings, workdir: Path) -> int:
     table = Table("arrived", "batch document", "sender", "messages", "completed by", box=None)
     for column in table.columns:
         column.no_wrap = True
-    with BatchListener(client, chat.id, since) as listener:
+    with (
+        BatchListener(client, chat.id, since) as listener,
+        ChatWrites(client, chat.id, ids) as chat_writes,
+    ):
         listener.start(settings.FIRESTORE_EMULATOR_HOST or "Firestore")
         started = time.monotonic()
         for speaker, texts in SCRIPT:
@@ -115,10 +120,13 @@ def run(settings: Settings, workdir: Path) -> int:
                     f"[bold]{batch.count}[/bold] message(s) from {sender}"
                     f" (completed by: {batch.completed_by or '?'})"
                 )
-    missing = [m for m in sent if m.id not in delivered]
-    repeated = [i for i, n in delivered.items() if n > 1]
+        missing = [m for m in sent if m.id not in delivered]
+        repeated = [i for i, n in delivered.items() if n > 1]
+        console.rule("[bold]3. both read the chat: their inbox entries and read receipts")
+        read_ok = read_and_show(people, chat.id, sent, ids, chat_writes)
+    inbox_writes, receipt_writes = chat_writes.writes()
 
-    console.rule("[bold]3. history read back from Cassandra, page by page")
+    console.rule("[bold]4. history read back from Cassandra, page by page")
     before: str | None = None
     page_number = 0
     read_back: list[Message] = []
@@ -135,7 +143,7 @@ def run(settings: Settings, workdir: Path) -> int:
             break
         before = page.next_time
 
-    console.rule("[bold]4. Firestore writes")
+    console.rule("[bold]5. Firestore writes")
     console.print(table)
     documents = len(batches)
     messages = len(sent)
@@ -145,8 +153,18 @@ def run(settings: Settings, workdir: Path) -> int:
         f"documents; one document per message would have been {messages} writes: "
         f"[bold]{saved} writes saved ({saved / messages:.0%})[/bold]."
     )
+    counts = Table("kind", "writes", "per message", box=None)
+    total = documents + inbox_writes + receipt_writes
+    for kind, n in (
+        ("batches", documents),
+        ("inbox entries", inbox_writes),
+        ("read receipts", receipt_writes),
+        ("all", total),
+    ):
+        counts.add_row(kind, str(n), f"{n / messages:.2f}")
+    console.print(counts)
+    ok = read_ok
     in_order = [m.id for m in sorted(read_back, key=lambda m: time_key(m.id))]
-    ok = True
     if missing:
         ok = False
         console.print(f"[red]{len(missing)} message(s) never arrived through Firestore[/red]")
@@ -164,6 +182,62 @@ def run(settings: Settings, workdir: Path) -> int:
     for api in people:
         api.close()
     return 0 if ok else 1
+
+
+def read_and_show(
+    people: list[ChatApi],
+    chat_id: str,
+    sent: list[Message],
+    ids: dict[str, str],
+    writes: ChatWrites,
+) -> bool:
+    """Both mark the chat read up to its last message; print their inbox entries and
+    receipts once Firestore has them (False if it never does)."""
+    last_id = sent[-1].id
+    for api in people:
+        api.mark_read(chat_id, last_id)
+    console.print(f"both read up to the last message ({last_id})")
+
+    def settled() -> bool:
+        entries = [writes.inbox.get(user) for user in ids]
+        receipts = [writes.receipts.get(user) for user in ids]
+        return all(
+            e is not None and e.unread == 0 and str(e.other_read_up_to) == last_id for e in entries
+        ) and all(r is not None and str(r.read_up_to) == last_id for r in receipts)
+
+    deadline = time.monotonic() + DELIVERY_WAIT_SECONDS
+    while not settled() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    texts = {m.id: m.text for m in sent}
+
+    def message(message_id: object) -> str:
+        return repr(texts.get(str(message_id), str(message_id)[:8])) if message_id else ""
+
+    inbox = Table("inbox of", "with", "last message", "unread", "other read up to", box=None)
+    for user, entry in sorted(writes.inbox.items(), key=lambda item: ids.get(item[0], "")):
+        last = entry.last_message
+        inbox.add_row(
+            ids.get(user, user[:8]),
+            ids.get(str(entry.other_user_id), ""),
+            f"{ids.get(str(last.sender_id), '')}: {last.text!r}" if last else "",
+            str(entry.unread),
+            message(entry.other_read_up_to),
+        )
+    console.print("[bold]users/{uid}/chats/{chat}[/bold]")
+    console.print(inbox)
+    receipts = Table("receipt of", "read up to", "read at", box=None)
+    for user, receipt in sorted(writes.receipts.items(), key=lambda item: ids.get(item[0], "")):
+        receipts.add_row(
+            ids.get(user, user[:8]),
+            message(receipt.read_up_to),
+            receipt.read_at.astimezone().strftime("%H:%M:%S.%f")[:-3],
+        )
+    console.print("[bold]chats/{chat}/receipts/{uid}[/bold]")
+    console.print(receipts)
+    if settled():
+        return True
+    console.print("[red]the inbox entries and receipts did not show both reads within 30 s[/red]")
+    return False
 
 
 def main() -> None:
