@@ -197,9 +197,11 @@ class InboxConsumer:
 
     async def assigned_to(self, partitions: Iterable[TopicPartition]) -> None:
         """Fix each partition's start now: for a new group that is the end of the topic as
-        of the assignment, not as of some later first fetch."""
+        of the assignment, not as of some later first fetch. It is committed with the next
+        commit, so a restart resumes there even if nothing arrived meanwhile."""
         for partition in partitions:
-            await self._consumer.position(partition)
+            start = await self._consumer.position(partition)
+            self._coalescer.consumed(partition, start - 1)
         self.assigned.set()
 
     async def revoked(self, partitions: Iterable[TopicPartition]) -> None:
