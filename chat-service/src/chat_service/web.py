@@ -8,7 +8,7 @@ from collections.abc import AsyncGenerator, Callable
 from datetime import UTC, datetime, timedelta
 from functools import cache
 from importlib import resources
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.responses import HTMLResponse, StreamingResponse
@@ -89,14 +89,25 @@ class RelayResponse(StreamingResponse):
             await self.stream.aclose()
 
 
+def _stream_responses(events: str) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI answers of a relay stream whose events are `events`."""
+    return {
+        200: {"content": {"text/event-stream": {}}, "description": f"SSE: {events}"},
+        401: {"description": "Missing or invalid access token"},
+        429: {"description": "Too many open streams (of this user, or on this server)"},
+    }
+
+
+# A reconnecting EventSource sends the id of the last event it received.
+LastEventId = Annotated[str | None, Header()]
+
+
 @web_router.get(
     "/chat/{chat_id}/events",
     response_class=StreamingResponse,
     responses={
-        200: {"content": {"text/event-stream": {}}, "description": "SSE: ready, batch…"},
-        401: {"description": "Missing or invalid access token"},
+        **_stream_responses("ready, batch…"),
         404: {"description": "No such chat, or not a member"},
-        429: {"description": "Too many open streams (of this user, or on this server)"},
     },
 )
 async def chat_events(
@@ -108,7 +119,7 @@ async def chat_events(
     since: Annotated[
         str | None, Query(description="RFC 3339: batches whose last_sent_at is at or after it.")
     ] = None,
-    last_event_id: Annotated[str | None, Header()] = None,
+    last_event_id: LastEventId = None,
 ) -> StreamingResponse:
     """The chat's Firestore batches as Server-Sent Events, each as it is written.
 
@@ -128,11 +139,7 @@ async def chat_events(
 @web_router.get(
     "/inbox/events",
     response_class=StreamingResponse,
-    responses={
-        200: {"content": {"text/event-stream": {}}, "description": "SSE: ready, inbox…"},
-        401: {"description": "Missing or invalid access token"},
-        429: {"description": "Too many open streams (of this user, or on this server)"},
-    },
+    responses=_stream_responses("ready, inbox…"),
 )
 async def inbox_events(
     caller: StreamPrincipal,
@@ -142,7 +149,7 @@ async def inbox_events(
     since: Annotated[
         str | None, Query(description="RFC 3339: documents written at or after it.")
     ] = None,
-    last_event_id: Annotated[str | None, Header()] = None,
+    last_event_id: LastEventId = None,
 ) -> StreamingResponse:
     """The caller's inbox (`users/{uid}/chats` in Firestore) as Server-Sent Events: an
     `inbox` event with the whole document each time one is created or rewritten (a new
