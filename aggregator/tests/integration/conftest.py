@@ -88,9 +88,20 @@ class Topics:
 async def topics(kafka_admin: AIOKafkaAdminClient) -> AsyncIterator[Topics]:
     tag = uuid.uuid4().hex[:10]
     made = Topics(f"agg-test-{tag}", f"agg-test-{tag}-dlq", f"agg-test-{tag}")
+    partitions = {made.name: 4, made.dlq: 1}
     await kafka_admin.create_topics(
-        [NewTopic(made.name, 4, replication_factor=1), NewTopic(made.dlq, 1, replication_factor=1)]
+        [NewTopic(name, count, replication_factor=1) for name, count in partitions.items()]
     )
+
+    async def led() -> None:
+        # The broker's metadata trails CreateTopics a moment; a consumer that asks in that
+        # moment is told the topic does not exist and gets no partitions for minutes.
+        for topic in await kafka_admin.describe_topics(list(partitions)):
+            leaders = [p["leader"] for p in topic["partitions"]]
+            if len(leaders) != partitions[topic["topic"]] or min(leaders, default=-1) < 0:
+                raise LookupError(f"{topic['topic']} not led yet: {topic}")
+
+    await wait_until_ready(led, f"topics {list(partitions)}", timeout=30, interval=0.1)
     yield made
     await kafka_admin.delete_topics([made.name, made.dlq])
 
