@@ -60,18 +60,23 @@ async def valid_page_time(
     ] = None,
 ) -> uuid.UUID | None:
     """`time` must be a version-1 UUID (422 otherwise): only those carry a time."""
-    if time is not None and not is_time_uuid(time):
+    return time_uuid_query(time, "time")
+
+
+def time_uuid_query(value: uuid.UUID | None, name: str) -> uuid.UUID | None:
+    """The query parameter `name` if it is absent or a version-1 UUID; 422 otherwise."""
+    if value is not None and not is_time_uuid(value):
         raise RequestValidationError(
             [
                 {
                     "type": "uuid_version",
-                    "loc": ("query", "time"),
-                    "msg": "time must be a version-1 (time-based) UUID",
-                    "input": str(time),
+                    "loc": ("query", name),
+                    "msg": f"{name} must be a version-1 (time-based) UUID",
+                    "input": str(value),
                 }
             ]
         )
-    return time
+    return value
 
 
 PageTime = Annotated[uuid.UUID | None, Depends(valid_page_time)]

@@ -7,9 +7,9 @@ from fastapi import APIRouter, Depends, Query, Request, Response, status
 from fastapi.exceptions import RequestValidationError
 
 from auth_validator.fastapi import CurrentPrincipal
-from chat_common.contract.times import TIME_UUID_PATTERN, is_time_uuid
+from chat_common.contract.times import TIME_UUID_PATTERN
 from chat_common.error_model import error_responses
-from chat_service.dependencies import MemberChat, WithinSendRate
+from chat_service.dependencies import MemberChat, WithinSendRate, time_uuid_query
 from chat_service.domain import Message
 from chat_service.message_changes import MessageChanges
 from chat_service.schemas import MessageEdit, MessagePublic
@@ -45,18 +45,7 @@ async def valid_page_after(
     ] = None,
 ) -> uuid.UUID | None:
     """`after` must be a version-1 UUID (422 otherwise): only those carry a time."""
-    if after is not None and not is_time_uuid(after):
-        raise RequestValidationError(
-            [
-                {
-                    "type": "uuid_version",
-                    "loc": ("query", "after"),
-                    "msg": "after must be a version-1 (time-based) UUID",
-                    "input": str(after),
-                }
-            ]
-        )
-    return after
+    return time_uuid_query(after, "after")
 
 
 PageAfter = Annotated[uuid.UUID | None, Depends(valid_page_after)]
