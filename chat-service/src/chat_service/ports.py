@@ -8,7 +8,7 @@ no `cast` and no `type: ignore`. Each lists only what its user calls.
 import uuid
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 from chat_service.domain import Chat, ClaimedMessage, Message, OutboxEntry
 
@@ -98,3 +98,14 @@ class Publisher(Protocol):
     async def ensure_started(self) -> None: ...
 
     async def publish(self, entries: Sequence[OutboxEntry]) -> list[bool]: ...
+
+
+class DocumentSource(Protocol):
+    """The Firestore client as the event streams use it: queries to listen to, then close.
+
+    The SDK's query chain (`collection().where().order_by()`) is untyped, hence `Any`.
+    """
+
+    def collection(self, path: str) -> Any: ...
+
+    def close(self) -> None: ...

@@ -18,12 +18,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from google.cloud import firestore
 from google.cloud.firestore_v1.base_query import FieldFilter
 from prometheus_client import Counter, Gauge
 
 from chat_common.contract.documents import BatchDocument, chat_batches
 from chat_common.contract.times import rfc3339_millis
+from chat_service.ports import DocumentSource
 from chat_service.sse import RelayEvent, Updates, relay_stream
 
 logger = logging.getLogger(__name__)
@@ -186,7 +186,7 @@ def _close_if_opened(opening: "Future[Any]") -> None:
 class BatchFeed:
     """Query listeners on chats' batch collections, bridged to bounded asyncio queues."""
 
-    def __init__(self, client: firestore.Client, queue_size: int, open_threads: int) -> None:
+    def __init__(self, client: DocumentSource, queue_size: int, open_threads: int) -> None:
         self.client = client
         self.queue_size = queue_size
         # Opening a listen stream blocks on gRPC: keep it off the event loop, on threads

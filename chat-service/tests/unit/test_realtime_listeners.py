@@ -67,7 +67,7 @@ class Change:
 
 
 def feed_of(query: FakeQuery, queue_size: int = 4) -> BatchFeed:
-    return BatchFeed(query, queue_size=queue_size, open_threads=2)  # type: ignore[arg-type]
+    return BatchFeed(query, queue_size=queue_size, open_threads=2)
 
 
 async def test_listener_is_closed_when_the_stream_is_cancelled_with_the_executor_busy() -> None:
