@@ -10,7 +10,15 @@ from contextlib import AsyncExitStack
 from dataclasses import fields, replace
 from datetime import UTC, datetime
 
-from bench import aggregator_rate, history, private_service, realtime, send, tokens
+from bench import (
+    aggregator_rate,
+    history,
+    message_changes,
+    private_service,
+    realtime,
+    send,
+    tokens,
+)
 from bench.options import Options, add_arguments, from_arguments
 from bench.progress import console
 from bench.results import Results, write
@@ -66,7 +74,7 @@ async def run(options: Options) -> int:
             "tokens": lambda: tokens.run(options, results),
             "send": lambda: send.run(options, results, url),
             "history": lambda: history.run(options, results, url),
-            "firestore": lambda: realtime.run(options, results),
+            "firestore": lambda: _firestore(options, results),
             "aggregator": lambda: aggregator_rate.run(options, results),
             "soak": lambda: soak.run(options, results),
         }
@@ -79,6 +87,12 @@ async def run(options: Options) -> int:
     report = write(results, options.compare)
     console.print(f"report: {report}")
     return 1 if results.failures else 0
+
+
+async def _firestore(options: Options, results: Results) -> None:
+    """The traffic shapes, then what edits and deletes add to them."""
+    await realtime.run(options, results)
+    await message_changes.run(options, results)
 
 
 def main(argv: Sequence[str] | None = None) -> None:
