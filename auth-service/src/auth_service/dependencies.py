@@ -15,7 +15,7 @@ from auth_service.throttle import client_address
 from auth_validator import Principal
 from auth_validator.fastapi import password_flow_scheme, principal_dependency
 from chat_common.body_limit import read_body
-from chat_common.service_app import request_state
+from chat_common.service_app import request_state, state_dependency
 
 MAX_LOGIN_BODY_BYTES = 8192
 
@@ -24,13 +24,7 @@ MAX_LOGIN_BODY_BYTES = 8192
 oauth2_scheme = password_flow_scheme("/auth/login")
 
 
-# Dependencies are `async def` even without I/O: FastAPI runs a plain `def` one in its
-# threadpool, a thread hop per request.
-async def get_auth_service(request: Request) -> AuthService:
-    return request_state(request, "auth_service", AuthService)
-
-
-AuthServiceDep = Annotated[AuthService, Depends(get_auth_service)]
+AuthServiceDep = Annotated[AuthService, Depends(state_dependency("auth_service", AuthService))]
 
 
 async def get_client_address(request: Request) -> str:

@@ -9,21 +9,13 @@ from fastapi.exceptions import RequestValidationError
 from auth_validator import Principal
 from auth_validator.fastapi import CurrentPrincipal
 from chat_common.contract.times import TIME_UUID_PATTERN, is_time_uuid
-from chat_common.service_app import request_state
+from chat_common.service_app import request_state, state_dependency
 from chat_service.domain import Chat
 from chat_service.exceptions import SendRateExceeded
 from chat_service.send_rate import SendRateLimiter, retry_after_header
 from chat_service.service import ChatService
 
-
-# Dependencies are `async def` even without I/O: FastAPI runs a plain `def` one in its
-# threadpool, a thread hop per request.
-async def get_chat_service(request: Request) -> ChatService:
-    """The service object built in the lifespan."""
-    return request_state(request, "chat_service", ChatService)
-
-
-ChatServiceDep = Annotated[ChatService, Depends(get_chat_service)]
+ChatServiceDep = Annotated[ChatService, Depends(state_dependency("chat_service", ChatService))]
 
 
 async def member_chat(

@@ -10,12 +10,13 @@ from functools import cache
 from importlib import resources
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, Query, Request
+from fastapi import APIRouter, Depends, Header, Query
 from fastapi.responses import HTMLResponse, StreamingResponse
 from starlette.types import Receive, Scope, Send
 
 from auth_validator import Principal
 from auth_validator.fastapi import StreamPrincipal
+from chat_common.service_app import state_dependency
 from chat_service.config import Settings
 from chat_service.dependencies import ChatServiceDep
 from chat_service.domain import Chat
@@ -33,26 +34,9 @@ SSE_KEEPALIVE_SECONDS = 15.0
 SSE_REPLAY = timedelta(seconds=60)
 
 
-# Dependencies are `async def` even without I/O: FastAPI runs a plain `def` one in its
-# threadpool, a thread hop per request.
-async def get_settings_state(request: Request) -> Settings:
-    settings: Settings = request.app.state.settings
-    return settings
-
-
-async def get_batch_feed(request: Request) -> BatchFeed:
-    feed: BatchFeed = request.app.state.batch_feed
-    return feed
-
-
-async def get_stream_slots(request: Request) -> StreamSlots:
-    slots: StreamSlots = request.app.state.stream_slots
-    return slots
-
-
-SettingsDep = Annotated[Settings, Depends(get_settings_state)]
-BatchFeedDep = Annotated[BatchFeed, Depends(get_batch_feed)]
-StreamSlotsDep = Annotated[StreamSlots, Depends(get_stream_slots)]
+SettingsDep = Annotated[Settings, Depends(state_dependency("settings", Settings))]
+BatchFeedDep = Annotated[BatchFeed, Depends(state_dependency("batch_feed", BatchFeed))]
+StreamSlotsDep = Annotated[StreamSlots, Depends(state_dependency("stream_slots", StreamSlots))]
 
 
 async def stream_chat(chat_id: uuid.UUID, caller: StreamPrincipal, service: ChatServiceDep) -> Chat:

@@ -6,7 +6,7 @@ the same way for every service: JSON logging, the settings on `app.state`, the r
 the error handler, the body limit, request ids, /healthz, /readyz and /metrics.
 """
 
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -88,3 +88,16 @@ def request_state(request: Request, name: str, kind: type[T]) -> T:
     """`state_of` for a request's application (the body of every `get_*` dependency)."""
     app: FastAPI = request.app
     return state_of(app, name, kind)
+
+
+def state_dependency(name: str, kind: type[T]) -> Callable[[Request], Awaitable[T]]:
+    """A FastAPI dependency giving `app.state.<name>` as a `kind`, for an alias like
+    `ChatServiceDep = Annotated[ChatService, Depends(state_dependency("chat_service",
+    ChatService))]`, instead of one hand-written `get_*` function per client."""
+
+    # async: FastAPI runs a plain `def` dependency in its threadpool, a thread hop per request.
+    async def dependency(request: Request) -> T:
+        return request_state(request, name, kind)
+
+    dependency.__name__ = f"get_{name}"
+    return dependency

@@ -2,18 +2,25 @@
 
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
+from typing import Annotated
 
 import httpx
 import pytest
 from asgi_lifespan import LifespanManager
-from fastapi import APIRouter, FastAPI, Request
+from fastapi import APIRouter, Depends, FastAPI, Request
 from starlette.middleware import Middleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from chat_common.config import ServiceSettings
 from chat_common.errors import ServiceError
 from chat_common.observability import ReadinessCheck
-from chat_common.service_app import ServiceSpec, create_service_app, request_state, state_of
+from chat_common.service_app import (
+    ServiceSpec,
+    create_service_app,
+    request_state,
+    state_dependency,
+    state_of,
+)
 
 
 class Store:
@@ -75,6 +82,12 @@ def spec(api: bool = True) -> ServiceSpec:
         request_state(request, "store", Store)
         return {"id": item_id}
 
+    @router.get("/store-state")
+    async def store_state(
+        store: Annotated[Store, Depends(state_dependency("store", Store))],
+    ) -> dict[str, bool]:
+        return {"up": store.up}
+
     @router.get("/healthz")
     async def own_liveness() -> dict[str, str]:
         return {"status": "own"}
@@ -107,6 +120,7 @@ async def test_lifespan_builds_state_and_closes_it() -> None:
     async with running(app) as client:
         store = state_of(app, "store", Store)
         assert (await client.get("/items/7")).json() == {"id": 7}
+        assert (await client.get("/store-state")).json() == {"up": True}
     assert store.closed
 
 
