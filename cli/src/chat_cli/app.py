@@ -13,7 +13,7 @@ from rich.markup import escape
 from chat_cli.api import ChatApi
 from chat_cli.config import get_settings
 from chat_cli.errors import CliError
-from chat_cli.lifecycle import Changes, delete_account
+from chat_cli.lifecycle import Changes, catch_up, delete_account
 from chat_cli.listener import BatchListener
 from chat_cli.models import Message
 from chat_cli.render import Names, chats_table, plain_table, print_message
@@ -218,6 +218,13 @@ def watch(
     mark_read: Annotated[
         bool, typer.Option(help="Mark what is printed as read (the other person sees it).")
     ] = True,
+    after: Annotated[
+        str | None,
+        typer.Option(
+            help="Back after a gap: print every message newer than this message id (the "
+            "last one you saw), oldest first, instead of the recent ones; then go live.",
+        ),
+    ] = None,
 ) -> None:
     """Print CHAT's recent history, then each new message as it arrives (Ctrl-C stops)."""
     settings = get_settings()
@@ -242,7 +249,9 @@ def watch(
         # both, and the timeline prints it once.
         with BatchListener(client, chat_id, since) as listener:
             listener.start(settings.FIRESTORE_EMULATOR_HOST or "Firestore")
-            if quantity:
+            if after:
+                show(timeline.add_history(catch_up(api, chat_id, parse_before(after))))
+            elif quantity:
                 page = api.history(chat_id, None, quantity)
                 show(timeline.add_history(page.items))
             err.print(f"watching chat {chat_id} (Ctrl-C to stop)")

@@ -1,4 +1,5 @@
-"""Message edits and deletes as a watcher applies them, and deleting one's account.
+"""Message edits and deletes as a watcher applies them, catching up after a gap, and
+deleting one's account.
 
 A delete is final (chat-service's rule): once a message is known deleted, a later edit of
 it, arriving in a later batch, is ignored.
@@ -10,6 +11,7 @@ from rich.console import Console
 
 from chat_cli.api import ChatApi
 from chat_cli.errors import CliError
+from chat_cli.models import Message
 from chat_cli.render import Names, safe
 from chat_cli.timeline import Batch
 
@@ -57,3 +59,22 @@ def delete_account(api: ChatApi, password: str) -> None:
     if response.status_code != 204:
         raise api._fail(response, "deleting the account")
     api.store.clear()
+
+
+def catch_up(api: ChatApi, chat_id: str, after: str) -> list[Message]:
+    """Every message newer than `after`, oldest first (`GET /chat/{id}?after=` pages): what
+    a watcher missed while away, read from history since the batches may have expired."""
+    messages: list[Message] = []
+    cursor: str | None = after
+    while cursor:
+        response = api._authed(
+            "chat-service", "GET", f"/chat/{chat_id}", params={"after": cursor, "quantity": 100}
+        )
+        if response.status_code == 404:
+            raise CliError(f"no such chat (or you are not in it): {chat_id}")
+        if response.status_code != 200:
+            raise api._fail(response, "catching up")
+        body = response.json()
+        messages += [Message.model_validate(item) for item in body["items"]]
+        cursor = body["next_after"]
+    return messages

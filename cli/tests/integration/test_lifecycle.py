@@ -71,3 +71,21 @@ def test_history_marks_edited_and_deleted_messages(
     lines = shown.out.strip().splitlines()
     assert "fixed (edited)" in lines[0] and first in lines[0]
     assert "(deleted)" in lines[1] and "oops" not in shown.out
+
+
+def test_watch_after_a_gap_prints_what_was_missed_oldest_first(
+    run_as: Callable[[str], Run], unique: Callable[[str], str]
+) -> None:
+    alice, bob = run_as("alice"), run_as("bob")
+    a_name, b_name = unique("clig"), unique("clih")
+    assert alice("register", a_name, "--password", PASSWORD).code == 0
+    assert bob("register", b_name, "--password", PASSWORD).code == 0
+    chat_id = _chat_id(alice, b_name)
+    seen = re.search(rf"sent ({UUID})", alice("send", chat_id, "seen before the gap").out)
+    assert seen
+    for i in range(3):
+        assert alice("send", chat_id, f"missed {i}").code == 0
+    watched = bob("watch", chat_id, "--after", seen.group(1), "--timeout", "0.5", "--no-mark-read")
+    assert watched.code == 0, watched.err
+    texts = [line.split(": ", 1)[1].rsplit("  ", 1)[0] for line in watched.out.splitlines()]
+    assert texts == ["missed 0", "missed 1", "missed 2"]
