@@ -14,12 +14,17 @@ from typing import Annotated, Any
 import firebase_admin
 from fastapi import APIRouter, Depends, Request, status
 from firebase_admin import auth, credentials
+from prometheus_client import Counter
 from pydantic import BaseModel
 
 from auth_service.config import Settings
 from auth_service.dependencies import CurrentPrincipal
 from auth_service.exceptions import AuthError
 from chat_common.error_model import error_responses
+
+FIREBASE_TOKENS_MINTED = Counter(
+    "auth_firebase_tokens_minted_total", "Firebase custom tokens signed for clients."
+)
 
 # Firebase fixes a custom token's lifetime at one hour (its maximum); the client exchanges
 # it for an ID token at once, and Firebase Auth refreshes that one by itself.
@@ -78,6 +83,7 @@ class FirebaseTokenMinter:
         token: bytes = await asyncio.to_thread(
             auth.create_custom_token, str(user_id), app=self._app
         )
+        FIREBASE_TOKENS_MINTED.inc()
         return FirebaseToken(token=token.decode(), expires_in=FIREBASE_TOKEN_LIFETIME_SECONDS)
 
     def close(self) -> None:

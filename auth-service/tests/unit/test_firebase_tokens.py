@@ -9,6 +9,7 @@ from pathlib import Path
 import jwt
 import pytest
 from firebase_keys import verified_custom_token
+from prometheus_client import REGISTRY
 from pydantic import SecretStr, ValidationError
 
 from auth_service.config import Settings
@@ -22,10 +23,12 @@ async def test_a_minted_token_verifies_with_the_public_key() -> None:
     key, public_key = new_key()
     minter = FirebaseTokenMinter(key)
     user_id = uuid.uuid4()
+    before = REGISTRY.get_sample_value("auth_firebase_tokens_minted_total") or 0.0
     try:
         minted = await minter.mint(user_id)
     finally:
         minter.close()
+    assert REGISTRY.get_sample_value("auth_firebase_tokens_minted_total") == before + 1
     claims = verified_custom_token(minted.token, public_key, key)
     assert claims["uid"] == str(user_id)
     assert abs(claims["iat"] - time.time()) < 60
