@@ -66,6 +66,8 @@ async def running(options: Options, log: Path) -> AsyncIterator[str]:
         # Its inbox consumer counts into its own keyspace: a group of its own, so it never
         # takes partitions from the running service's group.
         "INBOX_GROUP_ID": f"chat-inbox-{options.keyspace}",
+        # Its erasures write the bench keyspace: a group of its own, like the inbox's.
+        "USER_EVENTS_GROUP_ID": f"chat-service-erase-{options.keyspace}",
         "LOG_LEVEL": "WARNING",
         # The send figures measure the write path, not the per-user rate limit.
         "SEND_RATE_PER_SECOND": "1000000",

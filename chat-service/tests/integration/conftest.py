@@ -43,6 +43,8 @@ def settings_for_test(**overrides: Any) -> Settings:
         # own (the running service's group counts the service's keyspace).
         "INBOX_ENABLED": False,
         "INBOX_GROUP_ID": "chat-inbox-test",
+        # Erasing in the test keyspace: never take the running service's partitions.
+        "USER_EVENTS_GROUP_ID": "chat-service-erase-test",
     }
     values.update(overrides)
     return Settings(**values)
