@@ -101,6 +101,14 @@ async def send(chat: aiohttp.ClientSession, chat_id: str, user: User, text: str)
     return Sent(status, body["id"] if body else None, started, time.perf_counter() - clock)
 
 
+async def mark_read(chat: aiohttp.ClientSession, chat_id: str, user: User, up_to: str) -> int:
+    """POST a read mark; the status (204 when accepted)."""
+    async with chat.post(
+        f"/chat/{chat_id}/read", json={"up_to": up_to}, headers=user.headers
+    ) as response:
+        return response.status
+
+
 async def page(
     chat: aiohttp.ClientSession, chat_id: str, user: User, before: str, quantity: int = 10
 ) -> float:

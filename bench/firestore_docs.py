@@ -2,6 +2,7 @@
 
 import threading
 import time
+import uuid
 from collections import Counter
 from collections.abc import Callable, Iterable
 from datetime import datetime
@@ -11,6 +12,7 @@ from google.cloud import firestore
 from google.cloud.firestore_v1.base_query import FieldFilter
 
 from chat_common.contract.documents import BatchDocument, chat_batches
+from chat_common.contract.times import time_order
 
 LISTEN_TIMEOUT_SECONDS = 30.0
 DELETE_BATCH = 500  # deletes per batched commit
@@ -38,6 +40,7 @@ class Watch:
     def __init__(self, query: Any, notify: Callable[[], None]) -> None:
         self.added: dict[str, tuple[float, dict[str, Any]]] = {}  # id -> (arrival, data)
         self.changes = 0
+        self.versions: list[tuple[float, dict[str, Any]]] = []  # every version that came
         self._ready = threading.Event()
         self._lock = threading.Lock()
         self._notify = notify
@@ -51,8 +54,10 @@ class Watch:
         with self._lock:
             for change in changes:
                 self.changes += 1
+                data = change.document.to_dict() or {}
+                if change.type.name != "REMOVED":
+                    self.versions.append((arrival, data))
                 if change.type.name == "ADDED":
-                    data = change.document.to_dict() or {}
                     self.added.setdefault(change.document.id, (arrival, data))
         self._notify()
 
@@ -68,6 +73,23 @@ class Watch:
                 for message_id in message_ids(data):
                     found.setdefault(message_id, arrival)
             return found
+
+    def inbox_arrivals(self, sent: dict[str, float]) -> dict[str, float]:
+        """Message id -> when an inbox document first showed it or a newer message as its
+        `last_message` (writes are coalesced: a document shows the newest it has)."""
+        with self._lock:
+            shown = sorted(
+                (arrival, time_order(uuid.UUID(data["last_message"]["id"])))
+                for arrival, data in self.versions
+                if data.get("last_message")
+            )
+        found: dict[str, float] = {}
+        for message_id in sent:
+            order = time_order(uuid.UUID(message_id))
+            first = next((arrival for arrival, last in shown if last >= order), None)
+            if first is not None:
+                found[message_id] = first
+        return found
 
     def close(self) -> None:
         self._watch.unsubscribe()

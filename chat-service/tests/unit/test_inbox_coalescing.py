@@ -35,3 +35,14 @@ def test_revoked_partitions_are_forgotten() -> None:
     coalescer.drop_partitions([0])
     assert coalescer.committable() == {}
     assert coalescer.pending == 0
+
+
+def test_a_document_kind_may_have_an_interval_of_its_own() -> None:
+    coalescer: Coalescer[str, int] = Coalescer(1.0, lambda doc: 2.5 if doc == "receipt" else 1.0)
+    for doc in ("inbox", "receipt"):
+        coalescer.changed(doc, 0, 1)
+    coalescer.written(coalescer.due(now=0.0), now=0.0)
+    for doc in ("inbox", "receipt"):
+        coalescer.changed(doc, 0, 2)
+    assert coalescer.due(now=1.0) == ["inbox"]
+    assert sorted(coalescer.due(now=2.5)) == ["inbox", "receipt"]

@@ -8,7 +8,7 @@ An offset is committable only once every document it dirtied has been written: a
 replays from there, rebuilds the same state and writes the same documents again.
 """
 
-from collections.abc import Hashable, Iterable
+from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
@@ -25,8 +25,9 @@ class _Dirty(Generic[Part]):
 class Coalescer(Generic[Doc, Part]):
     """Which documents are due for a write, and how far each partition may be committed."""
 
-    def __init__(self, interval: float) -> None:
-        self._interval = interval
+    def __init__(self, interval: float, interval_of: Callable[[Doc], float] | None = None) -> None:
+        # `interval_of` gives some documents an interval of their own.
+        self._interval_of = interval_of or (lambda _doc: interval)
         self._dirty: dict[Doc, _Dirty[Part]] = {}
         self._last_write: dict[Doc, float] = {}
         self._next_offset: dict[Part, int] = {}
@@ -45,7 +46,7 @@ class Coalescer(Generic[Doc, Part]):
         return [
             doc
             for doc in self._dirty
-            if now - self._last_write.get(doc, float("-inf")) >= self._interval
+            if now - self._last_write.get(doc, float("-inf")) >= self._interval_of(doc)
         ]
 
     def written(self, docs: Iterable[Doc], now: float) -> None:

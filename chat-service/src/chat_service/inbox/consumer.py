@@ -59,6 +59,7 @@ class InboxConsumer:
         firestore: AsyncClient,
         topic: str,
         write_interval: float = 1.0,
+        receipt_interval: float = 4.0,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._consumer = consumer
@@ -66,7 +67,10 @@ class InboxConsumer:
         self._firestore = firestore
         self._topic = topic
         self._clock = clock
-        self._coalescer: Coalescer[DocKey, TopicPartition] = Coalescer(write_interval)
+        self._coalescer: Coalescer[DocKey, TopicPartition] = Coalescer(
+            write_interval,
+            lambda key: receipt_interval if key[0] == "receipt" else write_interval,
+        )
         self._states: dict[uuid.UUID, ChatCounts] = {}
         self._lock = asyncio.Lock()
         self._stopping = asyncio.Event()

@@ -35,6 +35,7 @@ class InboxRunner:
         counts: CountsStore,
         firestore: AsyncClient,
         write_interval: float,
+        receipt_interval: float,
         access: KafkaAccessSettings,
     ) -> None:
         self._bootstrap_servers = bootstrap_servers
@@ -43,6 +44,7 @@ class InboxRunner:
         self._counts = counts
         self._firestore = firestore
         self._write_interval = write_interval
+        self._receipt_interval = receipt_interval
         self._access = access
         self._stopping = asyncio.Event()
         self.consumer: InboxConsumer | None = None
@@ -73,7 +75,12 @@ class InboxRunner:
                 continue
             retry = _FIRST_RETRY_SECONDS
             consumer = InboxConsumer(
-                kafka, self._counts, self._firestore, self._topic, self._write_interval
+                kafka,
+                self._counts,
+                self._firestore,
+                self._topic,
+                self._write_interval,
+                self._receipt_interval,
             )
             self.consumer = consumer
             consumer.subscribe()
@@ -95,5 +102,6 @@ def inbox_runner(settings: Settings, counts: CountsStore) -> InboxRunner:
         counts,
         async_firestore_client(settings.FIRESTORE_PROJECT, settings.FIRESTORE_EMULATOR_HOST),
         settings.INBOX_WRITE_INTERVAL_SECONDS,
+        settings.INBOX_RECEIPT_INTERVAL_SECONDS,
         settings,
     )
