@@ -79,7 +79,10 @@ async def test_non_members_and_unknown_chats_get_404_and_nothing_is_written(
     assert (await _send(client, unknown, alice, text="hi")).status_code == 404
     assert (await client.get(f"/chat/{unknown}", headers=alice.headers)).status_code == 404
     assert await _all_history(client, chat["id"], alice) == []
-    assert (await client.get("/chats", headers=stranger.headers)).json() == {"items": []}
+    assert (await client.get("/chats", headers=stranger.headers)).json() == {
+        "items": [],
+        "next_cursor": None,
+    }
 
 
 async def test_messages_need_a_token(client: httpx.AsyncClient, chat: dict[str, Any]) -> None:
