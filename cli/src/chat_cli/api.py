@@ -95,6 +95,17 @@ class ChatApi:
     def _fail(response: httpx.Response, what: str) -> CliError:
         return CliError(f"{what} failed: {_detail(response)} (HTTP {response.status_code})")
 
+    def _in_chat(
+        self, chat_id: str, method: str, path: str, expected: int, what: str, **kwargs: Any
+    ) -> httpx.Response:
+        """A call under `/chat/{chat_id}`; 404 (no such chat, or not a member) said plainly."""
+        response = self._authed("chat-service", method, f"/chat/{chat_id}{path}", **kwargs)
+        if response.status_code == 404:
+            raise CliError(f"no such chat (or you are not in it): {chat_id}")
+        if response.status_code != expected:
+            raise self._fail(response, what)
+        return response
+
     def current_session(self) -> Session:
         """The stored session, refreshed first when its access token is about to expire."""
         session = self.store.load()
@@ -270,20 +281,12 @@ class ChatApi:
         body: dict[str, str] = {"text": text}
         if client_message_id:
             body["client_message_id"] = client_message_id
-        response = self._authed("chat-service", "POST", f"/chat/{chat_id}/messages", json=body)
-        if response.status_code == 404:
-            raise CliError(f"no such chat (or you are not in it): {chat_id}")
-        if response.status_code != 201:
-            raise self._fail(response, "sending")
+        response = self._in_chat(chat_id, "POST", "/messages", 201, "sending", json=body)
         return Message.model_validate(response.json())
 
     def history(self, chat_id: str, before: str | None = None, quantity: int = 10) -> MessagePage:
         params: dict[str, str | int] = {"quantity": quantity}
         if before:
             params["time"] = before
-        response = self._authed("chat-service", "GET", f"/chat/{chat_id}", params=params)
-        if response.status_code == 404:
-            raise CliError(f"no such chat (or you are not in it): {chat_id}")
-        if response.status_code != 200:
-            raise self._fail(response, "reading history")
+        response = self._in_chat(chat_id, "GET", "", 200, "reading history", params=params)
         return MessagePage.model_validate(response.json())

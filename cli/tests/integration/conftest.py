@@ -10,7 +10,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from support import Result, Run
+from support import Pair, Result, Run, register
 
 from chat_cli.config import Settings
 
@@ -65,3 +65,12 @@ def run_as(tmp_path: Path, services: Settings) -> Callable[[str], Run]:
 @pytest.fixture
 def unique() -> Callable[[str], str]:
     return lambda prefix: f"{prefix}{uuid.uuid4().hex[:10]}"
+
+
+@pytest.fixture
+def pair(run_as: Callable[[str], Run], unique: Callable[[str], str]) -> Pair:
+    """Alice and Bob, registered under fresh names."""
+    people = Pair(run_as("alice"), run_as("bob"), unique("clia"), unique("clib"))
+    register(people.alice, people.a_name)
+    register(people.bob, people.b_name)
+    return people

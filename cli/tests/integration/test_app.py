@@ -7,24 +7,11 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from support import PASSWORD, Run
-
-UUID = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
+from support import PASSWORD, UUID, Pair, Run, register
 
 
-def register(run: Run, username: str) -> None:
-    result = run("register", username, "--password", PASSWORD)
-    assert result.code == 0, result.err
-    assert f"logged in as {username}" in result.out
-
-
-def test_two_people_find_each_other_chat_and_page_through_history(
-    run_as: Callable[[str], Run], unique: Callable[[str], str]
-) -> None:
-    alice, bob = run_as("alice"), run_as("bob")
-    a_name, b_name = unique("clia"), unique("clib")
-    register(alice, a_name)
-    register(bob, b_name)
+def test_two_people_find_each_other_chat_and_page_through_history(pair: Pair) -> None:
+    alice, bob, a_name, b_name = pair.alice, pair.bob, pair.a_name, pair.b_name
 
     found = alice("users", b_name[:8])
     assert found.code == 0 and b_name in found.out
@@ -144,13 +131,8 @@ def unread_of(listing: str, name: str) -> int:
     return int(match.group(1))
 
 
-def test_chats_shows_unread_counts_and_watch_marks_them_read(
-    run_as: Callable[[str], Run], unique: Callable[[str], str]
-) -> None:
-    alice, bob = run_as("alice"), run_as("bob")
-    a_name, b_name = unique("clua"), unique("club")
-    register(alice, a_name)
-    register(bob, b_name)
+def test_chats_shows_unread_counts_and_watch_marks_them_read(pair: Pair) -> None:
+    alice, bob, a_name, b_name = pair.alice, pair.bob, pair.a_name, pair.b_name
     for text in ("one", "two", "three, the last"):
         assert alice("send", b_name, text).code == 0
 

@@ -2,31 +2,16 @@
 real services."""
 
 import re
-from collections.abc import Callable
 
 import httpx
-from support import PASSWORD, Run
+from support import PASSWORD, UUID, Pair, open_chat
 
 from chat_cli.config import Settings
 
-UUID = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
 
-
-def _chat_id(run: Run, other: str) -> str:
-    opened = run("chat", other)
-    found = re.search(rf"chat with {other}: ({UUID})", opened.out)
-    assert found, opened.out + opened.err
-    return found.group(1)
-
-
-def test_delete_account_needs_the_password_and_leaves_a_deleted_user(
-    run_as: Callable[[str], Run], unique: Callable[[str], str]
-) -> None:
-    leaver, stayer = run_as("leaver"), run_as("stayer")
-    l_name, s_name = unique("clil"), unique("clis")
-    assert leaver("register", l_name, "--password", PASSWORD).code == 0
-    assert stayer("register", s_name, "--password", PASSWORD).code == 0
-    chat_id = _chat_id(stayer, l_name)
+def test_delete_account_needs_the_password_and_leaves_a_deleted_user(pair: Pair) -> None:
+    leaver, stayer, l_name = pair.alice, pair.bob, pair.a_name
+    chat_id = open_chat(stayer, l_name)
     assert leaver("send", chat_id, "soon gone").code == 0
 
     wrong = leaver("delete-account", "--password", "not it", "--yes")
@@ -44,14 +29,9 @@ def test_delete_account_needs_the_password_and_leaves_a_deleted_user(
     assert "(deleted user)" in shown.out
 
 
-def test_history_marks_edited_and_deleted_messages(
-    run_as: Callable[[str], Run], unique: Callable[[str], str], services: Settings
-) -> None:
-    alice, bob = run_as("alice"), run_as("bob")
-    a_name, b_name = unique("clie"), unique("clif")
-    assert alice("register", a_name, "--password", PASSWORD).code == 0
-    assert bob("register", b_name, "--password", PASSWORD).code == 0
-    chat_id = _chat_id(alice, b_name)
+def test_history_marks_edited_and_deleted_messages(pair: Pair, services: Settings) -> None:
+    alice, bob, a_name = pair.alice, pair.bob, pair.a_name
+    chat_id = open_chat(alice, pair.b_name)
     ids = [
         re.search(rf"sent ({UUID})", alice("send", chat_id, text).out) for text in ("typo", "oops")
     ]
@@ -73,14 +53,9 @@ def test_history_marks_edited_and_deleted_messages(
     assert "(deleted)" in lines[1] and "oops" not in shown.out
 
 
-def test_watch_after_a_gap_prints_what_was_missed_oldest_first(
-    run_as: Callable[[str], Run], unique: Callable[[str], str]
-) -> None:
-    alice, bob = run_as("alice"), run_as("bob")
-    a_name, b_name = unique("clig"), unique("clih")
-    assert alice("register", a_name, "--password", PASSWORD).code == 0
-    assert bob("register", b_name, "--password", PASSWORD).code == 0
-    chat_id = _chat_id(alice, b_name)
+def test_watch_after_a_gap_prints_what_was_missed_oldest_first(pair: Pair) -> None:
+    alice, bob = pair.alice, pair.bob
+    chat_id = open_chat(alice, pair.b_name)
     seen = re.search(rf"sent ({UUID})", alice("send", chat_id, "seen before the gap").out)
     assert seen
     for i in range(3):
