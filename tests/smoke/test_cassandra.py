@@ -11,7 +11,6 @@ import random
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
@@ -23,21 +22,14 @@ from cassandra.cluster import (
     Session,
 )
 from cassandra.policies import RoundRobinPolicy
+from cassandra.query import PreparedStatement
 from cassandra.util import datetime_from_uuid1, uuid_from_time
 
 HOST = "127.0.0.1"
 PORT = int(os.environ.get("CASSANDRA_PORT", "9042"))
-LOG_FILE = Path(__file__).resolve().parents[2] / ".state" / "cassandra" / "cassandra.log"
 READY_TIMEOUT_S = 60.0
 
 T = TypeVar("T")
-
-
-def _log_tail(lines: int = 20) -> str:
-    if not LOG_FILE.exists():
-        return f"(no server log at {LOG_FILE})"
-    tail = LOG_FILE.read_text(errors="replace").splitlines()[-lines:]
-    return f"last lines of {LOG_FILE}:\n" + "\n".join(tail)
 
 
 def _new_cluster() -> Cluster:
@@ -52,7 +44,7 @@ def _new_cluster() -> Cluster:
     )
 
 
-def _connect_when_ready() -> tuple[Cluster, Session]:
+def _connect_when_ready(log_tail: Callable[[str], str]) -> tuple[Cluster, Session]:
     """Wait (bounded) until a CQL query answers; fail with the server's log otherwise."""
     deadline = time.monotonic() + READY_TIMEOUT_S
     while True:
@@ -66,15 +58,15 @@ def _connect_when_ready() -> tuple[Cluster, Session]:
             if time.monotonic() > deadline:
                 pytest.fail(
                     f"Cassandra is not answering CQL on {HOST}:{PORT} after {READY_TIMEOUT_S:.0f}s"
-                    f" (run `make up`): {exc!r}\n{_log_tail()}",
+                    f" (run `make up`): {exc!r}\n{log_tail('cassandra')}",
                     pytrace=False,
                 )
             time.sleep(1)
 
 
 @pytest.fixture(scope="session")
-def session() -> Iterator[Session]:
-    cluster, session = _connect_when_ready()
+def session(log_tail: Callable[[str], str]) -> Iterator[Session]:
+    cluster, session = _connect_when_ready(log_tail)
     yield session
     cluster.shutdown()
 
@@ -95,21 +87,26 @@ async def _run(call: Callable[..., T], *args: Any) -> T:
     return await asyncio.to_thread(call, *args)
 
 
+async def _messages_table(session: Session, keyspace: str) -> PreparedStatement:
+    """A chat's messages newest-first, as chat-service keeps them; its prepared insert."""
+    await _run(
+        session.execute,
+        f"CREATE TABLE {keyspace}.messages (chat_id uuid, message_id timeuuid, body text,"
+        " PRIMARY KEY ((chat_id), message_id)) WITH CLUSTERING ORDER BY (message_id DESC)",
+    )
+    return await _run(
+        session.prepare,
+        f"INSERT INTO {keyspace}.messages (chat_id, message_id, body) VALUES (?, ?, ?)",
+    )
+
+
 async def test_server_is_cassandra_5_0(session: Session) -> None:
     row = await _run(session.execute, "SELECT release_version FROM system.local")
     assert row.one().release_version.startswith("5.0."), row.one().release_version
 
 
 async def test_timeuuid_desc_partition_reads_newest_first(session: Session, keyspace: str) -> None:
-    await _run(
-        session.execute,
-        f"CREATE TABLE {keyspace}.messages (chat_id uuid, message_id timeuuid, body text,"
-        " PRIMARY KEY ((chat_id), message_id)) WITH CLUSTERING ORDER BY (message_id DESC)",
-    )
-    insert = await _run(
-        session.prepare,
-        f"INSERT INTO {keyspace}.messages (chat_id, message_id, body) VALUES (?, ?, ?)",
-    )
+    insert = await _messages_table(session, keyspace)
     select = await _run(
         session.prepare, f"SELECT message_id, body FROM {keyspace}.messages WHERE chat_id = ?"
     )
@@ -132,15 +129,7 @@ async def test_timeuuid_desc_partition_reads_newest_first(session: Session, keys
 
 
 async def test_page_strictly_older_than_a_timeuuid(session: Session, keyspace: str) -> None:
-    await _run(
-        session.execute,
-        f"CREATE TABLE {keyspace}.messages (chat_id uuid, message_id timeuuid, body text,"
-        " PRIMARY KEY ((chat_id), message_id)) WITH CLUSTERING ORDER BY (message_id DESC)",
-    )
-    insert = await _run(
-        session.prepare,
-        f"INSERT INTO {keyspace}.messages (chat_id, message_id, body) VALUES (?, ?, ?)",
-    )
+    insert = await _messages_table(session, keyspace)
     older_than = await _run(
         session.prepare,
         f"SELECT message_id FROM {keyspace}.messages WHERE chat_id = ? AND message_id < ? LIMIT ?",

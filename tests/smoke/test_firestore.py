@@ -10,8 +10,7 @@ import os
 import threading
 import time
 import uuid
-from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
+from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 
 import pytest
@@ -23,19 +22,11 @@ from chat_common.contract.firestore import async_firestore_client, firestore_cli
 
 EMULATOR_HOST = os.environ.get("FIRESTORE_EMULATOR_HOST", "127.0.0.1:8080")
 PROJECT = "demo-chat"
-LOG_FILE = Path(__file__).resolve().parents[2] / ".state" / "firestore" / "firestore.log"
 READY_TIMEOUT_S = 60.0
 
 
-def _log_tail(lines: int = 20) -> str:
-    if not LOG_FILE.exists():
-        return f"(no emulator log at {LOG_FILE})"
-    tail = LOG_FILE.read_text(errors="replace").splitlines()[-lines:]
-    return f"last lines of {LOG_FILE}:\n" + "\n".join(tail)
-
-
 @pytest.fixture(scope="session")
-async def client() -> AsyncIterator[firestore.AsyncClient]:
+async def client(log_tail: Callable[[str], str]) -> AsyncIterator[firestore.AsyncClient]:
     """An async client, once the emulator answers a read (bounded wait)."""
     db = async_firestore_client(PROJECT, EMULATOR_HOST)
     probe = db.collection("smoke-ready").document("probe")
@@ -50,7 +41,7 @@ async def client() -> AsyncIterator[firestore.AsyncClient]:
             if time.monotonic() > deadline:
                 pytest.fail(
                     f"The Firestore emulator is not answering at {EMULATOR_HOST} after "
-                    f"{READY_TIMEOUT_S:.0f} s (run `make up`): {exc!r}\n{_log_tail()}"
+                    f"{READY_TIMEOUT_S:.0f} s (run `make up`): {exc!r}\n{log_tail('firestore')}"
                 )
         await asyncio.sleep(1.0)
     yield db

@@ -9,8 +9,7 @@ import asyncio
 import os
 import time
 import uuid
-from collections.abc import AsyncIterator
-from pathlib import Path
+from collections.abc import AsyncIterator, Callable
 
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
@@ -20,16 +19,8 @@ from aiokafka.errors import KafkaError
 from chat_common.waiting import wait_until_ready
 
 BOOTSTRAP = os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092")
-LOG_FILE = Path(__file__).resolve().parents[2] / ".state" / "kafka" / "kafka.log"
 READY_TIMEOUT_S = 60.0
 TOPIC_PARTITIONS = 3
-
-
-def _log_tail(lines: int = 20) -> str:
-    if not LOG_FILE.exists():
-        return f"(no broker log at {LOG_FILE})"
-    tail = LOG_FILE.read_text(errors="replace").splitlines()[-lines:]
-    return f"last lines of {LOG_FILE}:\n" + "\n".join(tail)
 
 
 async def _describe_cluster() -> dict[str, object]:
@@ -42,7 +33,7 @@ async def _describe_cluster() -> dict[str, object]:
 
 
 @pytest.fixture(scope="session")
-async def cluster() -> dict[str, object]:
+async def cluster(log_tail: Callable[[str], str]) -> dict[str, object]:
     """Wait (bounded) until the broker answers a metadata request."""
     deadline = time.monotonic() + READY_TIMEOUT_S
     while True:
@@ -52,7 +43,7 @@ async def cluster() -> dict[str, object]:
             if time.monotonic() > deadline:
                 pytest.fail(
                     f"Kafka is not answering metadata requests at {BOOTSTRAP} after "
-                    f"{READY_TIMEOUT_S:.0f} s (run `make up`): {exc!r}\n{_log_tail()}"
+                    f"{READY_TIMEOUT_S:.0f} s (run `make up`): {exc!r}\n{log_tail('kafka')}"
                 )
         await asyncio.sleep(1.0)
 
