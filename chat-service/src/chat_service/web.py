@@ -5,6 +5,7 @@ import html
 import time
 import uuid
 from collections.abc import AsyncGenerator, Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import cache
 from importlib import resources
@@ -86,6 +87,46 @@ def _stream_responses(events: str) -> dict[int | str, dict[str, Any]]:
 LastEventId = Annotated[str | None, Header()]
 
 
+@dataclass(frozen=True)
+class Relay:
+    """What every relay stream needs besides its own feed: who asks, where to resume."""
+
+    caller: Principal
+    slots: StreamSlots
+    settings: Settings
+    last_event_id: str | None
+
+    def open(
+        self, since: str | None, stream: Callable[[datetime, float], AsyncGenerator[str, None]]
+    ) -> StreamingResponse:
+        """The stream from its resume cursor until the caller's token expires, holding one
+        of the caller's stream slots (429 when none is left)."""
+        slot = self.slots.acquire(self.caller.id)
+        if slot is None:
+            raise TooManyStreams()
+        start = stream_start(
+            parse_since(self.last_event_id) or parse_since(since),
+            datetime.now(UTC),
+            timedelta(seconds=self.settings.SSE_RESUME_LOOKBACK_SECONDS),
+            SSE_REPLAY,
+        )
+        loop = asyncio.get_running_loop()
+        ends_at = loop.time() + max(0.0, self.caller.expires_at - time.time())
+        return RelayResponse(stream(start, ends_at), slot)
+
+
+def get_relay(
+    caller: StreamPrincipal,
+    slots: StreamSlotsDep,
+    settings: SettingsDep,
+    last_event_id: LastEventId = None,
+) -> Relay:
+    return Relay(caller, slots, settings, last_event_id)
+
+
+RelayDep = Annotated[Relay, Depends(get_relay)]
+
+
 @web_router.get(
     "/chat/{chat_id}/events",
     response_class=StreamingResponse,
@@ -96,26 +137,19 @@ LastEventId = Annotated[str | None, Header()]
 )
 async def chat_events(
     chat: StreamChat,
-    caller: StreamPrincipal,
+    relay: RelayDep,
     feed: BatchFeedDep,
-    slots: StreamSlotsDep,
-    settings: SettingsDep,
     since: Annotated[
         str | None, Query(description="RFC 3339: batches whose last_sent_at is at or after it.")
     ] = None,
-    last_event_id: LastEventId = None,
 ) -> StreamingResponse:
     """The chat's Firestore batches as Server-Sent Events, each as it is written.
 
     A resumed stream (`since` or Last-Event-ID) starts a little before its cursor and may
     repeat batches already sent: clients keep each message once, by id.
     """
-    return _relay(
-        caller,
-        slots,
-        settings,
+    return relay.open(
         since,
-        last_event_id,
         lambda start, ends_at: event_stream(feed, chat.id, start, SSE_KEEPALIVE_SECONDS, ends_at),
     )
 
@@ -126,51 +160,21 @@ async def chat_events(
     responses=_stream_responses("ready, inbox…"),
 )
 async def inbox_events(
-    caller: StreamPrincipal,
+    relay: RelayDep,
     feed: BatchFeedDep,
-    slots: StreamSlotsDep,
-    settings: SettingsDep,
     since: Annotated[
         str | None, Query(description="RFC 3339: documents written at or after it.")
     ] = None,
-    last_event_id: LastEventId = None,
 ) -> StreamingResponse:
     """The caller's inbox (`users/{uid}/chats` in Firestore) as Server-Sent Events: an
     `inbox` event with the whole document each time one is created or rewritten (a new
     chat, a message, a read mark). A resumed stream may repeat documents: clients keep the
     newest per `chat_id`."""
-    return _relay(
-        caller,
-        slots,
-        settings,
+    caller = relay.caller.id
+    return relay.open(
         since,
-        last_event_id,
-        lambda start, ends_at: inbox_stream(feed, caller.id, start, SSE_KEEPALIVE_SECONDS, ends_at),
+        lambda start, ends_at: inbox_stream(feed, caller, start, SSE_KEEPALIVE_SECONDS, ends_at),
     )
-
-
-def _relay(
-    caller: Principal,
-    slots: StreamSlots,
-    settings: Settings,
-    since: str | None,
-    last_event_id: str | None,
-    stream: Callable[[datetime, float], AsyncGenerator[str, None]],
-) -> StreamingResponse:
-    """A relay stream from its resume cursor until the caller's token expires, holding one
-    of the caller's stream slots (429 when none is left)."""
-    slot = slots.acquire(caller.id)
-    if slot is None:
-        raise TooManyStreams()
-    start = stream_start(
-        parse_since(last_event_id) or parse_since(since),
-        datetime.now(UTC),
-        timedelta(seconds=settings.SSE_RESUME_LOOKBACK_SECONDS),
-        SSE_REPLAY,
-    )
-    loop = asyncio.get_running_loop()
-    ends_at = loop.time() + max(0.0, caller.expires_at - time.time())
-    return RelayResponse(stream(start, ends_at), slot)
 
 
 @cache
