@@ -133,27 +133,42 @@ def _uvicorn(app: str, name: str, *extra: str) -> tuple[str, ...]:
     return (UVICORN, app, "--factory", "--host", "127.0.0.1", "--port", str(PORTS[name]), *extra)
 
 
+def _service(
+    name: str,
+    argv: tuple[str, ...],
+    probe: str,
+    page: str,
+    before_start: tuple[tuple[str, ...], ...] = (),
+    env: dict[str, str] = SERVICE_ENV,
+) -> Component:
+    """One of our Python services: its package, port and URLs all follow from its name."""
+    return Component(
+        name=name,
+        package=name,
+        port=PORTS[name],
+        before_start=before_start,
+        argv=argv,
+        ready=partial(readiness.http_ok, f"http://{_local(name)}{probe}"),
+        env=env,
+        url=f"http://{_local(name)}{page}",
+    )
+
+
 SERVICES = (
-    Component(
-        name="auth-service",
-        package="auth-service",
-        port=PORTS["auth-service"],
+    _service(
+        "auth-service",
+        _uvicorn("auth_service.main:create_app", "auth-service", "--no-access-log"),
+        "/readyz",
+        "/docs",
         before_start=(
             (PY, "-m", "auth_service.keygen", "generate", JWT_KEY),
             (PY, "-m", "auth_service.dev_firebase_key", FIREBASE_KEY),
             (PY, "-m", "auth_service.migrate"),
         ),
-        argv=_uvicorn("auth_service.main:create_app", "auth-service", "--no-access-log"),
-        ready=partial(readiness.http_ok, f"http://{_local('auth-service')}/readyz"),
-        env=SERVICE_ENV,
-        url=f"http://{_local('auth-service')}/docs",
     ),
-    Component(
-        name="chat-service",
-        package="chat-service",
-        port=PORTS["chat-service"],
-        before_start=((PY, "-m", "chat_service.migrate"),),
-        argv=_uvicorn(
+    _service(
+        "chat-service",
+        _uvicorn(
             "chat_service.main:create_app",
             "chat-service",
             "--no-access-log",
@@ -161,17 +176,15 @@ SERVICES = (
             "--timeout-graceful-shutdown",
             "3",
         ),
-        ready=partial(readiness.http_ok, f"http://{_local('chat-service')}/readyz"),
-        env=SERVICE_ENV,
-        url=f"http://{_local('chat-service')}/app",
+        "/readyz",
+        "/app",
+        before_start=((PY, "-m", "chat_service.migrate"),),
     ),
-    Component(
-        name="aggregator",
-        package="aggregator",
-        port=PORTS["aggregator"],
-        argv=(PY, "-m", "aggregator"),
-        ready=partial(readiness.http_ok, f"http://{_local('aggregator')}/healthz"),
+    _service(
+        "aggregator",
+        (PY, "-m", "aggregator"),
+        "/healthz",
+        "/metrics",
         env={**SERVICE_ENV, "METRICS_PORT": str(PORTS["aggregator"])},
-        url=f"http://{_local('aggregator')}/metrics",
     ),
 )
