@@ -109,6 +109,18 @@ async def stop(relay: OutboxRelay, task: "asyncio.Task[None]") -> None:
         await task
 
 
+async def notify_until_acked(
+    relay: OutboxRelay, repository: FakeRepository, sent: OutboxEntry
+) -> None:
+    """Run the relay, hand it `sent` on the fast path, and stop it once acks are recorded."""
+    task = asyncio.create_task(relay.run())
+    relay.notify(sent)
+    try:
+        await asyncio.wait_for(repository.acks_recorded.wait(), WAIT)
+    finally:
+        await stop(relay, task)
+
+
 def since(age: timedelta) -> dict[int, datetime]:
     start = datetime.now(UTC) - age
     return dict.fromkeys(range(OUTBOX_SHARDS), start)
@@ -119,12 +131,7 @@ async def test_fast_path_announces_touches_and_records_the_ack() -> None:
     repository.watermarks = since(timedelta(0))
     relay = relay_over(repository, publisher)
     sent = entry()
-    task = asyncio.create_task(relay.run())
-    relay.notify(sent)
-    try:
-        await asyncio.wait_for(repository.acks_recorded.wait(), WAIT)
-    finally:
-        await stop(relay, task)
+    await notify_until_acked(relay, repository, sent)
     assert publisher.published == [sent.message.id]
     assert repository.acked == [sent.entry_id]
     assert repository.touched == [sent]
@@ -228,12 +235,7 @@ async def test_a_failing_sweep_does_not_hold_up_the_fast_path() -> None:
     repository.watermarks = since(timedelta(minutes=2))
     relay = relay_over(repository, publisher, sweep_interval=0.01)
     sent = entry()
-    task = asyncio.create_task(relay.run())
-    relay.notify(sent)
-    try:
-        await asyncio.wait_for(repository.acks_recorded.wait(), WAIT)
-    finally:
-        await stop(relay, task)
+    await notify_until_acked(relay, repository, sent)
     assert publisher.published == [sent.message.id]
 
 
