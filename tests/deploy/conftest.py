@@ -20,6 +20,20 @@ OVERLAYS = {
 Manifest = dict[str, Any]
 
 
+def run_or_fail(argv: list[str], timeout: float) -> str:
+    """A tool's stdout; if it exits non-zero, the test fails with the end of its stderr."""
+    done = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, check=False)
+    if done.returncode != 0:
+        pytest.fail(f"{' '.join(argv)} failed (exit {done.returncode}):\n{done.stderr[-3000:]}")
+    return done.stdout
+
+
+@pytest.fixture(scope="session")
+def tool_output() -> Callable[[list[str], float], str]:
+    """`run_or_fail` for test modules (they cannot import this conftest)."""
+    return run_or_fail
+
+
 @pytest.fixture(scope="session")
 def repo() -> Path:
     return REPO
@@ -43,12 +57,7 @@ def local_ports() -> dict[str, int]:
 def kustomize() -> Path:
     """The pinned kustomize, built once into .state/tools by the repository's own script."""
     script = REPO / "infra" / "tools" / "install-kustomize.sh"
-    done = subprocess.run(
-        ["bash", str(script)], capture_output=True, text=True, timeout=600, check=False
-    )
-    if done.returncode != 0:
-        pytest.fail(f"{script} failed (exit {done.returncode}):\n{done.stderr[-3000:]}")
-    return Path(done.stdout.strip().splitlines()[-1])
+    return Path(run_or_fail(["bash", str(script)], 600).strip().splitlines()[-1])
 
 
 @pytest.fixture(scope="session")
@@ -56,16 +65,8 @@ def rendered(kustomize: Path) -> dict[str, list[Manifest]]:
     """`kustomize build` of k8s/base and k8s/overlays/{dev,prod}, parsed."""
     out: dict[str, list[Manifest]] = {}
     for name, path in OVERLAYS.items():
-        done = subprocess.run(
-            [str(kustomize), "build", str(path)],
-            capture_output=True,
-            text=True,
-            timeout=120,
-            check=False,
-        )
-        if done.returncode != 0:
-            pytest.fail(f"kustomize build {path} failed:\n{done.stderr[-3000:]}")
-        out[name] = [doc for doc in yaml.safe_load_all(done.stdout) if doc]
+        built = run_or_fail([str(kustomize), "build", str(path)], 120)
+        out[name] = [doc for doc in yaml.safe_load_all(built) if doc]
     return out
 
 

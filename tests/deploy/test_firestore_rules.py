@@ -5,6 +5,7 @@ can be checked here; a syntax error fails `make test`."""
 
 import json
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -19,17 +20,9 @@ DOCUMENTS = "/databases/{database}/documents/"
 
 
 @pytest.fixture(scope="session")
-def parser() -> Path:
+def parser(tool_output: Callable[[list[str], float], str]) -> Path:
     """check.mjs, its npm modules installed from the committed lock."""
-    done = subprocess.run(
-        ["bash", str(CHECKER / "install.sh")],
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
-    if done.returncode != 0:
-        pytest.fail(f"install.sh failed (exit {done.returncode}):\n{done.stderr[-3000:]}")
+    tool_output(["bash", str(CHECKER / "install.sh")], 600)
     return CHECKER / "check.mjs"
 
 
