@@ -24,6 +24,11 @@ def pods(docs: list[Manifest]) -> list[tuple[Manifest, dict[str, str], dict[str,
     ]
 
 
+def container_ports(spec: dict[str, Any]) -> set[int]:
+    """Every port a pod spec's containers open."""
+    return {p["containerPort"] for c in spec["containers"] for p in c.get("ports", [])}
+
+
 def selects(selector: dict[str, str], labels: dict[str, str]) -> bool:
     return all(labels.get(key) == value for key, value in selector.items())
 
@@ -154,9 +159,9 @@ def test_selectors_match_the_pods_they_are_meant_for(
         for port in service["spec"]["ports"]:
             target = port["targetPort"]
             for _, _, spec in (p for p in all_pods if p[0] in matched):
-                names = {p.get("name") for c in spec["containers"] for p in c.get("ports", [])} | {
-                    p["containerPort"] for c in spec["containers"] for p in c.get("ports", [])
-                }
+                names = {
+                    p.get("name") for c in spec["containers"] for p in c.get("ports", [])
+                } | container_ports(spec)
                 assert target in names, f"Service/{service['metadata']['name']} -> {target}"
     for budget in named(docs, "PodDisruptionBudget").values():
         selector = budget["spec"]["selector"]["matchLabels"]
@@ -243,9 +248,7 @@ def test_network_policies_let_each_service_reach_only_its_own_stores(
             # A selector that matches nothing would silently cut the service off.
             assert targets, f"{service}: egress selector {labels} matches no pod in dev"
             for workload, spec in targets:
-                open_ports = {
-                    p["containerPort"] for c in spec["containers"] for p in c.get("ports", [])
-                }
+                open_ports = container_ports(spec)
                 assert ports <= open_ports, (service, workload["metadata"]["name"])
                 reached |= {(workload["metadata"]["name"], port) for port in ports}
         assert reached == expected, service
@@ -273,11 +276,7 @@ def test_only_their_services_reach_the_dev_stores(
         labels = stores[store]["spec"]["template"]["metadata"]["labels"]
         guarding = [p for p in policies if selects(p["spec"]["podSelector"]["matchLabels"], labels)]
         assert guarding, f"no ingress policy selects the {store} pods"
-        open_ports = {
-            p["containerPort"]
-            for c in stores[store]["spec"]["template"]["spec"]["containers"]
-            for p in c.get("ports", [])
-        }
+        open_ports = container_ports(stores[store]["spec"]["template"]["spec"])
         clients: set[str] = set()
         for policy in guarding:
             for peer, ports in peers(policy["spec"], "ingress"):
