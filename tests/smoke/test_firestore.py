@@ -8,13 +8,12 @@ again and again against a long-running emulator.
 import asyncio
 import os
 import threading
-import time
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from typing import Any
 
 import pytest
-from google.api_core.exceptions import AlreadyExists, GoogleAPIError
+from google.api_core.exceptions import AlreadyExists
 from google.cloud import firestore
 from google.cloud.firestore_v1.base_query import FieldFilter
 
@@ -22,28 +21,22 @@ from chat_common.contract.firestore import async_firestore_client, firestore_cli
 
 EMULATOR_HOST = os.environ.get("FIRESTORE_EMULATOR_HOST", "127.0.0.1:8080")
 PROJECT = "demo-chat"
-READY_TIMEOUT_S = 60.0
 
 
 @pytest.fixture(scope="session")
-async def client(log_tail: Callable[[str], str]) -> AsyncIterator[firestore.AsyncClient]:
+async def client(
+    server_ready: Callable[[Callable[[], Awaitable[object]], str, str], Awaitable[None]],
+) -> AsyncIterator[firestore.AsyncClient]:
     """An async client, once the emulator answers a read (bounded wait)."""
     db = async_firestore_client(PROJECT, EMULATOR_HOST)
     probe = db.collection("smoke-ready").document("probe")
-    deadline = time.monotonic() + READY_TIMEOUT_S
-    while True:
-        try:
-            # The client's own timeout does not bound a call to an unreachable host (it
-            # waits for the channel), so bound it here.
-            await asyncio.wait_for(probe.get(timeout=2), 3)
-            break
-        except (GoogleAPIError, TimeoutError) as exc:
-            if time.monotonic() > deadline:
-                pytest.fail(
-                    f"The Firestore emulator is not answering at {EMULATOR_HOST} after "
-                    f"{READY_TIMEOUT_S:.0f} s (run `make up`): {exc!r}\n{log_tail('firestore')}"
-                )
-        await asyncio.sleep(1.0)
+    # The client's own timeout does not bound a call to an unreachable host (it waits for
+    # the channel), so bound each try here.
+    await server_ready(
+        lambda: asyncio.wait_for(probe.get(timeout=2), 3),
+        "firestore",
+        f"the Firestore emulator at {EMULATOR_HOST}",
+    )
     yield db
     db.close()
 

@@ -7,19 +7,16 @@ topic and group, so the suite can run again and again against a long-running bro
 
 import asyncio
 import os
-import time
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-from aiokafka.errors import KafkaError
 
 from chat_common.waiting import wait_until_ready
 
 BOOTSTRAP = os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092")
-READY_TIMEOUT_S = 60.0
 TOPIC_PARTITIONS = 3
 
 
@@ -33,19 +30,12 @@ async def _describe_cluster() -> dict[str, object]:
 
 
 @pytest.fixture(scope="session")
-async def cluster(log_tail: Callable[[str], str]) -> dict[str, object]:
-    """Wait (bounded) until the broker answers a metadata request."""
-    deadline = time.monotonic() + READY_TIMEOUT_S
-    while True:
-        try:
-            return await _describe_cluster()
-        except (KafkaError, OSError) as exc:
-            if time.monotonic() > deadline:
-                pytest.fail(
-                    f"Kafka is not answering metadata requests at {BOOTSTRAP} after "
-                    f"{READY_TIMEOUT_S:.0f} s (run `make up`): {exc!r}\n{log_tail('kafka')}"
-                )
-        await asyncio.sleep(1.0)
+async def cluster(
+    server_ready: Callable[[Callable[[], Awaitable[object]], str, str], Awaitable[None]],
+) -> dict[str, object]:
+    """The broker's metadata, once it answers (bounded wait)."""
+    await server_ready(_describe_cluster, "kafka", f"Kafka metadata at {BOOTSTRAP}")
+    return await _describe_cluster()
 
 
 @pytest.fixture
