@@ -87,6 +87,11 @@ class ChatApi:
                 raise SessionExpired()
         return response
 
+    def _with_refresh_token(self, path: str, session: Session) -> httpx.Response:
+        """POST the session's refresh token to the auth service (refresh, logout)."""
+        body = {"refresh_token": session.refresh_token}
+        return self._send("auth-service", "POST", path, json=body)
+
     @staticmethod
     def _bearer(session: Session) -> dict[str, str]:
         return {"Authorization": f"Bearer {session.access_token}"}
@@ -125,12 +130,7 @@ class ChatApi:
                 return on_disk
             if not force and not on_disk.expires_within(REFRESH_MARGIN_SECONDS, self.clock()):
                 return on_disk
-            response = self._send(
-                "auth-service",
-                "POST",
-                "/auth/refresh",
-                json={"refresh_token": on_disk.refresh_token},
-            )
+            response = self._with_refresh_token("/auth/refresh", on_disk)
             if response.status_code == 401:
                 self.store.clear()
                 raise SessionExpired()
@@ -202,12 +202,7 @@ class ChatApi:
             session = self.store.load()
             if session is None:
                 return False
-            response = self._send(
-                "auth-service",
-                "POST",
-                "/auth/logout",
-                json={"refresh_token": session.refresh_token},
-            )
+            response = self._with_refresh_token("/auth/logout", session)
             if response.status_code not in (204, 401):
                 raise self._fail(response, "logging out")
             self.store.clear()
