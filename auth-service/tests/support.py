@@ -3,13 +3,16 @@
 import threading
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
 import httpx
 import jwt
 import pytest
+from asgi_lifespan import LifespanManager
+from fastapi import FastAPI
 from pwdlib import PasswordHash
 
 from auth_service.config import Settings
@@ -23,6 +26,15 @@ TEST_DATABASE_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/chat_test"
 # The `register` and `login` fixtures: make a user / log one in, asserting success.
 Register = Callable[..., Awaitable[dict[str, Any]]]
 Login = Callable[[str], Awaitable[dict[str, Any]]]
+
+
+@asynccontextmanager
+async def running(app: FastAPI, base_url: str = "http://auth") -> AsyncIterator[httpx.AsyncClient]:
+    """A client of the app, its lifespan entered (the ASGI transport alone skips it)."""
+    async with LifespanManager(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url=base_url) as client:
+            yield client
 
 
 def unique_name(prefix: str = "u") -> str:

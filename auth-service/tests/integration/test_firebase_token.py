@@ -10,7 +10,7 @@ import pytest
 from asgi_lifespan import LifespanManager
 from firebase_keys import verified_custom_token
 from pydantic import SecretStr
-from support import Login, Register, bearer
+from support import Login, Register, bearer, running
 
 from auth_service.config import Settings
 from auth_service.dev_firebase_key import new_key
@@ -26,10 +26,7 @@ async def test_the_token_is_the_callers_and_verifies(
     keyed = create_app(settings.model_copy(update={"FIREBASE_SERVICE_ACCOUNT_FILE": path}))
     user = await register()
     tokens = await login(user["username"])
-    async with (
-        LifespanManager(keyed),
-        httpx.AsyncClient(transport=httpx.ASGITransport(app=keyed), base_url="http://a") as c,
-    ):
+    async with running(keyed) as c:
         response = await c.post("/auth/firebase-token", headers=bearer(tokens["access_token"]))
     assert response.status_code == 200, response.text
     body = response.json()

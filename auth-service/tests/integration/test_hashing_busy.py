@@ -8,8 +8,7 @@ from typing import Any
 
 import httpx
 import pytest
-from asgi_lifespan import LifespanManager
-from support import PASSWORD, HeldHashing, make_settings, unique_name
+from support import PASSWORD, HeldHashing, make_settings, running, unique_name
 
 from auth_service.main import create_app
 
@@ -19,10 +18,8 @@ async def one_slot(settings: Any, key_path: Path) -> AsyncIterator[httpx.AsyncCl
     app = create_app(
         make_settings(key_path, ARGON2_MAX_CONCURRENCY=1, ARGON2_QUEUE_TIMEOUT_SECONDS=0.2)
     )
-    async with LifespanManager(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://auth") as client:
-            yield client
+    async with running(app) as client:
+        yield client
 
 
 async def test_a_registration_that_finds_no_hashing_slot_is_503_and_stores_nothing(

@@ -7,23 +7,14 @@ from typing import Any
 
 import httpx
 import jwt
-from asgi_lifespan import LifespanManager
 from fastapi import FastAPI
-from support import PASSWORD, Login, Register, attack_tokens, bearer, valid_token
+from support import PASSWORD, Login, Register, attack_tokens, bearer, running, valid_token
 
 from auth_service.config import Settings
 from auth_service.keygen import generate, public_pem
 from auth_service.main import create_app
 from auth_validator import TokenValidator, ValidatorSettings
 from auth_validator.fastapi import CurrentPrincipal
-
-
-@asynccontextmanager
-async def running(app: FastAPI, base_url: str = "http://auth") -> AsyncIterator[httpx.AsyncClient]:
-    async with LifespanManager(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url=base_url) as client:
-            yield client
 
 
 def validator_app(auth_client: httpx.AsyncClient) -> FastAPI:

@@ -6,8 +6,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from asgi_lifespan import LifespanManager
-from support import PASSWORD, bearer, make_settings, valid_token
+from support import PASSWORD, bearer, make_settings, running, valid_token
 
 from auth_service.main import create_app
 
@@ -19,10 +18,8 @@ HANG_BOUND_SECONDS = 15.0
 @pytest.fixture(scope="module")
 async def down_client(key_path: Path) -> AsyncIterator[httpx.AsyncClient]:
     app = create_app(make_settings(key_path, DATABASE_URL=CLOSED_PORT_URL))
-    async with LifespanManager(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://auth") as client:
-            yield client
+    async with running(app) as client:
+        yield client
 
 
 async def test_readyz_is_503_and_healthz_200(down_client: httpx.AsyncClient) -> None:
