@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from google.cloud.firestore import AsyncClient
+from google.cloud.firestore_v1.base_query import FieldFilter
 
 from chat_common.contract.documents import chat_batches
 from chat_common.contract.times import min_time_uuid
@@ -95,7 +96,7 @@ class AccountEraser:
         field mask), so the aggregator's create-only writes never meet it in a conflict.
         """
         query = self._firestore.collection(chat_batches(chat_id)).where(
-            "sender_id", "==", str(user_id)
+            filter=FieldFilter("sender_id", "==", str(user_id))
         )
         async for snapshot in query.stream(timeout=_FIRESTORE_TIMEOUT_SECONDS):
             data: dict[str, Any] = snapshot.to_dict() or {}
