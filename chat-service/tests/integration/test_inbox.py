@@ -16,8 +16,10 @@ import pytest
 from fastapi import FastAPI
 
 from chat_common.contract.documents import (
+    BatchDocument,
     InboxDocument,
     ReceiptDocument,
+    chat_batches,
     inbox_path,
     receipt_path,
 )
@@ -29,14 +31,16 @@ WAIT_SECONDS = 20.0
 
 
 class DocumentListener:
-    """Every snapshot of one Firestore document a listener receives, as its fields."""
+    """Every version of the documents a Firestore listener (of one document, or of a
+    collection) receives, as their fields."""
 
-    def __init__(self, path: str, settings: Settings) -> None:
+    def __init__(self, path: str, settings: Settings, collection: bool = False) -> None:
         self._loop = asyncio.get_running_loop()
         self._changed = asyncio.Event()
         self.snapshots: list[dict[str, Any]] = []
         client = firestore_client(settings.FIRESTORE_PROJECT, settings.FIRESTORE_EMULATOR_HOST)
-        self._watch = client.document(path).on_snapshot(self._on_snapshot)
+        ref = client.collection(path) if collection else client.document(path)
+        self._watch = ref.on_snapshot(self._on_snapshot)
 
     def _on_snapshot(self, docs: list[Any], changes: object, read_time: object) -> None:
         for doc in docs:
@@ -70,8 +74,13 @@ class DocumentListener:
 async def inbox_app(
     app_factory: Callable[..., Any], kafka_topic: str
 ) -> AsyncIterator[tuple[FastAPI, httpx.AsyncClient]]:
-    """An app whose inbox consumer has its partitions (so nothing sent is missed)."""
-    async with app_factory(INBOX_ENABLED=True, INBOX_WRITE_INTERVAL_SECONDS=0.5) as pair:
+    """An app whose inbox consumer has its partitions (so nothing sent is missed). Its
+    group is new each time, so it starts at the topic's end: a group kept between runs
+    would first have to read everything the shared topic got since the last run."""
+    group = f"chat-inbox-test-{uuid.uuid4().hex[:12]}"
+    async with app_factory(
+        INBOX_ENABLED=True, INBOX_GROUP_ID=group, INBOX_WRITE_INTERVAL_SECONDS=0.5
+    ) as pair:
         app = pair[0]
 
         async def consumer_assigned() -> None:
@@ -126,6 +135,8 @@ async def test_unread_follows_a_burst_a_read_and_the_listeners_see_it(
     chat_id = chat["id"]
     bob_inbox = DocumentListener(inbox_path(bob.id, chat_id), settings)
     bob_receipt = DocumentListener(receipt_path(chat_id, bob.id), settings)
+    # The running aggregator writes the chat's batches from the same topic.
+    bob_batches = DocumentListener(chat_batches(chat_id), settings, collection=True)
     try:
         sent = [await send(client, alice, chat_id, f"hello {n} " + "x" * 150) for n in range(5)]
         item = await until_listed(client, bob, chat_id, lambda i: i["unread"] == 5)
@@ -135,6 +146,15 @@ async def test_unread_follows_a_burst_a_read_and_the_listeners_see_it(
         assert (await listed(client, alice, chat_id))["unread"] == 0
         inbox = await bob_inbox.until("5 unread", lambda d: d["unread"] == 5)
         assert InboxDocument.from_firestore(inbox).other_user_id == alice.id
+
+        def batched() -> set[str]:
+            return {
+                str(m.id)
+                for d in bob_batches.snapshots
+                for m in BatchDocument.from_firestore(d).messages
+            }
+
+        await bob_batches.until("every message in a batch", lambda _d: set(sent) <= batched())
 
         read = await client.post(
             f"/chat/{chat_id}/read", json={"up_to": sent[2]}, headers=bob.headers
@@ -165,6 +185,7 @@ async def test_unread_follows_a_burst_a_read_and_the_listeners_see_it(
     finally:
         bob_inbox.close()
         bob_receipt.close()
+        bob_batches.close()
 
 
 async def test_a_read_racing_a_send_counts_exactly(
