@@ -19,6 +19,7 @@ import uuid
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 
+from chat_common.backoff import Backoff, wait_or_stop
 from chat_common.contract.times import unix_micros
 from chat_service.cql_schema import OUTBOX_RETENTION_SECONDS, OUTBOX_SHARDS, OUTBOX_SLOT_SECONDS
 from chat_service.domain import OutboxEntry
@@ -94,7 +95,7 @@ class OutboxRelay:
         """Publish until `stop`; every failure is logged and retried, never fatal."""
         loop = asyncio.get_running_loop()
         next_sweep = next_flush = 0.0
-        retry = _FIRST_RETRY_SECONDS
+        backoff = Backoff(_FIRST_RETRY_SECONDS, _MAX_RETRY_SECONDS)
         while not self._stopping.is_set():
             try:
                 await self._publisher.ensure_started()
@@ -107,18 +108,18 @@ class OutboxRelay:
                 batch = await self._take_batch(max(0.0, min(next_sweep, next_flush) - loop.time()))
                 if batch:
                     await self._deliver(batch)
-                retry = _FIRST_RETRY_SECONDS
+                backoff.succeeded()
             except (KafkaUnavailable, StoreUnavailable) as exc:
+                retry = backoff.failed()
                 logger.warning("outbox relay waiting %.1fs: %s", retry, exc)
                 self._drop_queue()
-                await self._pause(retry)
-                retry = min(retry * 2, _MAX_RETRY_SECONDS)
+                await wait_or_stop(self._stopping, retry)
             except Exception:
                 # A bug must not silence the realtime path for the life of the process:
                 # the outbox still holds every entry, so log loudly and go on.
                 logger.exception("outbox relay failed; retrying in %.1fs", _MAX_RETRY_SECONDS)
                 self._drop_queue()
-                await self._pause(_MAX_RETRY_SECONDS)
+                await wait_or_stop(self._stopping, _MAX_RETRY_SECONDS)
         # Stopping: write back what was published, so that the next process does not
         # announce it again (if Cassandra refuses, it does: replays are allowed).
         with contextlib.suppress(StoreUnavailable):
@@ -269,7 +270,3 @@ class OutboxRelay:
         # The outbox keeps every dropped entry; the sweep announces it once Kafka is back.
         while not self._queue.empty():
             self._queue.get_nowait()
-
-    async def _pause(self, seconds: float) -> None:
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._stopping.wait(), seconds)
