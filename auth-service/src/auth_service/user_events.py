@@ -18,6 +18,7 @@ import sqlalchemy as sa
 from aiokafka import AIOKafkaProducer
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from chat_common.backoff import Backoff, wait_or_stop
 from chat_common.contract.events import USER_EVENTS_TOPIC, UserDeleted
 from chat_common.store_access import KafkaAccessSettings, kafka_client_kwargs
 
@@ -77,19 +78,19 @@ class UserEventRelay:
 
     async def run(self) -> None:
         """Until `stop`: publish what is queued; Kafka or Postgres down is retried."""
-        retry = self._interval
+        backoff = Backoff(self._interval, max(self._interval, _MAX_RETRY_SECONDS))
         try:
             while not self._stopping:
+                pause = self._interval
                 try:
                     while await self.publish_pending():
                         pass
-                    retry = self._interval
+                    backoff.succeeded()
                 except Exception as exc:  # Kafka or Postgres down: rows stay queued
-                    logger.warning("user events not published, retrying in %.1fs: %r", retry, exc)
+                    pause = backoff.failed()
+                    logger.warning("user events not published, retrying in %.1fs: %r", pause, exc)
                     await self._drop_producer()
-                    retry = min(retry * 2, _MAX_RETRY_SECONDS)
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), retry)
+                await wait_or_stop(self._wake, pause)
                 self._wake.clear()
         finally:
             await self._drop_producer()

@@ -26,7 +26,8 @@ class Backoff:
         self._next = self._first
 
 
-async def wait_or_stop(stopping: asyncio.Event, seconds: float) -> None:
-    """Sleep `seconds`, or less if `stopping` is set meanwhile (a stop is not held up)."""
+async def wait_or_stop(event: asyncio.Event, seconds: float) -> None:
+    """Sleep `seconds`, or less if `event` is set meanwhile (a stop or a wake-up is not
+    held up by a pause)."""
     with contextlib.suppress(TimeoutError):
-        await asyncio.wait_for(stopping.wait(), seconds)
+        await asyncio.wait_for(event.wait(), seconds)
