@@ -11,9 +11,9 @@ A version-1 event is a created message without members.
 """
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING, Annotated, Literal, Self
+from typing import TYPE_CHECKING, Annotated, Literal, Self, TypeVar
 
 from pydantic import (
     AfterValidator,
@@ -30,6 +30,8 @@ from chat_common.contract.times import Instant, TimeUUID, truncate_millis, uuid_
 
 CHAT_EVENTS_TOPIC = "chat-messages"
 USER_EVENTS_TOPIC = "user-events"
+
+_T = TypeVar("_T")
 
 
 class MalformedEvent(ValueError):
@@ -231,21 +233,20 @@ def _reasons(exc: ValidationError) -> str:
     )
 
 
-def parse_chat_event(value: bytes | None) -> ChatEvent:
-    """The event in a `chat-messages` record value, or MalformedEvent saying why not."""
+def _parse(validate: Callable[[bytes], _T], value: bytes | None) -> _T:
     if not value:
         raise MalformedEvent("empty record value")
     try:
-        return _CHAT_EVENT.validate_json(value)
+        return validate(value)
     except ValidationError as exc:
         raise MalformedEvent(_reasons(exc)) from exc
+
+
+def parse_chat_event(value: bytes | None) -> ChatEvent:
+    """The event in a `chat-messages` record value, or MalformedEvent saying why not."""
+    return _parse(_CHAT_EVENT.validate_json, value)
 
 
 def parse_user_event(value: bytes | None) -> UserDeleted:
     """The event in a `user-events` record value, or MalformedEvent saying why not."""
-    if not value:
-        raise MalformedEvent("empty record value")
-    try:
-        return UserDeleted.model_validate_json(value)
-    except ValidationError as exc:
-        raise MalformedEvent(_reasons(exc)) from exc
+    return _parse(UserDeleted.model_validate_json, value)
