@@ -117,22 +117,16 @@ def stream_start(
 DocumentParser = Callable[[str, Mapping[str, Any]], RelayEvent]
 
 
+@dataclass(eq=False)  # compared and hashed by identity: its bound method is a callback
 class _Delivery:
     """Hands a listener's callbacks (its own thread) to the stream's bounded queue."""
 
-    def __init__(
-        self,
-        loop: asyncio.AbstractEventLoop,
-        updates: Updates,
-        parse: DocumentParser,
-        kinds: Collection[str],
-    ) -> None:
-        self.loop = loop
-        self.updates = updates
-        self.parse = parse
-        self.kinds = kinds
-        self.closed = False
-        self.overflowed = False
+    loop: asyncio.AbstractEventLoop
+    updates: Updates
+    parse: DocumentParser
+    kinds: Collection[str]
+    closed: bool = False
+    overflowed: bool = False
 
     def on_snapshot(self, _docs: Any, changes: Any, _read_time: Any) -> None:
         if self.closed:
