@@ -62,39 +62,46 @@ def registration_key(address: str) -> str:
     return f"register:{address}"
 
 
-class Throttle:
-    """Counts attempts and refuses those over a limit with TooManyAttempts (429)."""
+@dataclass(frozen=True)
+class Limits:
+    """How many attempts each fixed window of `window_seconds` allows."""
 
-    def __init__(
-        self,
-        repository: AuthRepository,
-        window_seconds: int,
-        login_failures_per_user_address: int,
-        login_failures_per_address: int,
-        registrations_per_address: int,
-        clock: Callable[[], datetime] = _utc_now,
-    ) -> None:
-        self._repository = repository
-        self._window_seconds = window_seconds
-        self._per_user_address = login_failures_per_user_address
-        self._per_address = login_failures_per_address
-        self._registrations = registrations_per_address
-        self._clock = clock
-        self._purged: datetime | None = None
+    window_seconds: int
+    login_failures_per_user_address: int
+    login_failures_per_address: int
+    registrations_per_address: int
 
     @classmethod
-    def from_settings(cls, repository: AuthRepository, settings: Settings) -> "Throttle":
+    def from_settings(cls, settings: Settings) -> "Limits":
         return cls(
-            repository,
             settings.RATE_LIMIT_WINDOW_SECONDS,
             settings.LOGIN_FAILURES_PER_USER_ADDRESS,
             settings.LOGIN_FAILURES_PER_ADDRESS,
             settings.REGISTRATIONS_PER_ADDRESS,
         )
 
+
+class Throttle:
+    """Counts attempts and refuses those over a limit with TooManyAttempts (429)."""
+
+    def __init__(
+        self,
+        repository: AuthRepository,
+        limits: Limits,
+        clock: Callable[[], datetime] = _utc_now,
+    ) -> None:
+        self._repository = repository
+        self._limits = limits
+        self._clock = clock
+        self._purged: datetime | None = None
+
+    @classmethod
+    def from_settings(cls, repository: AuthRepository, settings: Settings) -> "Throttle":
+        return cls(repository, Limits.from_settings(settings))
+
     def _window(self) -> tuple[datetime, Window]:
         now = self._clock()
-        return now, Window.of(now, self._window_seconds)
+        return now, Window.of(now, self._limits.window_seconds)
 
     async def check_login(self, username: str, address: str) -> bool:
         """Refuse a login attempt once either failed-login limit is reached; else whether
@@ -104,8 +111,8 @@ class Throttle:
         async with self._repository.read() as store:
             counts = await store.attempt_counts((user_key, address_key), window.start)
         if (
-            counts.get(user_key, 0) >= self._per_user_address
-            or counts.get(address_key, 0) >= self._per_address
+            counts.get(user_key, 0) >= self._limits.login_failures_per_user_address
+            or counts.get(address_key, 0) >= self._limits.login_failures_per_address
         ):
             THROTTLED.labels("login").inc()
             raise TooManyAttempts(window.retry_after(now))
@@ -130,7 +137,7 @@ class Throttle:
         async with self._repository.transaction() as store:
             hits = await store.count_attempt(registration_key(address), window.start)
             await self._purge(store, window)
-        if hits > self._registrations:
+        if hits > self._limits.registrations_per_address:
             THROTTLED.labels("register").inc()
             raise TooManyAttempts(window.retry_after(now))
 
