@@ -24,6 +24,7 @@ from cassandra.cluster import Cluster
 from google.cloud import firestore
 
 from chat_common.contract.firestore import firestore_client
+from chat_common.waiting import wait_until
 
 REPO = Path(__file__).resolve().parents[2]
 STATE = REPO / ".state"
@@ -39,12 +40,8 @@ SETTLE_SECONDS = 120.0
 
 
 async def until(what: str, check: Callable[[], Awaitable[bool]], timeout: float) -> None:
-    """Poll `check` until it holds; fail naming `what` after `timeout` seconds."""
-    deadline = time.monotonic() + timeout
-    while not await check():
-        if time.monotonic() > deadline:
-            pytest.fail(f"{what} did not happen within {timeout:.0f} s")
-        await asyncio.sleep(0.2)
+    """Poll `check` until it holds; TimeoutError naming `what` after `timeout` seconds."""
+    await wait_until(check, what, timeout)
 
 
 def kill9(component: str) -> None:

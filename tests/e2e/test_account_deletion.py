@@ -3,15 +3,14 @@
 and live Firestore batches) within 60 s; the other member's chat stays."""
 
 import asyncio
-import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 import httpx
-import pytest
 from google.cloud import firestore
 
 from chat_common.contract.documents import chat_batches
+from chat_common.waiting import wait_until
 
 ERASE_SECONDS = 60.0
 
@@ -25,14 +24,6 @@ async def _history(http: httpx.AsyncClient, chat_url: str, chat_id: str, user: U
     )
     assert response.status_code == 200, response.text
     return response.json()["items"]
-
-
-async def _until(what: str, check: Callable[[], Awaitable[bool]], timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while not await check():
-        if time.monotonic() > deadline:
-            pytest.fail(f"{what} did not happen within {timeout:.0f} s")
-        await asyncio.sleep(0.3)
 
 
 async def test_deleted_account_is_refused_and_its_messages_erased(
@@ -61,7 +52,7 @@ async def test_deleted_account_is_refused_and_its_messages_erased(
     async def in_batches() -> bool:
         return {m["id"] for m in sent} <= set(await asyncio.to_thread(batch_texts))
 
-    await _until("the messages in Firestore", in_batches, 30)
+    await wait_until(in_batches, "the messages in Firestore", 30)
 
     deleted = await http.request(
         "DELETE",
@@ -75,14 +66,14 @@ async def test_deleted_account_is_refused_and_its_messages_erased(
         answer = await http.get(f"{urls.chat}/chats", headers=leaver.headers)
         return answer.status_code == 401
 
-    await _until("chat-service refusing the deleted account's token", token_refused, 15)
+    await wait_until(token_refused, "chat-service refusing the deleted account's token", 15)
 
     async def erased() -> bool:
         items = await _history(http, urls.chat, chat_id, stayer)
         gone = {m["id"] for m in items if m["deleted"]}
         return gone == leaver_ids
 
-    await _until("the erasure of the deleted account's messages", erased, ERASE_SECONDS)
+    await wait_until(erased, "the erasure of the deleted account's messages", ERASE_SECONDS)
     items = {m["id"]: m for m in await _history(http, urls.chat, chat_id, stayer)}
     assert len(items) == len(sent)  # the chat stays, with the stayer's messages
     for message in sent:
@@ -96,7 +87,7 @@ async def test_deleted_account_is_refused_and_its_messages_erased(
         texts = await asyncio.to_thread(batch_texts)
         return all(texts[i] == "" for i in leaver_ids)
 
-    await _until("the erasure of the texts in live batches", blanked, ERASE_SECONDS)
+    await wait_until(blanked, "the erasure of the texts in live batches", ERASE_SECONDS)
     texts = await asyncio.to_thread(batch_texts)
     assert all(texts[m["id"]] == m["text"] for m in sent if m["id"] not in leaver_ids)
     # The other member now sees a deleted user, and cannot start a new chat with them.

@@ -1,4 +1,4 @@
-"""Bounded waits for a dependency, for commands that run before a service starts."""
+"""Bounded waits: for a dependency before a service starts, and for an outcome."""
 
 import asyncio
 import logging
@@ -24,4 +24,19 @@ async def wait_until_ready(
             if time.monotonic() >= deadline:
                 raise TimeoutError(f"{what} not ready after {timeout:.0f}s: {exc!r}") from exc
             logger.info("waiting for %s: %r", what, exc)
+        await asyncio.sleep(interval)
+
+
+async def wait_until(
+    check: Callable[[], Awaitable[bool]], what: str, timeout: float, interval: float = 0.2
+) -> None:
+    """Poll `check` until it returns true; raise TimeoutError naming `what` after `timeout` s.
+
+    For waits on an outcome (a message arrived, a process is gone), where a false answer
+    is normal and an exception is a real failure that should propagate.
+    """
+    deadline = time.monotonic() + timeout
+    while not await check():
+        if time.monotonic() >= deadline:
+            raise TimeoutError(f"{what} did not happen within {timeout:.0f} s")
         await asyncio.sleep(interval)
