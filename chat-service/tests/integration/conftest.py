@@ -10,7 +10,6 @@ import contextlib
 import json
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass
 from typing import Any
 
 import httpx
@@ -20,6 +19,7 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
 from asgi_lifespan import LifespanManager
 from fastapi import FastAPI
+from support import StartChat, User
 from tcp_proxy import TcpProxy
 
 from chat_common.waiting import wait_until_ready
@@ -49,17 +49,6 @@ def settings_for_test(**overrides: Any) -> Settings:
     }
     values.update(overrides)
     return Settings(**values)
-
-
-@dataclass(frozen=True)
-class User:
-    id: uuid.UUID
-    username: str
-    token: str
-
-    @property
-    def headers(self) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.token}"}
 
 
 async def _ready_or_fail(check: Callable[[], Awaitable[object]], what: str) -> None:
@@ -227,9 +216,6 @@ async def pair(make_user: Callable[[], Awaitable[User]]) -> tuple[User, User]:
     return await make_user(), await make_user()
 
 
-StartChat = Callable[[User, User], Awaitable[dict[str, Any]]]
-
-
 @pytest.fixture
 def start_chat(client: httpx.AsyncClient) -> StartChat:
     """POST /chats as `user` with `other`; the chat body."""
@@ -243,6 +229,12 @@ def start_chat(client: httpx.AsyncClient) -> StartChat:
         return chat
 
     return start
+
+
+@pytest.fixture
+async def chat(pair: tuple[User, User], start_chat: StartChat) -> dict[str, Any]:
+    """The chat of `pair`."""
+    return await start_chat(*pair)
 
 
 @pytest.fixture

@@ -8,14 +8,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 import httpx
+from support import StartChat, User
 
 from chat_common.contract.times import rfc3339_millis, uuid_time
 from chat_service.domain import Message, OutboxEntry
 from chat_service.outbox import SWEEP_LAG
 from chat_service.timeuuids import bucket_start, new_message_id
-
-User = Any
-StartChat = Callable[[Any, Any], Awaitable[dict[str, Any]]]
 
 
 async def test_each_message_is_announced_with_the_contract_event(

@@ -6,10 +6,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import httpx
-
-# Fixture types live in conftest.py, which tests cannot import; they are spelled loosely.
-User = Any
-StartChat = Callable[[Any, Any], Awaitable[dict[str, Any]]]
+from support import StartChat, User
 
 
 async def test_first_call_creates_then_same_chat_whoever_asks(

@@ -9,16 +9,9 @@ from typing import Any
 import httpx
 import pytest
 from cassandra.util import uuid_from_time
+from support import User
 
 from chat_common.contract.times import is_time_uuid, rfc3339_millis, uuid_time
-
-User = Any
-StartChat = Callable[[Any, Any], Awaitable[dict[str, Any]]]
-
-
-@pytest.fixture
-async def chat(pair: tuple[Any, Any], start_chat: StartChat) -> dict[str, Any]:
-    return await start_chat(*pair)
 
 
 async def _send(client: httpx.AsyncClient, chat_id: str, user: User, **body: Any) -> httpx.Response:

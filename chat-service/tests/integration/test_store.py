@@ -6,7 +6,8 @@ import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-User = Any
+from support import User
+
 # Long enough for a loaded machine, short of what a hang would take; not a speed check.
 HANG_BOUND_SECONDS = 15.0
 

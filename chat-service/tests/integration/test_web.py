@@ -7,11 +7,11 @@ import json
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import httpx
 import pytest
 from google.cloud.firestore import AsyncClient
+from support import StartChat, User
 
 from chat_common.contract.documents import (
     BatchDocument,
@@ -25,8 +25,6 @@ from chat_common.contract.firestore import async_firestore_client, firestore_cli
 from chat_service.inbox_relay import inbox_stream
 from chat_service.realtime import BatchFeed, event_stream
 
-User = Any
-StartChat = Callable[[Any, Any], Awaitable[dict[str, Any]]]
 EMULATOR = "127.0.0.1:8080"
 PROJECT = "demo-chat"
 
