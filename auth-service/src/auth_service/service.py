@@ -6,6 +6,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from auth_service.config import Settings
 from auth_service.exceptions import (
     InvalidCredentials,
     RefreshRejected,
@@ -39,6 +40,24 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
+@dataclass(frozen=True)
+class TokenLifetimes:
+    """How long a login's tokens live: the access token, each refresh token, and the
+    session (refresh family) that no rotation extends."""
+
+    access_seconds: int
+    refresh_seconds: int
+    session_seconds: int
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> "TokenLifetimes":
+        return cls(
+            settings.ACCESS_TOKEN_TTL_SECONDS,
+            settings.REFRESH_TOKEN_TTL_SECONDS,
+            settings.REFRESH_SESSION_LIFETIME_SECONDS,
+        )
+
+
 class AuthService:
     """Owns its transactions: each public method is one unit of work.
 
@@ -54,18 +73,16 @@ class AuthService:
         passwords: Passwords,
         signer: TokenSigner,
         throttle: Throttle,
-        access_ttl_seconds: int,
-        refresh_ttl_seconds: int,
-        session_lifetime_seconds: int,
+        lifetimes: TokenLifetimes,
         clock: Callable[[], datetime] = utc_now,
     ) -> None:
         self._repository = repository
         self._passwords = passwords
         self._signer = signer
         self._throttle = throttle
-        self._access_ttl = access_ttl_seconds
-        self._refresh_ttl = timedelta(seconds=refresh_ttl_seconds)
-        self._session_lifetime = timedelta(seconds=session_lifetime_seconds)
+        self._access_ttl = lifetimes.access_seconds
+        self._refresh_ttl = timedelta(seconds=lifetimes.refresh_seconds)
+        self._session_lifetime = timedelta(seconds=lifetimes.session_seconds)
         self._clock = clock
 
     async def register(

@@ -14,7 +14,7 @@ from support import TEST_DATABASE_URL, Login, Register, refresh, unique_name
 
 from auth_service.exceptions import RefreshRejected
 from auth_service.security import Passwords
-from auth_service.service import AuthService
+from auth_service.service import AuthService, TokenLifetimes
 from auth_service.throttle import Limits, Throttle
 from chat_common.waiting import wait_until_ready
 
@@ -103,9 +103,7 @@ async def test_a_session_ends_at_its_absolute_lifetime_whatever_the_rotations(
         Passwords(time_cost=1, memory_cost_kib=1024, parallelism=1),
         app.state.signer,
         Throttle(repository, Limits(900, 1_000_000, 1_000_000, 1_000_000)),
-        access_ttl_seconds=900,
-        refresh_ttl_seconds=60 * 86400,
-        session_lifetime_seconds=30 * 86400,
+        TokenLifetimes(access_seconds=900, refresh_seconds=60 * 86400, session_seconds=30 * 86400),
         clock=clock,
     )
     tokens = await service.login(user["username"], "correct horse battery", unique_name("addr"))
