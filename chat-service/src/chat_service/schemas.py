@@ -41,11 +41,12 @@ class ChatPublic(BaseModel):
 
 
 class LastMessagePreview(BaseModel):
-    """A chat's newest message in the list; `text` is cut to 100 characters."""
+    """A chat's newest message in the list; `text` is cut to 100 characters, null once the
+    message was deleted."""
 
     id: uuid.UUID
     sender_id: uuid.UUID
-    text: str
+    text: str | None
     sent_at: Timestamp
 
 

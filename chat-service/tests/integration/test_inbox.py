@@ -27,7 +27,7 @@ from chat_common.contract.firestore import firestore_client
 from chat_service.config import Settings
 
 User = Any
-WAIT_SECONDS = 20.0
+WAIT_SECONDS = 45.0  # a bound on waiting for the consumer, generous for a loaded machine
 
 
 class DocumentListener:
@@ -217,6 +217,47 @@ async def test_a_read_racing_a_send_counts_exactly(
             lambda i, m=racing: i["last_message"]["id"] == m,  # type: ignore[misc]
         )
         assert (item["unread"], item["read_up_to"]) == (1, latest)
+
+
+async def test_the_preview_follows_an_edit_and_a_delete_of_the_last_message(
+    inbox_app: tuple[FastAPI, httpx.AsyncClient],
+    make_user: Callable[[], Awaitable[User]],
+    settings: Settings,
+) -> None:
+    _, client = inbox_app
+    alice, bob = await make_user(), await make_user()
+    chat_id = (
+        await client.post("/chats", json={"user_id": str(bob.id)}, headers=alice.headers)
+    ).json()["id"]
+    bob_inbox = DocumentListener(inbox_path(bob.id, chat_id), settings)
+    try:
+        first = await send(client, alice, chat_id, "first")
+        last = await send(client, alice, chat_id, "last")
+        edited = await client.patch(
+            f"/chat/{chat_id}/messages/{last}", json={"text": "last, edited"}, headers=alice.headers
+        )
+        assert edited.status_code == 200, edited.text
+        item = await until_listed(
+            client, bob, chat_id, lambda i: (i["last_message"] or {}).get("text") == "last, edited"
+        )
+        assert (item["last_message"]["id"], item["unread"]) == (last, 2)
+        await bob_inbox.until(
+            "the edited preview", lambda d: (d["last_message"] or {}).get("text") == "last, edited"
+        )
+        # Deleting an older message leaves the preview alone; deleting the last blanks it.
+        for message_id in (first, last):
+            deleted = await client.delete(
+                f"/chat/{chat_id}/messages/{message_id}", headers=alice.headers
+            )
+            assert deleted.status_code == 204, deleted.text
+        item = await until_listed(client, bob, chat_id, lambda i: i["last_message"]["text"] is None)
+        assert (item["last_message"]["id"], item["unread"]) == (last, 2)
+        await bob_inbox.until(
+            "the deleted preview",
+            lambda d: d["last_message"]["id"] == last and d["last_message"]["text"] is None,
+        )
+    finally:
+        bob_inbox.close()
 
 
 async def test_read_marks_refuse_strangers_and_bad_marks(

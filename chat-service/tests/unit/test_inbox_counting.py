@@ -8,6 +8,8 @@ from chat_service.inbox.counting import (
     PREVIEW_CHARACTERS,
     ChatCounts,
     apply_created,
+    apply_deleted,
+    apply_edited,
     apply_read,
     is_surely_new,
     mark_moves,
@@ -80,3 +82,26 @@ def test_the_preview_is_cut_and_the_newest_message_wins() -> None:
     assert state.last_message is not None
     assert state.last_message.id == message_id(9)
     assert state.last_message.text == "y" * PREVIEW_CHARACTERS
+
+
+def test_the_preview_follows_an_edit_and_a_delete_of_the_newest_message_only() -> None:
+    state = apply_created(fresh(), 0, ALICE, message_id(1), "first")
+    state = apply_created(state, 1, BOB, message_id(2), "second")
+    older = apply_edited(state, 2, message_id(1), "first, edited")
+    assert older.last_message == state.last_message
+    assert older.applied_offset == 2
+    edited = apply_edited(older, 3, message_id(2), "x" * (PREVIEW_CHARACTERS + 5))
+    assert edited.last_message is not None
+    assert edited.last_message.text == "x" * PREVIEW_CHARACTERS
+    deleted = apply_deleted(edited, 4, message_id(2))
+    assert deleted.last_message is not None
+    assert (deleted.last_message.id, deleted.last_message.text) == (message_id(2), None)
+    assert deleted.unread(ALICE) == 1  # a deleted message was still sent
+
+
+def test_an_edit_arriving_after_its_delete_changes_nothing() -> None:
+    state = apply_created(fresh(), 0, ALICE, message_id(1), "hello")
+    state = apply_deleted(state, 1, message_id(1))
+    late_edit = apply_edited(state, 2, message_id(1), "resurrected?")
+    assert late_edit.last_message is not None and late_edit.last_message.text is None
+    assert late_edit.applied_offset == 2

@@ -25,12 +25,16 @@ from chat_common.contract.events import (
     ChatRead,
     MalformedEvent,
     MessageCreated,
+    MessageDeleted,
+    MessageEdited,
     parse_chat_event,
 )
 from chat_service.inbox.coalescing import Coalescer
 from chat_service.inbox.counting import (
     ChatCounts,
     apply_created,
+    apply_deleted,
+    apply_edited,
     apply_read,
     is_surely_new,
     mark_moves,
@@ -46,7 +50,10 @@ _POLL_RECORDS = 500
 _FIRESTORE_BATCH = 500
 _MAX_CACHED_CHATS = 50_000
 
-Event = tuple[int, ChatRead | MessageCreated]
+# What the inbox follows: new messages and read marks move counts; edits and deletes move
+# the preview when they touch the newest message.
+InboxEvent = ChatRead | MessageCreated | MessageEdited | MessageDeleted
+Event = tuple[int, InboxEvent]
 
 
 class InboxConsumer:
@@ -122,7 +129,7 @@ class InboxConsumer:
                 event = parse_chat_event(record.value)
             except MalformedEvent:
                 continue  # the aggregator dead-letters it; nothing here to count
-            if isinstance(event, MessageCreated | ChatRead):
+            if isinstance(event, InboxEvent):
                 by_chat.setdefault(event.chat_id, []).append((record.offset, event))
         await asyncio.gather(
             *(self._apply_chat(partition, chat_id, events) for chat_id, events in by_chat.items())
@@ -146,9 +153,11 @@ class InboxConsumer:
         await self._counts.save(state)
         self._states[chat_id] = state
 
-    async def _apply_event(
-        self, state: ChatCounts, offset: int, event: ChatRead | MessageCreated
-    ) -> ChatCounts:
+    async def _apply_event(self, state: ChatCounts, offset: int, event: InboxEvent) -> ChatCounts:
+        if isinstance(event, MessageEdited):
+            return apply_edited(state, offset, event.id, event.text)
+        if isinstance(event, MessageDeleted):
+            return apply_deleted(state, offset, event.id)
         if isinstance(event, MessageCreated):
             if not is_surely_new(state, event.sender_id, event.id):
                 counted = await self._counts.counted_at(event.chat_id, event.sender_id, event.id)
@@ -220,8 +229,12 @@ class InboxConsumer:
             self._states.clear()
 
 
-def _documents_of(state: ChatCounts, event: ChatRead | MessageCreated) -> list[DocKey]:
-    """The documents an event changes: both inboxes, and the reader's receipt."""
+def _documents_of(state: ChatCounts, event: InboxEvent) -> list[DocKey]:
+    """The documents an event changes: both inboxes, and the reader's receipt. An edit or
+    delete of an older message changes no preview, so it writes nothing."""
+    last = state.last_message
+    if isinstance(event, MessageEdited | MessageDeleted) and (last is None or last.id != event.id):
+        return []
     keys = [inbox_key(member, state.chat_id) for member in state.members]
     if isinstance(event, ChatRead):
         keys.append(receipt_key(state.chat_id, event.user_id))

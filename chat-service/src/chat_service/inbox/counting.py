@@ -33,7 +33,7 @@ def newer(first: uuid.UUID, second: uuid.UUID | None) -> bool:
 class LastMessage:
     id: uuid.UUID
     sender_id: uuid.UUID
-    text: str
+    text: str | None  # None once deleted (a deletion is final: later edits change nothing)
 
     @property
     def sent_at(self) -> datetime:
@@ -132,3 +132,21 @@ def apply_read(
     moved = replace(mine, read_up_to=up_to, read_count=mine.read_count + covered, read_at=read_at)
     state = state._with_side(user_id, moved, offset)
     return state
+
+
+def apply_edited(state: ChatCounts, offset: int, message_id: uuid.UUID, text: str) -> ChatCounts:
+    """The preview follows an edit of the chat's newest message, unless it was deleted
+    (delete wins, whichever of the two events arrives last)."""
+    last = state.last_message
+    if last is not None and last.id == message_id and last.text is not None:
+        state = replace(state, last_message=replace(last, text=preview(text)))
+    return replace(state, applied_offset=offset)
+
+
+def apply_deleted(state: ChatCounts, offset: int, message_id: uuid.UUID) -> ChatCounts:
+    """The preview of a deleted newest message keeps its id and time, without its text.
+    Counts do not change: a deleted message was still sent (and read or not)."""
+    last = state.last_message
+    if last is not None and last.id == message_id:
+        state = replace(state, last_message=replace(last, text=None))
+    return replace(state, applied_offset=offset)

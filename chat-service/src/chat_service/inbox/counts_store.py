@@ -78,7 +78,7 @@ def _state(chat_id: uuid.UUID, row: dict[str, Any]) -> ChatCounts:
         for side in _SIDES
     )
     last = (
-        LastMessage(row["last_message_id"], row["last_sender_id"], row["last_text"] or "")
+        LastMessage(row["last_message_id"], row["last_sender_id"], row["last_text"])
         if row["last_message_id"] is not None
         else None
     )

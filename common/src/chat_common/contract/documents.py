@@ -153,11 +153,11 @@ class BatchDocument(_Document):
 
 
 class LastMessage(_Entry):
-    """The preview of a chat's latest message in the inbox."""
+    """The preview of a chat's latest message in the inbox; `text` is null once deleted."""
 
     id: MessageId
     sender_id: Id
-    text: str
+    text: str | None
     sent_at: Instant
 
 
