@@ -150,6 +150,20 @@ def make_user(http: httpx.AsyncClient) -> Callable[[str], Awaitable[User]]:
     return create
 
 
+@pytest.fixture
+def open_chat(http: httpx.AsyncClient, urls: Urls) -> Callable[[User, User], Awaitable[str]]:
+    """POST /chats as `user` with `other` (created, or found): the chat's id."""
+
+    async def open_(user: User, other: User) -> str:
+        response = await http.post(
+            f"{urls.chat}/chats", json={"user_id": other.id}, headers=user.headers
+        )
+        assert response.status_code in (200, 201), response.text
+        return str(response.json()["id"])
+
+    return open_
+
+
 @dataclass
 class FirestoreBatches:
     """Every batch document a query listener on one chat delivered, in delivery order."""

@@ -27,14 +27,14 @@ async def _history(http: httpx.AsyncClient, chat_url: str, chat_id: str, user: U
 
 
 async def test_deleted_account_is_refused_and_its_messages_erased(
-    http: httpx.AsyncClient, urls: Any, make_user: MakeUser, firestore_client: firestore.Client
+    http: httpx.AsyncClient,
+    urls: Any,
+    make_user: MakeUser,
+    open_chat: Callable[[Any, Any], Awaitable[str]],
+    firestore_client: firestore.Client,
 ) -> None:
     leaver, stayer = await make_user("leaver"), await make_user("stayer")
-    chat = await http.post(
-        f"{urls.chat}/chats", json={"user_id": stayer.id}, headers=leaver.headers
-    )
-    assert chat.status_code == 201, chat.text
-    chat_id = chat.json()["id"]
+    chat_id = await open_chat(leaver, stayer)
     sent = []
     for i, user in enumerate([leaver, stayer, leaver, leaver, stayer]):
         response = await http.post(

@@ -38,11 +38,11 @@ async def test_watch_prints_history_then_each_new_message_once_in_order(
     http: httpx.AsyncClient,
     urls: Any,
     make_user: Callable[[str], Awaitable[User]],
+    open_chat: Callable[[Any, Any], Awaitable[str]],
     tmp_path: Path,
 ) -> None:
     alice, bob = await make_user("e2ewa"), await make_user("e2ewb")
-    chat = await http.post(f"{urls.chat}/chats", json={"user_id": bob.id}, headers=alice.headers)
-    chat_id = chat.json()["id"]
+    chat_id = await open_chat(alice, bob)
 
     async def send(user: User, text: str) -> str:
         response = await http.post(

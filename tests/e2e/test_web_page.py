@@ -36,10 +36,10 @@ async def test_two_people_chat_live_in_the_browser(
     http: httpx.AsyncClient,
     urls: Any,
     make_user: Callable[[str], Awaitable[User]],
+    open_chat: Callable[[Any, Any], Awaitable[str]],
 ) -> None:
     alice, bob = await make_user("weba"), await make_user("webb")
-    chat = await http.post(f"{urls.chat}/chats", json={"user_id": bob.id}, headers=alice.headers)
-    chat_id = chat.json()["id"]
+    chat_id = await open_chat(alice, bob)
     for i in range(HISTORY):
         sent = await http.post(
             f"{urls.chat}/chat/{chat_id}/messages",
@@ -104,10 +104,10 @@ async def test_chat_list_shows_unread_badges_live_and_read_marks(
     http: httpx.AsyncClient,
     urls: Any,
     make_user: Callable[[str], Awaitable[User]],
+    open_chat: Callable[[Any, Any], Awaitable[str]],
 ) -> None:
     alice, bob, carol = await make_user("inba"), await make_user("inbb"), await make_user("inbc")
-    chat = await http.post(f"{urls.chat}/chats", json={"user_id": bob.id}, headers=alice.headers)
-    chat_id = chat.json()["id"]
+    chat_id = await open_chat(alice, bob)
     for text in ("first", "second", "third from alice"):
         sent = await http.post(
             f"{urls.chat}/chat/{chat_id}/messages", json={"text": text}, headers=alice.headers
@@ -140,11 +140,9 @@ async def test_chat_list_shows_unread_badges_live_and_read_marks(
         await expect(last_mine.locator(".read-mark")).to_have_count(1)
 
         # A new chat joins Alice's list live, with its unread badge and preview.
-        opened = await http.post(
-            f"{urls.chat}/chats", json={"user_id": alice.id}, headers=carol.headers
-        )
+        opened = await open_chat(carol, alice)
         sent = await http.post(
-            f"{urls.chat}/chat/{opened.json()['id']}/messages",
+            f"{urls.chat}/chat/{opened}/messages",
             json={"text": "hi alice, it is carol"},
             headers=carol.headers,
         )
@@ -171,10 +169,10 @@ async def test_an_edit_and_a_delete_are_seen_live_by_the_other_person(
     http: httpx.AsyncClient,
     urls: Any,
     make_user: Callable[[str], Awaitable[User]],
+    open_chat: Callable[[Any, Any], Awaitable[str]],
 ) -> None:
     alice, bob = await make_user("webe"), await make_user("webf")
-    chat = await http.post(f"{urls.chat}/chats", json={"user_id": bob.id}, headers=alice.headers)
-    chat_id = chat.json()["id"]
+    chat_id = await open_chat(alice, bob)
     alice_context, bob_context = await browser.new_context(), await browser.new_context()
     try:
         alice_page, bob_page = await alice_context.new_page(), await bob_context.new_page()
