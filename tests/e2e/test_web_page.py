@@ -1,11 +1,13 @@
 """The web page in headless Chromium (Debian's), two people in two browser contexts."""
 
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 from playwright.async_api import Browser, Locator, Page, expect
 
 User = Any
@@ -31,15 +33,39 @@ async def log_in_and_open_chat(page: Page, chat_url: str, user: User, other: Use
     await expect(page.locator("#live")).to_have_text("● live", timeout=20_000)
 
 
-async def test_two_people_chat_live_in_the_browser(
-    browser: Browser,
-    http: httpx.AsyncClient,
-    urls: Any,
-    make_user: Callable[[str], Awaitable[User]],
-    open_chat: Callable[[Any, Any], Awaitable[str]],
-) -> None:
+TwoInAChat = tuple[User, User, str]
+
+
+@pytest.fixture
+async def two_in_a_chat(
+    make_user: Callable[[str], Awaitable[User]], open_chat: Callable[[Any, Any], Awaitable[str]]
+) -> TwoInAChat:
+    """Alice and Bob, and the id of their chat."""
     alice, bob = await make_user("weba"), await make_user("webb")
-    chat_id = await open_chat(alice, bob)
+    return alice, bob, await open_chat(alice, bob)
+
+
+@asynccontextmanager
+async def both_in_the_chat(
+    browser: Browser, chat_url: str, alice: User, bob: User
+) -> AsyncIterator[tuple[Page, Page]]:
+    """Alice's and Bob's pages, in browser contexts of their own, each logged in with
+    their chat open; the contexts are closed after."""
+    alice_context, bob_context = await browser.new_context(), await browser.new_context()
+    try:
+        alice_page, bob_page = await alice_context.new_page(), await bob_context.new_page()
+        await log_in_and_open_chat(alice_page, chat_url, alice, bob)
+        await log_in_and_open_chat(bob_page, chat_url, bob, alice)
+        yield alice_page, bob_page
+    finally:
+        await alice_context.close()
+        await bob_context.close()
+
+
+async def test_two_people_chat_live_in_the_browser(
+    browser: Browser, http: httpx.AsyncClient, urls: Any, two_in_a_chat: TwoInAChat
+) -> None:
+    alice, bob, chat_id = two_in_a_chat
     for i in range(HISTORY):
         sent = await http.post(
             f"{urls.chat}/chat/{chat_id}/messages",
@@ -48,12 +74,7 @@ async def test_two_people_chat_live_in_the_browser(
         )
         assert sent.status_code == 201, sent.text
 
-    alice_context, bob_context = await browser.new_context(), await browser.new_context()
-    try:
-        alice_page, bob_page = await alice_context.new_page(), await bob_context.new_page()
-        await log_in_and_open_chat(alice_page, urls.chat, alice, bob)
-        await log_in_and_open_chat(bob_page, urls.chat, bob, alice)
-
+    async with both_in_the_chat(browser, urls.chat, alice, bob) as (alice_page, bob_page):
         # Bob sees the newest page, and scrolling up loads older pages to the start.
         messages = bob_page.locator("#messages .msg")
         await expect(messages.last).to_contain_text(f"earlier {HISTORY - 1}")
@@ -89,9 +110,6 @@ async def test_two_people_chat_live_in_the_browser(
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
         await bob_page.screenshot(path=str(ARTIFACTS / "e2e-web-chat-bob.png"))
         await alice_page.screenshot(path=str(ARTIFACTS / "e2e-web-chat-alice.png"))
-    finally:
-        await alice_context.close()
-        await bob_context.close()
 
 
 def chat_entry(page: Page, other: User) -> Locator:
@@ -165,19 +183,10 @@ async def test_chat_list_shows_unread_badges_live_and_read_marks(
 
 
 async def test_an_edit_and_a_delete_are_seen_live_by_the_other_person(
-    browser: Browser,
-    http: httpx.AsyncClient,
-    urls: Any,
-    make_user: Callable[[str], Awaitable[User]],
-    open_chat: Callable[[Any, Any], Awaitable[str]],
+    browser: Browser, http: httpx.AsyncClient, urls: Any, two_in_a_chat: TwoInAChat
 ) -> None:
-    alice, bob = await make_user("webe"), await make_user("webf")
-    chat_id = await open_chat(alice, bob)
-    alice_context, bob_context = await browser.new_context(), await browser.new_context()
-    try:
-        alice_page, bob_page = await alice_context.new_page(), await bob_context.new_page()
-        await log_in_and_open_chat(alice_page, urls.chat, alice, bob)
-        await log_in_and_open_chat(bob_page, urls.chat, bob, alice)
+    alice, bob, chat_id = two_in_a_chat
+    async with both_in_the_chat(browser, urls.chat, alice, bob) as (alice_page, bob_page):
         tag = uuid.uuid4().hex[:6]
         for text in (f"tpyo {tag}", f"regret {tag}"):
             await alice_page.fill("#text", text)
@@ -224,6 +233,3 @@ async def test_an_edit_and_a_delete_are_seen_live_by_the_other_person(
         assert relogin.status_code == 401
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
         await bob_page.screenshot(path=str(ARTIFACTS / "e2e-web-edit-delete-bob.png"))
-    finally:
-        await alice_context.close()
-        await bob_context.close()
