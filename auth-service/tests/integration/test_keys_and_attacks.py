@@ -1,7 +1,5 @@
 """JWKS, key rotation, and token attacks against the service and a bare auth-validator app."""
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -14,26 +12,13 @@ from auth_service.config import Settings
 from auth_service.keygen import generate, public_pem
 from auth_service.main import create_app
 from auth_validator import TokenValidator, ValidatorSettings
-from auth_validator.fastapi import CurrentPrincipal
+from auth_validator.testing import whoami_app
 
 
 def validator_app(auth_client: httpx.AsyncClient) -> FastAPI:
     """A third service: only auth-validator, keys fetched from the auth service's JWKS."""
-
-    @asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        settings = ValidatorSettings(AUTH_JWKS_URL="http://auth/.well-known/jwks.json")
-        app.state.token_validator = TokenValidator(settings, auth_client)
-        yield
-        await app.state.token_validator.aclose()
-
-    app = FastAPI(lifespan=lifespan)
-
-    @app.get("/whoami")
-    async def whoami(principal: CurrentPrincipal) -> dict[str, str]:
-        return {"id": str(principal.id), "username": principal.username}
-
-    return app
+    settings = ValidatorSettings(AUTH_JWKS_URL="http://auth/.well-known/jwks.json")
+    return whoami_app(lambda: TokenValidator(settings, auth_client))
 
 
 async def test_jwks_publishes_the_signing_key(

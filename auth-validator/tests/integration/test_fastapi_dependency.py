@@ -16,11 +16,11 @@ from fastapi.responses import JSONResponse
 from auth_validator import Principal, TokenValidator, ValidatorSettings
 from auth_validator.fastapi import (
     BearerToken,
-    CurrentPrincipal,
     StreamPrincipal,
     password_flow_scheme,
     principal_dependency,
 )
+from auth_validator.testing import whoami_app
 
 
 class JwksServer:
@@ -58,17 +58,7 @@ async def jwks_server() -> AsyncIterator[JwksServer]:
 
 
 def bare_app(settings: ValidatorSettings) -> FastAPI:
-    @asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        app.state.token_validator = TokenValidator(settings)
-        yield
-        await app.state.token_validator.aclose()
-
-    app = FastAPI(lifespan=lifespan)
-
-    @app.get("/whoami")
-    async def whoami(principal: CurrentPrincipal) -> dict[str, str]:
-        return {"id": str(principal.id), "username": principal.username}
+    app = whoami_app(lambda: TokenValidator(settings))
 
     @app.get("/forward")
     async def forward(token: BearerToken) -> dict[str, int]:
