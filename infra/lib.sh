@@ -82,3 +82,25 @@ read_classpath() {
   [ -s "$2" ] || die "$1" "$2 is missing; run make up (it runs infra/$1/install.sh first)"
   cat "$2"
 }
+
+# npm_ci COMPONENT DIR [MIN_NODE_MAJOR]: install DIR's npm modules from its committed
+# package-lock.json (Node.js and npm first, from Debian, if missing). A no-op when the last
+# install completed after the lock changed: npm ci writes node_modules/.package-lock.json
+# last, so that marker's age tells. --ignore-scripts: no module here needs an install script.
+npm_ci() {
+  local component=$1 dir=$2 min_major=${3:-0}
+  local marker="$dir/node_modules/.package-lock.json"
+  if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+    apt_install "$component" "Node.js and npm" nodejs npm
+  fi
+  local major
+  major="$(node -p 'process.versions.node.split(".")[0]')"
+  [ "$major" -ge "$min_major" ] ||
+    die "$component" "Node.js $(node --version) is too old; it needs Node.js $min_major or newer"
+  if [ -f "$marker" ] && [ "$marker" -nt "$dir/package-lock.json" ]; then
+    return 0
+  fi
+  echo "$component: installing npm modules from $dir/package-lock.json"
+  (cd "$dir" && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error) ||
+    die "$component" "npm ci failed (see the output above)"
+}
