@@ -1,12 +1,12 @@
 """JWKS caching with a fake HTTP transport and a fake clock: lazy, cached, rate-limited."""
 
-from typing import Any
+from typing import Any, NamedTuple
 
 import httpx
 import pytest
 from support import URL, FakeClock, FakeJwks, make_validator
 
-from auth_validator import InvalidToken, KeysUnavailable
+from auth_validator import InvalidToken, KeysUnavailable, TokenValidator
 from auth_validator.keys import JwksKeyStore, parse_jwks
 
 
@@ -60,12 +60,28 @@ async def test_unreachable_with_nothing_cached_is_keys_unavailable(signer: Any) 
     assert await validator.verify(signer.token())
 
 
-async def test_failed_refresh_keeps_cached_keys(signer: Any, foreign_signer: Any) -> None:
+class CachedThenDown(NamedTuple):
+    """A validator that fetched and cached the keys; since then the JWKS is down."""
+
+    server: FakeJwks
+    clock: FakeClock
+    validator: TokenValidator
+
+
+@pytest.fixture
+async def cached_then_down(signer: Any) -> CachedThenDown:
     server = FakeJwks(signer)
     clock = FakeClock()
     validator = make_validator(server, clock)
     await validator.verify(signer.token())
     server.up = False
+    return CachedThenDown(server, clock, validator)
+
+
+async def test_failed_refresh_keeps_cached_keys(
+    cached_then_down: CachedThenDown, signer: Any, foreign_signer: Any
+) -> None:
+    server, clock, validator = cached_then_down
     clock.now += 60
     with pytest.raises(InvalidToken, match="unknown signing key id"):
         await validator.verify(foreign_signer.token())
@@ -91,12 +107,10 @@ async def test_key_withdrawn_from_jwks_is_dropped_once_the_cache_is_old(
     assert server.requests == 2
 
 
-async def test_old_cache_is_kept_when_the_refresh_fails(signer: Any) -> None:
-    server = FakeJwks(signer)
-    clock = FakeClock()
-    validator = make_validator(server, clock)
-    await validator.verify(signer.token())
-    server.up = False
+async def test_old_cache_is_kept_when_the_refresh_fails(
+    cached_then_down: CachedThenDown, signer: Any
+) -> None:
+    server, clock, validator = cached_then_down
     clock.now += 400
     assert await validator.verify(signer.token())  # availability: the known key still works
     assert await validator.verify(signer.token())  # and the next try waits an interval
