@@ -23,6 +23,10 @@ class InvalidCredentials(AuthError):
     detail = "Incorrect username or password"
 
 
+class AccountGone(InvalidCredentials):
+    """The account a write refers to was deleted meanwhile (a login racing its deletion)."""
+
+
 class RefreshRejected(AuthError):
     status_code = status.HTTP_401_UNAUTHORIZED
     detail = "Refresh token is invalid, expired or revoked"

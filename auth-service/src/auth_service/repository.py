@@ -13,10 +13,12 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from auth_service.database import UNAVAILABLE_ERRORS
-from auth_service.exceptions import DatabaseUnavailable, UsernameTaken
+from auth_service.exceptions import AccountGone, DatabaseUnavailable, UsernameTaken
 from auth_service.orm import RateLimitCounter, RefreshFamily, RefreshToken, UserAccount
 
 USERNAME_INDEX = "uq_user_account_username_lower"
+# PostgreSQL's SQLSTATE for a refused foreign key.
+FOREIGN_KEY_VIOLATION = "23503"
 
 _lowered = func.lower(UserAccount.username)
 
@@ -46,6 +48,12 @@ class AuthRepository:
                 yield UnitOfWork(session)
         except UNAVAILABLE_ERRORS as exc:  # the commit's too
             raise DatabaseUnavailable() from exc
+        except IntegrityError as exc:
+            # Only a user's rows refer to other rows: a foreign key refused means the user
+            # was deleted between the read and this write (a login racing DELETE /users/me).
+            if getattr(exc.orig, "sqlstate", None) == FOREIGN_KEY_VIOLATION:
+                raise AccountGone() from exc
+            raise
 
 
 class UnitOfWork:

@@ -4,13 +4,18 @@
 import asyncio
 import uuid
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 
 import httpx
 import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
+from fastapi import FastAPI
 from support import PASSWORD, Login, Register, bearer, refresh
 
+from auth_service.exceptions import AccountGone
+from auth_service.orm import RefreshFamily
+from auth_service.service import AuthService
 from chat_common.contract.events import USER_EVENTS_TOPIC, UserDeleted, parse_user_event
 
 KAFKA = "127.0.0.1:9092"
@@ -110,3 +115,22 @@ async def test_deleted_account_stops_working_and_is_announced(
     assert gone.status_code == 404
     # Deleting again: the account is gone already, the state stays the same.
     assert (await delete_me(client, tokens["access_token"], PASSWORD)).status_code == 401
+
+
+async def test_a_login_racing_the_deletion_is_401_not_500(
+    app: FastAPI, client: httpx.AsyncClient, register: Register, login: Login
+) -> None:
+    """The login read the user before the deletion and writes its session after: the
+    foreign key refuses the write, and that is the login's 401, not a server error."""
+    user = await register()
+    tokens = await login(user["username"])
+    assert (await delete_me(client, tokens["access_token"], PASSWORD)).status_code == 204
+    service: AuthService = app.state.auth_service
+    now = datetime.now(UTC)
+    family = RefreshFamily(
+        id=uuid.uuid4(), user_id=uuid.UUID(user["id"]), created_at=now, expires_at=now
+    )
+    with pytest.raises(AccountGone) as raised:
+        async with service._repository.transaction() as store:
+            store.add_family(family)
+    assert raised.value.status_code == 401
