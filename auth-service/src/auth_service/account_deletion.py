@@ -83,6 +83,13 @@ async def get_account_deletion(request: Request) -> AccountDeletion:
 @account_router.delete(
     "/users/me",
     status_code=status.HTTP_204_NO_CONTENT,
+    summary="Delete your account",
+    description=(
+        "Needs the password again. The account stops working at once (login, refresh, and "
+        "access tokens already issued: chat-service refuses them within about a second), "
+        "leaves `/users`, and a `user.deleted` event on `user-events` has chat-service erase "
+        "its messages (shown as deleted) within 60 s."
+    ),
     responses=error_responses(
         (401, "Missing or invalid bearer token, or wrong password"),
         (422, "Invalid body"),
