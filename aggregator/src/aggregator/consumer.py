@@ -15,7 +15,6 @@ import time
 from collections.abc import Callable, Sequence
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
-from aiokafka.abc import ConsumerRebalanceListener
 from aiokafka.errors import KafkaError
 from aiokafka.structs import OffsetAndMetadata
 
@@ -34,6 +33,8 @@ from aggregator.events import MalformedEvent, parse_event
 from aggregator.kafka_clients import start_kafka_clients as start_kafka_clients
 from aggregator.offset_ledger import OffsetLedger
 from aggregator.sink import FirestoreSink, FlushResult, SinkUnavailable
+from chat_common.backoff import Backoff
+from chat_common.kafka_rebalance import ForwardingListener
 
 logger = logging.getLogger(__name__)
 
@@ -81,7 +82,8 @@ class AggregatingConsumer:
     # -- lifecycle -------------------------------------------------------------------
 
     def subscribe(self) -> None:
-        self.consumer.subscribe([self.topic], listener=_FlushOnRevoke(self))
+        listener = ForwardingListener(self.on_revoked, self.on_assigned)
+        self.consumer.subscribe([self.topic], listener=listener)
 
     def stop(self) -> None:
         self._stopping.set()
@@ -215,8 +217,9 @@ class AggregatingConsumer:
             if tp in self._aggregators:
                 self._complete(tp, self._aggregators[tp].complete_all(reason))
         deadline = time.monotonic() + FINAL_FLUSH_SECONDS
-        delay = BACKOFF_INITIAL_SECONDS
+        backoff = Backoff(BACKOFF_INITIAL_SECONDS, BACKOFF_MAX_SECONDS)
         while self._ledger.unwritten() and not await self._write_unwritten():
+            delay = backoff.failed()
             if time.monotonic() + delay > deadline:
                 logger.error(
                     "giving up on %d groups at %s; they stay uncommitted and are redelivered",
@@ -225,7 +228,6 @@ class AggregatingConsumer:
                 )
                 break
             await asyncio.sleep(delay)
-            delay = min(delay * 2, BACKOFF_MAX_SECONDS)
         await self._commit(tps)
         for tp in tps:
             self._ledger.revoke(tp)
@@ -287,16 +289,3 @@ class AggregatingConsumer:
             position = self._ledger.next_offset(tp)
             if highwater is not None and position is not None:
                 metrics.CONSUMER_LAG.labels(str(tp.partition)).set(max(highwater - position, 0))
-
-
-class _FlushOnRevoke(ConsumerRebalanceListener):
-    """Flushes and commits the revoked partitions' groups before the group moves on."""
-
-    def __init__(self, owner: AggregatingConsumer) -> None:
-        self.owner = owner
-
-    async def on_partitions_revoked(self, revoked: list[TopicPartition]) -> None:
-        await self.owner.on_revoked(revoked)
-
-    async def on_partitions_assigned(self, assigned: list[TopicPartition]) -> None:
-        await self.owner.on_assigned(assigned)

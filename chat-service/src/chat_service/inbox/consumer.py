@@ -17,7 +17,6 @@ from dataclasses import replace
 from datetime import UTC, datetime
 
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
-from aiokafka.abc import ConsumerRebalanceListener
 from aiokafka.structs import OffsetAndMetadata
 from google.cloud.firestore import AsyncClient
 
@@ -29,6 +28,7 @@ from chat_common.contract.events import (
     MessageEdited,
     parse_chat_event,
 )
+from chat_common.kafka_rebalance import ForwardingListener
 from chat_service.inbox.coalescing import Coalescer
 from chat_service.inbox.counting import (
     ChatCounts,
@@ -86,7 +86,9 @@ class InboxConsumer:
         self.documents_written = 0
 
     def subscribe(self) -> None:
-        self._consumer.subscribe([self._topic], listener=_Rebalance(self))
+        self._consumer.subscribe(
+            [self._topic], listener=ForwardingListener(self.revoked, self.assigned_to)
+        )
 
     def stop(self) -> None:
         self._stopping.set()
@@ -239,14 +241,3 @@ def _documents_of(state: ChatCounts, event: InboxEvent) -> list[DocKey]:
     if isinstance(event, ChatRead):
         keys.append(receipt_key(state.chat_id, event.user_id))
     return keys
-
-
-class _Rebalance(ConsumerRebalanceListener):
-    def __init__(self, owner: InboxConsumer) -> None:
-        self._owner = owner
-
-    async def on_partitions_revoked(self, revoked: list[TopicPartition]) -> None:
-        await self._owner.revoked(revoked)
-
-    async def on_partitions_assigned(self, assigned: list[TopicPartition]) -> None:
-        await self._owner.assigned_to(assigned)
