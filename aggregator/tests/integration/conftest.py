@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import signal
-import socket
 import subprocess
 import sys
 import time
@@ -22,11 +20,12 @@ from typing import Any
 
 import httpx
 import pytest
+from aggregator_process import AggregatorProcess, free_port
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from event_sender import EventSender
 from google.cloud.firestore import AsyncClient
 
-from chat_common.contract.events import MessageCreated
 from chat_common.contract.firestore import async_firestore_client, firestore_client
 from chat_common.waiting import wait_until_ready
 
@@ -106,71 +105,6 @@ async def topics(kafka_admin: AIOKafkaAdminClient) -> AsyncIterator[Topics]:
     await kafka_admin.delete_topics([made.name, made.dlq])
 
 
-class EventSender:
-    """Produces chat message events as chat-service would, and remembers what it sent.
-
-    Senders are named for readability ("alice"); each name stands for a user id (a UUID,
-    as the contract requires) of its own in every test.
-    """
-
-    def __init__(self, producer: AIOKafkaProducer, topic: str) -> None:
-        self.producer = producer
-        self.topic = topic
-        self.sent: dict[str, list[tuple[uuid.UUID, str]]] = {}
-        self.values: dict[uuid.UUID, tuple[str, bytes]] = {}
-        self.users: dict[str, str] = {}
-        self.senders: dict[str, list[str]] = {}
-
-    def user(self, name: str) -> str:
-        return self.users.setdefault(name, str(uuid.uuid4()))
-
-    def members(self, chat_id: str, sender_id: str) -> tuple[uuid.UUID, uuid.UUID]:
-        """The sender and the chat's other sender (a stand-in until another one speaks)."""
-        known = self.senders.setdefault(chat_id, [])
-        if sender_id not in known:
-            known.append(sender_id)
-        other = next((u for u in known if u != sender_id), self.user("a quiet member"))
-        return uuid.UUID(sender_id), uuid.UUID(other)
-
-    def event(self, chat_id: str, sender: str, text: str, message_id: uuid.UUID) -> bytes:
-        """The record value chat-service would produce."""
-        sender_id = self.user(sender)
-        members = self.members(chat_id, sender_id)
-        return MessageCreated.of(
-            message_id, uuid.UUID(chat_id), uuid.UUID(sender_id), members, text
-        ).encode()
-
-    async def send(
-        self, chat_id: str, sender: str, text: str = "hi", message_id: uuid.UUID | None = None
-    ) -> uuid.UUID:
-        message_id = message_id or uuid.uuid1()
-        sender_id = self.user(sender)
-        value = self.event(chat_id, sender, text, message_id)
-        await self.producer.send(self.topic, key=chat_id.encode(), value=value)
-        self.sent.setdefault(chat_id, []).append((message_id, sender_id))
-        self.values[message_id] = (chat_id, value)
-        return message_id
-
-    async def redeliver(self, message_id: uuid.UUID) -> None:
-        """The same event again, byte for byte (an outbox re-announce, a replay)."""
-        chat_id, value = self.values[message_id]
-        await self.send_raw(chat_id, value)
-
-    async def send_raw(self, chat_id: str, value: bytes) -> None:
-        await self.producer.send(self.topic, key=chat_id.encode(), value=value)
-
-    async def flush(self) -> None:
-        await self.producer.flush()
-
-    @property
-    def ids(self) -> set[str]:
-        return {str(i) for items in self.sent.values() for i, _ in items}
-
-    @property
-    def chats(self) -> list[str]:
-        return list(self.sent)
-
-
 @pytest.fixture
 def events(producer: AIOKafkaProducer, topics: Topics) -> EventSender:
     return EventSender(producer, topics.name)
@@ -209,46 +143,6 @@ class Batches:
 @pytest.fixture
 def batches(firestore: AsyncClient) -> Batches:
     return Batches(firestore)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@dataclass
-class AggregatorProcess:
-    """`python -m aggregator` as its own process, as `make up` runs it."""
-
-    proc: subprocess.Popen[bytes]
-    port: int
-    log: Path
-
-    def kill9(self) -> None:
-        self.proc.send_signal(signal.SIGKILL)
-        self.proc.wait(10)
-
-    def terminate(self, timeout: float = 15.0) -> float:
-        """SIGTERM; return how long the process took to exit."""
-        started = time.monotonic()
-        self.proc.send_signal(signal.SIGTERM)
-        self.proc.wait(timeout)
-        return time.monotonic() - started
-
-    def tail(self, lines: int = 30) -> str:
-        return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
-
-    async def logged(self, text: str, timeout: float = 30.0) -> None:
-        """Wait until the process has logged `text` (fail after `timeout`)."""
-        deadline = time.monotonic() + timeout
-        while text not in self.log.read_text(errors="replace"):
-            assert time.monotonic() < deadline, f"{text!r} never logged:\n{self.tail()}"
-            await asyncio.sleep(0.1)
-
-    async def metrics(self) -> str:
-        async with httpx.AsyncClient() as client:
-            return (await client.get(f"http://127.0.0.1:{self.port}/metrics")).text
 
 
 @pytest.fixture
