@@ -23,9 +23,10 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from fastapi import Request
 
 from auth_validator.fastapi import CurrentPrincipal
+from chat_common.backoff import Backoff, wait_or_stop
 from chat_common.contract.events import MalformedEvent, UserDeleted, parse_user_event
-from chat_common.store_access import KafkaAccessSettings, kafka_client_kwargs
 from chat_service.exceptions import CallerRejected
+from chat_service.kafka_source import KafkaSource
 
 logger = logging.getLogger(__name__)
 
@@ -66,17 +67,12 @@ class DeletedAccountsRunner:
 
     def __init__(
         self,
-        bootstrap_servers: str,
-        topic: str,
-        group_id: str,
-        access: KafkaAccessSettings,
+        source: KafkaSource,
         deleted: DeletedUsers,
         erase: Callable[[uuid.UUID], Awaitable[int]],
     ) -> None:
-        self._bootstrap_servers = bootstrap_servers
-        self._topic = topic
-        self._group_id = group_id
-        self._access = access
+        self._source = source
+        self._topic = source.topic
         self._deleted = deleted
         self._erase = erase
         self._stopping = asyncio.Event()
@@ -88,25 +84,17 @@ class DeletedAccountsRunner:
         await asyncio.gather(self._retrying(self._tail), self._retrying(self._erase_loop))
 
     async def _retrying(self, loop: Callable[[AIOKafkaConsumer], Awaitable[None]]) -> None:
-        retry = _FIRST_RETRY_SECONDS
+        backoff = Backoff(_FIRST_RETRY_SECONDS, _MAX_RETRY_SECONDS)
         while not self._stopping.is_set():
-            grouped = loop == self._erase_loop
-            consumer = AIOKafkaConsumer(
-                bootstrap_servers=self._bootstrap_servers,
-                group_id=self._group_id if grouped else None,
-                enable_auto_commit=False,
-                auto_offset_reset="earliest",
-                **kafka_client_kwargs(self._access),
-            )
+            consumer = self._source.consumer("earliest", grouped=loop == self._erase_loop)
             try:
                 await consumer.start()
-                retry = _FIRST_RETRY_SECONDS
+                backoff.succeeded()
                 await loop(consumer)
             except Exception as exc:  # Kafka or a store down: start over after a pause
+                retry = backoff.failed()
                 logger.warning("user-events %s: %r; retrying in %.1fs", loop.__name__, exc, retry)
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._stopping.wait(), retry)
-                retry = min(retry * 2, _MAX_RETRY_SECONDS)
+                await wait_or_stop(self._stopping, retry)
             finally:
                 with contextlib.suppress(Exception):
                     await consumer.stop()

@@ -22,6 +22,7 @@ from chat_service.deleted_accounts import (
 from chat_service.events import EventPublisher, KafkaUnavailable
 from chat_service.inbox.counts_store import COUNTS_STATEMENTS, CountsStore
 from chat_service.inbox.runner import inbox_runner
+from chat_service.kafka_source import KafkaSource
 from chat_service.message_changes import CHANGE_STATEMENTS, ChangeRepository, MessageChanges
 from chat_service.message_changes_router import changes_router
 from chat_service.outbox import OutboxRelay
@@ -102,14 +103,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             app.state.message_changes,
             async_firestore_client(settings.FIRESTORE_PROJECT, settings.FIRESTORE_EMULATOR_HOST),
         )
-        deleted_accounts = DeletedAccountsRunner(
+        user_events = KafkaSource(
             settings.KAFKA_BOOTSTRAP_SERVERS,
             settings.USER_EVENTS_TOPIC,
             settings.USER_EVENTS_GROUP_ID,
             settings,
-            app.state.deleted_users,
-            eraser.erase,
         )
+        deleted_accounts = DeletedAccountsRunner(user_events, app.state.deleted_users, eraser.erase)
         deleted_task = asyncio.create_task(deleted_accounts.run(), name="deleted-accounts")
         # Start the producer now if Kafka answers quickly, so a fresh instance is ready at
         # once; if not, the relay keeps trying and sends are accepted meanwhile.
