@@ -7,14 +7,18 @@ from pydantic import BaseModel, ConfigDict, StringConstraints
 
 from chat_common.contract.times import Instant
 from chat_common.contract.usernames import USERNAME_PATTERN
-from chat_common.text import SafeText
+from chat_common.text import RawMaxLength, SafeText
 
 # The username rule already keeps usernames to ASCII letters, digits and `_.-`; SafeText
 # states the shared rule (no controls, no bidi overrides) so a looser rule cannot drop it.
 Username = Annotated[str, StringConstraints(pattern=USERNAME_PATTERN), SafeText]
 Password = Annotated[str, StringConstraints(min_length=8, max_length=128)]
+# Trimmed (so "   " is empty); 64 characters as sent.
 DisplayName = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64), SafeText
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=64),
+    RawMaxLength(64),
+    SafeText,
 ]
 
 

@@ -6,7 +6,7 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from chat_common.contract.times import Instant, TimeUUID
-from chat_common.text import SafeText
+from chat_common.text import RawMaxLength, SafeText
 
 MAX_TEXT_LENGTH = 4000
 
@@ -15,11 +15,12 @@ MAX_TEXT_LENGTH = 4000
 # one serializer, which auth-service uses too.
 Timestamp = Instant
 
-# Text is trimmed first, so "   " is empty (422) and the 4,000 limit counts what is kept;
+# Text is trimmed, so "   " is empty (422); the 4,000 limit holds for the text as sent;
 # control characters (but newline and tab) and bidi overrides are refused (422).
 MessageText = Annotated[
     str,
     StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_TEXT_LENGTH),
+    RawMaxLength(MAX_TEXT_LENGTH),
     SafeText,
 ]
 

@@ -63,6 +63,8 @@ class _SafeText:
     ) -> JsonSchemaValue:
         json_schema = handler(schema)
         inner: Any = schema.get("schema", {})
+        if inner.get("type") == "function-before":  # RawMaxLength wraps the str schema
+            inner = inner.get("schema", {})
         # Stripped and at least one character long: the pattern says what is left.
         stripped = inner.get("strip_whitespace") and inner.get("min_length", 0) >= 1
         json_schema.setdefault(
@@ -74,3 +76,23 @@ class _SafeText:
 # Apply after the other constraints (so after stripping): `Annotated[str, ..., SafeText]`.
 SafeText = _SafeText()
 SafeStr = Annotated[str, SafeText]
+
+
+class RawMaxLength:
+    """At most `limit` characters as sent, checked before `strip_whitespace` trims: the
+    API document's `maxLength` describes the text as sent, so a padded text over it is
+    refused rather than accepted once trimmed. Put it after the StringConstraints (it
+    wraps them, so it runs first)."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+
+    def _within(self, value: Any) -> Any:
+        if isinstance(value, str) and len(value) > self.limit:
+            raise ValueError(f"at most {self.limit} characters")
+        return value
+
+    def __get_pydantic_core_schema__(
+        self, source: Any, handler: GetCoreSchemaHandler
+    ) -> CoreSchema:
+        return core_schema.no_info_before_validator_function(self._within, handler(source))

@@ -6,7 +6,7 @@ from typing import Annotated, Any
 import pytest
 from pydantic import BaseModel, StringConstraints, TypeAdapter, ValidationError
 
-from chat_common.text import SafeText
+from chat_common.text import RawMaxLength, SafeText
 
 Stripped = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1), SafeText]
 Plain = Annotated[str, SafeText]
@@ -38,3 +38,22 @@ def test_a_stricter_pattern_is_kept() -> None:
         username: Username
 
     assert Body.model_json_schema()["properties"]["username"]["pattern"] == "^[a-z]+$"
+
+
+Padded = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=5),
+    RawMaxLength(5),
+    SafeText,
+]
+
+
+@pytest.mark.parametrize(
+    "value", ["abcde", " abc ", "   ", "\x85" * 5 + "a", "a" + " " * 5, "abcdef"]
+)
+def test_max_length_holds_for_the_text_as_sent(value: str) -> None:
+    """The documented maxLength describes the text as sent: a padded text over it is
+    refused, not accepted once trimmed (schemathesis found `"\\x85" * 64 + "0"` accepted)."""
+    schema = TypeAdapter(Padded).json_schema()
+    documented = len(value) <= schema["maxLength"] and re.fullmatch(schema["pattern"], value)
+    assert bool(documented) == _accepts(Padded, value)
