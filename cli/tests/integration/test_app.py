@@ -2,6 +2,7 @@
 
 import json
 import re
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -124,6 +125,10 @@ def test_errors_are_one_line_without_a_traceback(
         assert "Traceback" not in result.err and len(result.err.strip().splitlines()) == 1
 
 
+# A bound on waiting for the inbox consumer, generous for a loaded machine.
+UNREAD_WAIT_SECONDS = 30.0
+
+
 def unread_of(listing: str, name: str) -> int:
     """The unread count on `name`'s row of `chat chats`."""
     match = re.search(rf"^\s*{name}\s+(\d+)\s", listing, re.MULTILINE)
@@ -131,22 +136,34 @@ def unread_of(listing: str, name: str) -> int:
     return int(match.group(1))
 
 
+def listing_with(run: Run, name: str, unread: int, **env: str) -> str:
+    """`chat chats` once `name`'s row shows `unread`: counts follow sends through the
+    inbox consumer, a moment after the send answered (bounded wait)."""
+    deadline = time.monotonic() + UNREAD_WAIT_SECONDS
+    while True:
+        listed = run("chats", **env)
+        assert listed.code == 0, listed.err
+        if unread_of(listed.out, name) == unread or time.monotonic() > deadline:
+            assert unread_of(listed.out, name) == unread, listed.out
+            return listed.out
+        time.sleep(0.2)
+
+
 def test_chats_shows_unread_counts_and_watch_marks_them_read(pair: Pair) -> None:
     alice, bob, a_name, b_name = pair.alice, pair.bob, pair.a_name, pair.b_name
     for text in ("one", "two", "three, the last"):
         assert alice("send", b_name, text).code == 0
 
-    listed = bob("chats", COLUMNS="200")
-    assert listed.code == 0, listed.err
-    assert unread_of(listed.out, a_name) == 3
-    assert f"{a_name}: three, the last" in listed.out
+    listed = listing_with(bob, a_name, 3, COLUMNS="200")
+    assert f"{a_name}: three, the last" in listed
     # In a pipe's 80 columns only the preview is cut: names, counts and ids stay whole.
     narrow = bob("chats").out
     assert unread_of(narrow, a_name) == 3 and re.search(UUID, narrow)
     # Alice's own messages are not unread for her.
     assert unread_of(alice("chats").out, b_name) == 0
 
-    # Watching without marking leaves the count; watching marks what it printed as read.
+    # Watching without marking leaves the count; watching marks what it printed as read
+    # (a read mark shows in the list at once).
     quiet = bob("watch", a_name, "--timeout", "0.5", "--no-mark-read")
     assert quiet.code == 0 and "three, the last" in quiet.out, quiet.err
     assert unread_of(bob("chats").out, a_name) == 3
@@ -154,4 +171,4 @@ def test_chats_shows_unread_counts_and_watch_marks_them_read(pair: Pair) -> None
     assert watched.code == 0 and "three, the last" in watched.out, watched.err
     assert unread_of(bob("chats").out, a_name) == 0
     assert alice("send", b_name, "four").code == 0
-    assert unread_of(bob("chats").out, a_name) == 1
+    listing_with(bob, a_name, 1)
