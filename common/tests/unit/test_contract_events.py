@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from chat_common.contract.events import (
+    ChatCreated,
     ChatRead,
     MalformedEvent,
     MessageCreated,
@@ -82,6 +83,7 @@ EVENTS = [
         id=MESSAGE, chat_id=CHAT, sender_id=ALICE, members=(ALICE, BOB), deleted_at=LATER
     ),
     ChatRead(chat_id=CHAT, user_id=BOB, members=(ALICE, BOB), up_to=MESSAGE, read_at=LATER),
+    ChatCreated(chat_id=CHAT, members=(ALICE, BOB), created_at=SENT),
 ]
 
 
@@ -107,8 +109,20 @@ def test_edit_delete_and_read_carry_the_designed_fields() -> None:
         ],
         "MessageDeleted": ["v", "type", "id", "chat_id", "sender_id", "members", "deleted_at"],
         "ChatRead": ["v", "type", "chat_id", "user_id", "members", "up_to", "read_at"],
+        "ChatCreated": ["v", "type", "chat_id", "members", "created_at"],
     }
     assert json.loads(EVENTS[1].encode())["edited_at"] == "2024-05-01T12:00:05.250Z"
+
+
+def test_chat_created_is_encoded_as_designed() -> None:
+    event = ChatCreated(chat_id=CHAT, members=(ALICE, BOB), created_at=SENT)
+    assert json.loads(event.encode()) == {
+        "v": 2,
+        "type": "chat.created",
+        "chat_id": str(CHAT),
+        "members": [str(ALICE), str(BOB)],
+        "created_at": "2024-05-01T12:00:00.007Z",
+    }
 
 
 def test_times_are_kept_to_the_millisecond() -> None:
@@ -172,9 +186,15 @@ def test_unknown_extra_fields_are_ignored() -> None:
         encoded(v1(), sent_at="2024-05-01T12:00:00Z"),
         encoded(v1(), sent_at="2024-05-01T12:00:00.007+00:00"),
         encoded(created(), sent_at="2024-05-01T12:00:00.008Z"),  # not the id's time
+        encoded(v1(), sent_at="2024-05-01T12:00:00.008Z"),
         encoded(json.loads(EVENTS[3].encode()), user_id=str(uuid.uuid4())),
         encoded(json.loads(EVENTS[3].encode()), up_to=str(uuid.uuid4())),
         encoded(json.loads(EVENTS[1].encode()), edited_at=None),
+        encoded(json.loads(EVENTS[4].encode()), members=[str(ALICE), str(ALICE)]),
+        encoded(json.loads(EVENTS[4].encode()), created_at="2024-05-01T12:00:00Z"),
+        encoded(json.loads(EVENTS[4].encode()), chat_id=None),
+        encoded(json.loads(EVENTS[4].encode()), v=1),
+        encoded(v1(), id="nope"),  # refused for the id, whatever sent_at says
     ],
 )
 def test_malformed_events_are_refused_with_a_reason(value: bytes | None) -> None:

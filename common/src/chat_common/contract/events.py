@@ -2,7 +2,8 @@
 
 Topic `chat-messages`, key = chat id (one chat's events stay ordered in one partition):
 version 1 `{"v":1, id, chat_id, sender_id, text, sent_at}` and version 2 with a `type`
-(`message.created`, `message.edited`, `message.deleted`, `chat.read`). Topic
+(`message.created`, `message.edited`, `message.deleted`, `chat.read`, and `chat.created`, an
+addition to DESIGN.md's list: a chat was opened, so its inbox entries appear). Topic
 `user-events`, key = user id: `user.deleted`. Producers build a model and call `encode`;
 consumers call `parse_chat_event` / `parse_user_event`, which accept exactly these shapes
 (ids are UUIDs, message ids version-1, times RFC 3339 UTC with milliseconds; unknown extra
@@ -23,6 +24,7 @@ from pydantic import (
     Tag,
     TypeAdapter,
     ValidationError,
+    ValidationInfo,
     model_validator,
 )
 
@@ -68,9 +70,16 @@ class _ChatEvent(_Event):
         return str(self.chat_id).encode()
 
 
-def _check_sent_at(message_id: uuid.UUID, sent_at: datetime) -> None:
-    if sent_at != truncate_millis(uuid_time(message_id)):
+def _the_time_of_the_id(sent_at: datetime, info: ValidationInfo) -> datetime:
+    # `id` comes before `sent_at` in every event; it is absent only when it was refused.
+    message_id = info.data.get("id")
+    if isinstance(message_id, uuid.UUID) and sent_at != truncate_millis(uuid_time(message_id)):
         raise ValueError("sent_at must be the time of the message id")
+    return sent_at
+
+
+SentAt = Annotated[Instant, AfterValidator(_the_time_of_the_id)]
+"""A created message's time: the time of its id (declared after `id`)."""
 
 
 def _check_member(user_id: uuid.UUID, members: tuple[uuid.UUID, uuid.UUID], name: str) -> None:
@@ -86,12 +95,7 @@ class MessageCreatedV1(_ChatEvent):
     chat_id: uuid.UUID
     sender_id: uuid.UUID
     text: str
-    sent_at: Instant
-
-    @model_validator(mode="after")
-    def _consistent(self) -> Self:
-        _check_sent_at(self.id, self.sent_at)
-        return self
+    sent_at: SentAt
 
     @property
     def members(self) -> tuple[uuid.UUID, ...]:
@@ -120,12 +124,7 @@ class MessageCreated(_MemberMessageEvent):
 
     type: Literal["message.created"] = "message.created"
     text: str
-    sent_at: Instant
-
-    @model_validator(mode="after")
-    def _consistent(self) -> Self:
-        _check_sent_at(self.id, self.sent_at)
-        return self
+    sent_at: SentAt
 
     @classmethod
     def of(
@@ -180,6 +179,17 @@ class ChatRead(_ChatEvent):
         return self
 
 
+class ChatCreated(_ChatEvent):
+    """`chat.created`: a chat was opened (announced on every POST /chats, so a repeat
+    repairs an announcement lost in a crash); `created_at` is the chat's own, unchanged."""
+
+    v: Literal[2] = 2
+    type: Literal["chat.created"] = "chat.created"
+    chat_id: uuid.UUID
+    members: Members
+    created_at: Instant
+
+
 class UserDeleted(_Event):
     """`user.deleted` on `user-events`: an account was deleted."""
 
@@ -193,7 +203,9 @@ class UserDeleted(_Event):
         return str(self.user_id).encode()
 
 
-ChatEvent = MessageCreatedV1 | MessageCreated | MessageEdited | MessageDeleted | ChatRead
+ChatEvent = (
+    MessageCreatedV1 | MessageCreated | MessageEdited | MessageDeleted | ChatRead | ChatCreated
+)
 CreatedMessage = MessageCreatedV1 | MessageCreated
 """What consumers treat as a new message: either version."""
 
@@ -217,7 +229,8 @@ _CHAT_EVENT: TypeAdapter[ChatEvent] = TypeAdapter(
         | Annotated[MessageCreated, Tag("message.created")]
         | Annotated[MessageEdited, Tag("message.edited")]
         | Annotated[MessageDeleted, Tag("message.deleted")]
-        | Annotated[ChatRead, Tag("chat.read")],
+        | Annotated[ChatRead, Tag("chat.read")]
+        | Annotated[ChatCreated, Tag("chat.created")],
         Discriminator(
             _version_and_type,
             custom_error_type="unknown_event",
