@@ -11,6 +11,7 @@ import pytest
 from aggregator.aggregation import Change
 from aggregator.events import MalformedEvent, parse_event
 from chat_common.contract.events import (
+    ChatCreated,
     ChatRead,
     MessageCreated,
     MessageCreatedV1,
@@ -72,9 +73,13 @@ def test_edits_and_deletes_are_aggregated_at_the_time_they_were_made() -> None:
             up_to=uuid.uuid1(),
             read_at=uuid_time(uuid.uuid1()),
         ).encode(),
+        ChatCreated(
+            chat_id=CHAT, members=(ALICE, BOB), created_at=uuid_time(uuid.uuid1())
+        ).encode(),
     ],
+    ids=["chat.read", "chat.created"],
 )
-def test_read_marks_are_passed_over_not_parked(value: bytes) -> None:
+def test_read_marks_and_opened_chats_are_passed_over_not_parked(value: bytes) -> None:
     assert parse_event(value, offset=0) is None
 
 
