@@ -67,6 +67,9 @@ EDITED = "edited"
 DELETED = "deleted"
 # A read mark: `message.id` is `up_to`, `message.sender_id` the reader (see read_marks).
 READ = "read"
+# A chat was opened (`chat.created`): `message.sender_id` is the caller of POST /chats,
+# `message.id` the entry's own id (there is no message), `chat_created_at` the time.
+CHAT_CREATED = "chat_created"
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,6 +91,20 @@ class OutboxEntry:
     def members(self) -> tuple[uuid.UUID, uuid.UUID]:
         low, high = sorted((self.message.sender_id, self.recipient_id))
         return low, high
+
+    @classmethod
+    def chat_created(cls, entry_id: uuid.UUID, chat: Chat, caller: uuid.UUID) -> "OutboxEntry":
+        """The entry that announces `chat` as opened by `caller` (see CHAT_CREATED)."""
+        other = chat.members[1] if caller == chat.members[0] else chat.members[0]
+        return cls(
+            entry_id=entry_id,
+            message=Message(id=entry_id, chat_id=chat.id, sender_id=caller, text=""),
+            bucket=0,
+            recipient_id=other,
+            chat_created_at=chat.created_at,
+            kind=CHAT_CREATED,
+            changed_at=chat.created_at,
+        )
 
 
 @dataclass(frozen=True, slots=True)

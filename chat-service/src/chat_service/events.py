@@ -4,14 +4,23 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Sequence
+from typing import Any
 
 from aiokafka import AIOKafkaProducer
 
-from chat_common.contract.events import ChatRead, MessageCreated, MessageDeleted, MessageEdited
+from chat_common.contract.events import (
+    ChatCreated,
+    ChatRead,
+    MessageCreated,
+    MessageDeleted,
+    MessageEdited,
+)
 from chat_common.store_access import KafkaAccessSettings, kafka_client_kwargs
-from chat_service.domain import DELETED, EDITED, READ, OutboxEntry
+from chat_service.domain import CHAT_CREATED, DELETED, EDITED, READ, OutboxEntry
 
 logger = logging.getLogger(__name__)
+
+OutboxEvent = MessageCreated | MessageEdited | MessageDeleted | ChatRead | ChatCreated
 
 
 def created_event(entry: OutboxEntry) -> MessageCreated:
@@ -22,32 +31,18 @@ def created_event(entry: OutboxEntry) -> MessageCreated:
     )
 
 
-def entry_event(
-    entry: OutboxEntry,
-) -> MessageCreated | MessageEdited | MessageDeleted | ChatRead:
-    """The event an outbox entry announces: its message created, edited or deleted."""
+def entry_event(entry: OutboxEntry) -> OutboxEvent:
+    """The event an outbox entry announces: its message created, edited or deleted, a read
+    mark, or an opened chat."""
+    message, changed_at = entry.message, entry.changed_at
     if entry.kind is None:
         return created_event(entry)
-    message, changed_at = entry.message, entry.changed_at
+    if entry.kind == CHAT_CREATED:
+        return ChatCreated(
+            chat_id=message.chat_id, members=entry.members, created_at=entry.chat_created_at
+        )
     if changed_at is None:
         raise ValueError(f"outbox entry {entry.entry_id} of kind {entry.kind} has no time")
-    if entry.kind == EDITED:
-        return MessageEdited(
-            id=message.id,
-            chat_id=message.chat_id,
-            sender_id=message.sender_id,
-            members=entry.members,
-            text=message.text,
-            edited_at=changed_at,
-        )
-    if entry.kind == DELETED:
-        return MessageDeleted(
-            id=message.id,
-            chat_id=message.chat_id,
-            sender_id=message.sender_id,
-            members=entry.members,
-            deleted_at=changed_at,
-        )
     if entry.kind == READ:
         return ChatRead(
             chat_id=message.chat_id,
@@ -56,6 +51,17 @@ def entry_event(
             up_to=message.id,
             read_at=changed_at,
         )
+    # An edit or a delete: made by the message's sender, about that message.
+    about: dict[str, Any] = {
+        "id": message.id,
+        "chat_id": message.chat_id,
+        "sender_id": message.sender_id,
+        "members": entry.members,
+    }
+    if entry.kind == EDITED:
+        return MessageEdited(**about, text=message.text, edited_at=changed_at)
+    if entry.kind == DELETED:
+        return MessageDeleted(**about, deleted_at=changed_at)
     raise ValueError(f"outbox entry {entry.entry_id} has an unknown kind {entry.kind!r}")
 
 
