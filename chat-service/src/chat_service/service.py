@@ -49,6 +49,12 @@ class ChatService:
         chat, created = await self._repository.insert_chat_if_absent(proposed)
         # Also on a repeat: repairs a creation that died before this write.
         await self._repository.add_chat_to_members(chat)
+        # Announced (outbox row, then the fast path) on every call, so a repeat also
+        # repairs a creation that died before its announcement; the inbox consumer's
+        # handling of a repeated chat.created changes nothing.
+        opened = OutboxEntry.chat_created(new_message_id(), chat, caller)
+        await self._repository.outbox.append(opened)
+        self._announce(opened)
         if created:
             CHATS_CREATED.inc()
         return chat, created
