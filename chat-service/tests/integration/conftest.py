@@ -133,8 +133,10 @@ class EventLog:
     async def add(self, key: bytes | None, value: bytes) -> None:
         event = json.loads(value)
         async with self._arrived:
-            # A read mark (`chat.read`) has no message id: it is filed under its mark.
-            self.events.setdefault(event.get("id") or event["up_to"], []).append((key, event))
+            # No message id: a read mark (`chat.read`) is filed under its mark, an opened
+            # chat (`chat.created`) under the chat.
+            filed = event.get("id") or event.get("up_to") or event["chat_id"]
+            self.events.setdefault(filed, []).append((key, event))
             self._arrived.notify_all()
 
     async def wait_for(self, ids: list[str], timeout: float = 20.0) -> None:
