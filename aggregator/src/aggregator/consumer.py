@@ -13,6 +13,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 from aiokafka.errors import KafkaError
@@ -47,37 +48,33 @@ BACKOFF_MAX_SECONDS = 5.0
 FINAL_FLUSH_SECONDS = 5.0
 
 
+@dataclass(eq=False)
 class AggregatingConsumer:
     """Runs the poll loop until `stop()`; then completes every group, writes, commits."""
 
-    def __init__(
-        self,
-        consumer: AIOKafkaConsumer,
-        producer: AIOKafkaProducer,
-        sink: FirestoreSink,
-        config: AggregationConfig,
-        topic: str,
-        dlq_topic: str,
-        max_backlog: int = 50_000,
-        clock: Callable[[], float] = time.time,
-    ) -> None:
-        self.consumer = consumer
-        self.producer = producer
-        self.sink = sink
-        self.config = config
-        self.topic = topic
-        self.dead_letters = DeadLetterTopic(producer, dlq_topic)
-        self.max_backlog = max_backlog
-        self._clock = clock
-        self._lock = asyncio.Lock()
-        self._stopping = asyncio.Event()
-        self._aggregators: dict[TopicPartition, Aggregator] = {}
-        self._ledger: OffsetLedger[TopicPartition, CompletedGroup] = OffsetLedger()
-        self._backoff = 0.0
-        self._retry_at = 0.0
-        self._paused = False
-        self.documents_written = 0
-        self.messages_written = 0
+    consumer: AIOKafkaConsumer
+    producer: AIOKafkaProducer
+    sink: FirestoreSink
+    config: AggregationConfig
+    topic: str
+    dlq_topic: str
+    max_backlog: int = 50_000
+    clock: Callable[[], float] = time.time
+    dead_letters: DeadLetterTopic = field(init=False)
+    documents_written: int = field(init=False, default=0)
+    messages_written: int = field(init=False, default=0)
+    _lock: asyncio.Lock = field(init=False, default_factory=asyncio.Lock)
+    _stopping: asyncio.Event = field(init=False, default_factory=asyncio.Event)
+    _aggregators: dict[TopicPartition, Aggregator] = field(init=False, default_factory=dict)
+    _ledger: OffsetLedger[TopicPartition, CompletedGroup] = field(
+        init=False, default_factory=OffsetLedger
+    )
+    _backoff: float = field(init=False, default=0.0)
+    _retry_at: float = field(init=False, default=0.0)
+    _paused: bool = field(init=False, default=False)
+
+    def __post_init__(self) -> None:
+        self.dead_letters = DeadLetterTopic(self.producer, self.dlq_topic)
 
     # -- lifecycle -------------------------------------------------------------------
 
@@ -272,7 +269,7 @@ class AggregatingConsumer:
     # -- timing ----------------------------------------------------------------------
 
     def _now_ms(self) -> int:
-        return int(self._clock() * 1000)
+        return int(self.clock() * 1000)
 
     def _poll_timeout_ms(self) -> int:
         timeout = POLL_TIMEOUT_MS

@@ -17,7 +17,7 @@ import logging
 import time
 import uuid
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -86,6 +86,7 @@ class FlushResult:
     written: tuple[Message, ...]
 
 
+@dataclass(eq=False)
 class FirestoreSink:
     """Writes completed groups; `write` either writes them all or raises SinkUnavailable.
 
@@ -94,22 +95,22 @@ class FirestoreSink:
     correct: what was written is remembered and skipped.
     """
 
-    def __init__(
-        self,
-        client: AsyncClient,
-        ttl_seconds: int,
-        clock: Callable[[], float] = time.monotonic,
-        max_sweep_chats: int = 100_000,
-    ) -> None:
-        self.client = client
-        self.ttl = timedelta(seconds=ttl_seconds)
-        self._clock = clock
+    client: AsyncClient
+    ttl_seconds: int
+    clock: Callable[[], float] = time.monotonic
+    max_sweep_chats: int = 100_000
+    ttl: timedelta = field(init=False)
+    planner: SlotPlanner = field(init=False)
+    # Chats written to, for the sweeper where no TTL policy deletes expired batches.
+    chats: ChatsToSweep = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.ttl = timedelta(seconds=self.ttl_seconds)
         self.planner = SlotPlanner(WINDOW_MEMORY_SECONDS * 1000)
-        # Chats written to, for the sweeper where no TTL policy deletes expired batches.
-        self.chats = ChatsToSweep(max_sweep_chats)
+        self.chats = ChatsToSweep(self.max_sweep_chats)
 
     def _now_ms(self) -> int:
-        return int(self._clock() * 1000)
+        return int(self.clock() * 1000)
 
     def _ref(self, chat_id: str, doc_id: str) -> AsyncDocumentReference:
         return self.client.document(batch_path(chat_id, doc_id))

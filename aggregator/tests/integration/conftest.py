@@ -26,6 +26,10 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from event_sender import EventSender
 from google.cloud.firestore import AsyncClient
 
+from aggregator.aggregation import AggregationConfig
+from aggregator.consumer import AggregatingConsumer
+from aggregator.kafka_clients import start_kafka_clients
+from aggregator.sink import FirestoreSink
 from chat_common.contract.firestore import async_firestore_client, firestore_client
 from chat_common.waiting import wait_until_ready
 
@@ -190,6 +194,39 @@ def start_aggregator(
         if agg.proc.poll() is None:
             agg.proc.kill()
             agg.proc.wait(10)
+
+
+RunInProcess = Callable[..., Awaitable[AggregatingConsumer]]
+
+
+@pytest.fixture
+async def run_in_process(topics: Topics) -> AsyncIterator[RunInProcess]:
+    """Starts an AggregatingConsumer in this process on the test's topics, with a short
+    window, writing to Firestore at `emulator_host`; stops it and its clients after."""
+    started: list[tuple[AggregatingConsumer, asyncio.Task[None], AsyncClient]] = []
+
+    async def _start(emulator_host: str = FIRESTORE_HOST) -> AggregatingConsumer:
+        client = async_firestore_client(PROJECT, emulator_host)
+        consumer, producer = await start_kafka_clients(KAFKA, topics.group)
+        runner = AggregatingConsumer(
+            consumer,
+            producer,
+            FirestoreSink(client, 3600),
+            AggregationConfig(window_ms=300, lateness_ms=50),
+            topic=topics.name,
+            dlq_topic=topics.dlq,
+        )
+        runner.subscribe()
+        started.append((runner, asyncio.create_task(runner.run()), client))
+        return runner
+
+    yield _start
+    for runner, task, client in started:
+        runner.stop()
+        await asyncio.wait_for(task, 15)
+        await runner.consumer.stop()
+        await runner.producer.stop()
+        client.close()
 
 
 @pytest.fixture

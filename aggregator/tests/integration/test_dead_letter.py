@@ -11,13 +11,7 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
-from google.cloud.firestore import AsyncClient
 from prometheus_client import REGISTRY
-
-from aggregator.aggregation import AggregationConfig
-from aggregator.consumer import AggregatingConsumer
-from aggregator.kafka_clients import start_kafka_clients
-from aggregator.sink import FirestoreSink
 
 KAFKA = "127.0.0.1:9092"
 
@@ -37,7 +31,7 @@ async def test_a_record_that_cannot_be_dead_lettered_holds_its_partition_until_i
     events: Any,
     topics: Any,
     kafka_admin: AIOKafkaAdminClient,
-    firestore: AsyncClient,
+    run_in_process: Any,
     batches: Any,
     chat_ids: Any,
     group_offsets: Any,
@@ -50,36 +44,20 @@ async def test_a_record_that_cannot_be_dead_lettered_holds_its_partition_until_i
     await events.send(chat, "alice", "behind the poison")
     await events.flush()
 
-    consumer, producer = await start_kafka_clients(KAFKA, topics.group)
-    runner = AggregatingConsumer(
-        consumer,
-        producer,
-        FirestoreSink(firestore, 3600),
-        AggregationConfig(window_ms=300, lateness_ms=50),
-        topic=topics.name,
-        dlq_topic=topics.dlq,
-    )
     failures_before = dead_letter_failures()
-    runner.subscribe()
-    task = asyncio.create_task(runner.run())
-    try:
-        # The event: the dead-letter produce was refused, and refused again on the refetch.
-        deadline = time.monotonic() + 30
-        while dead_letter_failures() < failures_before + 2:
-            assert time.monotonic() < deadline, "the dead-letter topic was never tried twice"
-            await asyncio.sleep(0.1)
-        assert await group_offsets() == (0, 2), "committed past a record not dead-lettered"
-        assert await batches.read([chat]) == [], "a message behind it was passed"
+    await run_in_process()
+    # The event: the dead-letter produce was refused, and refused again on the refetch.
+    deadline = time.monotonic() + 30
+    while dead_letter_failures() < failures_before + 2:
+        assert time.monotonic() < deadline, "the dead-letter topic was never tried twice"
+        await asyncio.sleep(0.1)
+    assert await group_offsets() == (0, 2), "committed past a record not dead-lettered"
+    assert await batches.read([chat]) == [], "a message behind it was passed"
 
-        await max_message_bytes(kafka_admin, topics.dlq, 1_048_588)  # the topic accepts it
-        assert await all_committed() == (2, 2)
-        docs = await batches.read([chat])
-        assert set(batches.id_counts(docs)) == events.ids
-    finally:
-        runner.stop()
-        await asyncio.wait_for(task, 15)
-        await consumer.stop()
-        await producer.stop()
+    await max_message_bytes(kafka_admin, topics.dlq, 1_048_588)  # the topic accepts it
+    assert await all_committed() == (2, 2)
+    docs = await batches.read([chat])
+    assert set(batches.id_counts(docs)) == events.ids
 
     dlq = AIOKafkaConsumer(
         topics.dlq, bootstrap_servers=KAFKA, auto_offset_reset="earliest", group_id=None

@@ -13,13 +13,8 @@ from typing import Any
 
 import pytest
 
-from aggregator.aggregation import AggregationConfig
-from aggregator.consumer import AggregatingConsumer, start_kafka_clients
-from aggregator.sink import FirestoreSink
-from chat_common.contract.firestore import async_firestore_client
 from chat_common.waiting import wait_until_ready
 
-KAFKA = "127.0.0.1:9092"
 EMULATOR = ("127.0.0.1", 8080)
 
 
@@ -61,49 +56,36 @@ async def relay() -> AsyncIterator[Relay]:
 
 
 async def test_nothing_lost_or_committed_while_firestore_is_down(
-    events: Any, topics: Any, batches: Any, chat_ids: Any, group_offsets: Any, relay: Relay
+    events: Any,
+    batches: Any,
+    chat_ids: Any,
+    group_offsets: Any,
+    relay: Relay,
+    run_in_process: Any,
 ) -> None:
     chats = chat_ids(3)
-    client = async_firestore_client("demo-chat", f"127.0.0.1:{relay.port}")
-    consumer, producer = await start_kafka_clients(KAFKA, topics.group)
-    runner = AggregatingConsumer(
-        consumer,
-        producer,
-        FirestoreSink(client, 3600),
-        AggregationConfig(window_ms=300, lateness_ms=50),
-        topic=topics.name,
-        dlq_topic=topics.dlq,
-    )
-    runner.subscribe()
-    task = asyncio.create_task(runner.run())
-    try:
-        for i in range(30):
-            await events.send(chats[i % 3], ("alice", "bob")[i % 2], f"m{i}")
-            await asyncio.sleep(0.02)
-        await events.flush()
+    runner = await run_in_process(f"127.0.0.1:{relay.port}")
+    for i in range(30):
+        await events.send(chats[i % 3], ("alice", "bob")[i % 2], f"m{i}")
+        await asyncio.sleep(0.02)
+    await events.flush()
 
-        async def paused_by_failing_writes() -> None:
-            if runner.sink_healthy or not runner.paused:
-                raise AssertionError("the runner has not yet paused on a failed write")
+    async def paused_by_failing_writes() -> None:
+        if runner.sink_healthy or not runner.paused:
+            raise AssertionError("the runner has not yet paused on a failed write")
 
-        # The event itself: a write failed and consumption paused (no time guessed).
-        await wait_until_ready(paused_by_failing_writes, "pause on Firestore down", 30, 0.05)
-        assert await batches.read(chats) == []
-        committed, end = await group_offsets()
-        assert (committed, end) == (0, 30), "offsets committed while nothing was written"
+    # The event itself: a write failed and consumption paused (no time guessed).
+    await wait_until_ready(paused_by_failing_writes, "pause on Firestore down", 30, 0.05)
+    assert await batches.read(chats) == []
+    committed, end = await group_offsets()
+    assert (committed, end) == (0, 30), "offsets committed while nothing was written"
 
-        await relay.start()  # Firestore is back
-        docs = await batches.wait_for(chats, events.ids, timeout=30)
-        counts = batches.id_counts(docs)
-        assert set(counts) == events.ids and set(counts.values()) == {1}
-        deadline = time.monotonic() + 10
-        while (await group_offsets())[0] < 30 and time.monotonic() < deadline:
-            await asyncio.sleep(0.3)
-        assert await group_offsets() == (30, 30)
-        assert runner.sink_healthy and not runner.paused
-    finally:
-        runner.stop()
-        await asyncio.wait_for(task, 15)
-        await consumer.stop()
-        await producer.stop()
-        client.close()
+    await relay.start()  # Firestore is back
+    docs = await batches.wait_for(chats, events.ids, timeout=30)
+    counts = batches.id_counts(docs)
+    assert set(counts) == events.ids and set(counts.values()) == {1}
+    deadline = time.monotonic() + 10
+    while (await group_offsets())[0] < 30 and time.monotonic() < deadline:
+        await asyncio.sleep(0.3)
+    assert await group_offsets() == (30, 30)
+    assert runner.sink_healthy and not runner.paused
