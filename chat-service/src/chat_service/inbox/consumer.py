@@ -13,34 +13,27 @@ import logging
 import time
 import uuid
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from aiokafka.structs import OffsetAndMetadata
 from google.cloud.firestore import AsyncClient
 
-from chat_common.contract.events import (
-    ChatRead,
-    MalformedEvent,
-    MessageCreated,
-    MessageDeleted,
-    MessageEdited,
-    parse_chat_event,
-)
+from chat_common.contract.events import ChatRead, MalformedEvent, MessageCreated, parse_chat_event
 from chat_common.kafka_rebalance import ForwardingListener
 from chat_service.inbox.coalescing import Coalescer
 from chat_service.inbox.counting import (
     ChatCounts,
+    InboxEvent,
+    apply_change,
     apply_created,
-    apply_deleted,
-    apply_edited,
     apply_read,
     is_surely_new,
     mark_moves,
 )
 from chat_service.inbox.counts_store import CountsStore
-from chat_service.inbox.documents import DocKey, document_write, inbox_key, receipt_key
+from chat_service.inbox.documents import DocKey, document_write, documents_of
 
 logger = logging.getLogger(__name__)
 
@@ -50,44 +43,37 @@ _POLL_RECORDS = 500
 _FIRESTORE_BATCH = 500
 _MAX_CACHED_CHATS = 50_000
 
-# What the inbox follows: new messages and read marks move counts; edits and deletes move
-# the preview when they touch the newest message.
-InboxEvent = ChatRead | MessageCreated | MessageEdited | MessageDeleted
 Event = tuple[int, InboxEvent]
 
 
+@dataclass(eq=False)
 class InboxConsumer:
     """Run until `stop`: apply events, write due documents, commit behind them."""
 
-    def __init__(
-        self,
-        consumer: AIOKafkaConsumer,
-        counts: CountsStore,
-        firestore: AsyncClient,
-        topic: str,
-        write_interval: float = 1.0,
-        receipt_interval: float = 4.0,
-        clock: Callable[[], float] = time.monotonic,
-    ) -> None:
-        self._consumer = consumer
-        self._counts = counts
-        self._firestore = firestore
-        self._topic = topic
-        self._clock = clock
-        self._coalescer: Coalescer[DocKey, TopicPartition] = Coalescer(
-            write_interval,
-            lambda key: receipt_interval if key[0] == "receipt" else write_interval,
-        )
-        self._states: dict[uuid.UUID, ChatCounts] = {}
-        self._lock = asyncio.Lock()
-        self._stopping = asyncio.Event()
-        # Set once partitions are assigned and their start positions fixed (tests wait on it).
-        self.assigned = asyncio.Event()
-        self.documents_written = 0
+    consumer: AIOKafkaConsumer
+    counts: CountsStore
+    firestore: AsyncClient
+    topic: str
+    write_interval: float = 1.0
+    receipt_interval: float = 4.0
+    clock: Callable[[], float] = time.monotonic
+    # Set once partitions are assigned and their start positions fixed (tests wait on it).
+    assigned: asyncio.Event = field(init=False, default_factory=asyncio.Event)
+    documents_written: int = field(init=False, default=0)
+    _coalescer: Coalescer[DocKey, TopicPartition] = field(init=False)
+    _states: dict[uuid.UUID, ChatCounts] = field(init=False, default_factory=dict)
+    _lock: asyncio.Lock = field(init=False, default_factory=asyncio.Lock)
+    _stopping: asyncio.Event = field(init=False, default_factory=asyncio.Event)
+
+    def __post_init__(self) -> None:
+        self._coalescer = Coalescer(self.write_interval, self._interval_of)
+
+    def _interval_of(self, key: DocKey) -> float:
+        return self.receipt_interval if key[0] == "receipt" else self.write_interval
 
     def subscribe(self) -> None:
-        self._consumer.subscribe(
-            [self._topic], listener=ForwardingListener(self.revoked, self.assigned_to)
+        self.consumer.subscribe(
+            [self.topic], listener=ForwardingListener(self.revoked, self.assigned_to)
         )
 
     def stop(self) -> None:
@@ -97,7 +83,7 @@ class InboxConsumer:
         while not self._stopping.is_set():
             batches: dict[TopicPartition, list[ConsumerRecord]] = {}
             try:
-                batches = await self._consumer.getmany(
+                batches = await self.consumer.getmany(
                     timeout_ms=_POLL_MS, max_records=_POLL_RECORDS
                 )
                 async with self._lock:
@@ -121,8 +107,8 @@ class InboxConsumer:
         # skip what they already hold; cached ones are dropped and reloaded.
         self._states.clear()
         for partition, records in batches.items():
-            if records and partition in self._consumer.assignment():
-                self._consumer.seek(partition, records[0].offset)
+            if records and partition in self.consumer.assignment():
+                self.consumer.seek(partition, records[0].offset)
 
     async def _apply(self, partition: TopicPartition, records: Sequence[ConsumerRecord]) -> None:
         by_chat: dict[uuid.UUID, list[Event]] = {}
@@ -144,34 +130,42 @@ class InboxConsumer:
     ) -> None:
         state = self._states.get(chat_id)
         if state is None:
-            stored = (await self._counts.load(chat_id)).state
-            state = stored or ChatCounts(chat_id, tuple(sorted(events[0][1].members)))  # type: ignore[arg-type]
+            state = (await self.counts.load(chat_id)).state
+            if state is None:
+                low, high = sorted(events[0][1].members)
+                state = ChatCounts(chat_id, (low, high))
         for offset, event in events:
-            replay = state.applied(offset)
-            if not replay:
+            if not state.applied(offset):
                 state = await self._apply_event(state, offset, event)
-            for key in _documents_of(state, event):
+            # A replay writes its documents again, from the state as it is now.
+            for key in documents_of(state, event):
                 self._coalescer.changed(key, partition, offset)
-        await self._counts.save(state)
+        await self.counts.save(state)
         self._states[chat_id] = state
 
     async def _apply_event(self, state: ChatCounts, offset: int, event: InboxEvent) -> ChatCounts:
-        if isinstance(event, MessageEdited):
-            return apply_edited(state, offset, event.id, event.text)
-        if isinstance(event, MessageDeleted):
-            return apply_deleted(state, offset, event.id)
         if isinstance(event, MessageCreated):
-            if not is_surely_new(state, event.sender_id, event.id):
-                counted = await self._counts.counted_at(event.chat_id, event.sender_id, event.id)
-                # Counted at an earlier offset: a duplicate announcement. At this very
-                # offset: an earlier attempt died before saving the state, so count it.
-                if counted is not None and counted < offset:
-                    return replace(state, applied_offset=offset)
-            await self._counts.record_counted(event.chat_id, event.sender_id, event.id, offset)
-            return apply_created(state, offset, event.sender_id, event.id, event.text)
+            return await self._apply_created(state, offset, event)
+        if isinstance(event, ChatRead):
+            return await self._apply_read(state, offset, event)
+        return apply_change(state, offset, event)
+
+    async def _apply_created(
+        self, state: ChatCounts, offset: int, event: MessageCreated
+    ) -> ChatCounts:
+        if not is_surely_new(state, event.sender_id, event.id):
+            counted = await self.counts.counted_at(event.chat_id, event.sender_id, event.id)
+            # Counted at an earlier offset: a duplicate announcement. At this very offset:
+            # an earlier attempt died before saving the state, so count it.
+            if counted is not None and counted < offset:
+                return state.as_of(offset)
+        await self.counts.record_counted(event.chat_id, event.sender_id, event.id, offset)
+        return apply_created(state, offset, event.sender_id, event.id, event.text)
+
+    async def _apply_read(self, state: ChatCounts, offset: int, event: ChatRead) -> ChatCounts:
         if not mark_moves(state, event.user_id, event.up_to):
-            return replace(state, applied_offset=offset)
-        covered = await self._counts.counted_between(
+            return state.as_of(offset)
+        covered = await self.counts.counted_between(
             event.chat_id,
             state.other(event.user_id),
             state.side(event.user_id).read_up_to,
@@ -181,7 +175,7 @@ class InboxConsumer:
         return apply_read(state, offset, event.user_id, event.up_to, event.read_at, covered)
 
     async def _write_due(self, force: bool) -> None:
-        now = self._clock()
+        now = self.clock()
         due = self._coalescer.due(float("inf") if force else now)
         writes = []
         stamp = datetime.now(UTC)
@@ -192,9 +186,9 @@ class InboxConsumer:
             if write is not None:
                 writes.append(write)
         for start in range(0, len(writes), _FIRESTORE_BATCH):
-            batch = self._firestore.batch()
+            batch = self.firestore.batch()
             for path, fields in writes[start : start + _FIRESTORE_BATCH]:
-                batch.set(self._firestore.document(path), fields)
+                batch.set(self.firestore.document(path), fields)
             await batch.commit()
         self._coalescer.written(due, now)
         self.documents_written += len(writes)
@@ -208,14 +202,14 @@ class InboxConsumer:
             for partition, offset in self._coalescer.committable().items()
         }
         if offsets:
-            await self._consumer.commit(offsets)
+            await self.consumer.commit(offsets)
 
     async def assigned_to(self, partitions: Iterable[TopicPartition]) -> None:
         """Fix each partition's start now: for a new group that is the end of the topic as
         of the assignment, not as of some later first fetch. It is committed with the next
         commit, so a restart resumes there even if nothing arrived meanwhile."""
         for partition in partitions:
-            start = await self._consumer.position(partition)
+            start = await self.consumer.position(partition)
             self._coalescer.consumed(partition, start - 1)
         self.assigned.set()
 
@@ -229,15 +223,3 @@ class InboxConsumer:
                 logger.exception("inbox flush on revocation failed; the next owner replays")
             self._coalescer.drop_partitions(partitions)
             self._states.clear()
-
-
-def _documents_of(state: ChatCounts, event: InboxEvent) -> list[DocKey]:
-    """The documents an event changes: both inboxes, and the reader's receipt. An edit or
-    delete of an older message changes no preview, so it writes nothing."""
-    last = state.last_message
-    if isinstance(event, MessageEdited | MessageDeleted) and (last is None or last.id != event.id):
-        return []
-    keys = [inbox_key(member, state.chat_id) for member in state.members]
-    if isinstance(event, ChatRead):
-        keys.append(receipt_key(state.chat_id, event.user_id))
-    return keys

@@ -14,9 +14,22 @@ import uuid
 from dataclasses import dataclass, replace
 from datetime import datetime
 
+from chat_common.contract.events import (
+    ChatCreated,
+    ChatRead,
+    MessageCreated,
+    MessageDeleted,
+    MessageEdited,
+)
 from chat_common.contract.times import time_order, uuid_time
 
 PREVIEW_CHARACTERS = 100
+
+# What the inbox follows: new messages and read marks move counts; edits and deletes move
+# the preview when they touch the newest message; an opened chat only shows its entries.
+InboxEvent = ChatCreated | ChatRead | MessageCreated | MessageEdited | MessageDeleted
+# The events applied without a store lookup.
+Change = ChatCreated | MessageEdited | MessageDeleted
 
 
 def preview(text: str) -> str:
@@ -75,6 +88,10 @@ class ChatCounts:
         """True when the event at `offset` is already in this state (a replay)."""
         return offset <= self.applied_offset
 
+    def as_of(self, offset: int) -> "ChatCounts":
+        """This state, recorded as holding the event at `offset` (which changed nothing else)."""
+        return replace(self, applied_offset=offset)
+
     def _with_side(self, user_id: uuid.UUID, side: MemberCounts, offset: int) -> "ChatCounts":
         sides = list(self.sides)
         sides[self.members.index(user_id)] = side
@@ -127,11 +144,10 @@ def apply_read(
     """Move `user_id`'s mark to `up_to`; `covered` = the other member's counted messages
     newer than the old mark and at or below `up_to`. An older mark changes nothing."""
     if not mark_moves(state, user_id, up_to):
-        return replace(state, applied_offset=offset)
+        return state.as_of(offset)
     mine = state.side(user_id)
     moved = replace(mine, read_up_to=up_to, read_count=mine.read_count + covered, read_at=read_at)
-    state = state._with_side(user_id, moved, offset)
-    return state
+    return state._with_side(user_id, moved, offset)
 
 
 def apply_edited(state: ChatCounts, offset: int, message_id: uuid.UUID, text: str) -> ChatCounts:
@@ -140,7 +156,7 @@ def apply_edited(state: ChatCounts, offset: int, message_id: uuid.UUID, text: st
     last = state.last_message
     if last is not None and last.id == message_id and last.text is not None:
         state = replace(state, last_message=replace(last, text=preview(text)))
-    return replace(state, applied_offset=offset)
+    return state.as_of(offset)
 
 
 def apply_deleted(state: ChatCounts, offset: int, message_id: uuid.UUID) -> ChatCounts:
@@ -149,4 +165,15 @@ def apply_deleted(state: ChatCounts, offset: int, message_id: uuid.UUID) -> Chat
     last = state.last_message
     if last is not None and last.id == message_id:
         state = replace(state, last_message=replace(last, text=None))
-    return replace(state, applied_offset=offset)
+    return state.as_of(offset)
+
+
+def apply_change(state: ChatCounts, offset: int, event: Change) -> ChatCounts:
+    """An event that needs no lookup. An opened chat counts nothing and keeps every count
+    and preview (a repeat, or a replay after messages, clears nothing): its inbox entries
+    are written as the state has them."""
+    if isinstance(event, MessageEdited):
+        return apply_edited(state, offset, event.id, event.text)
+    if isinstance(event, MessageDeleted):
+        return apply_deleted(state, offset, event.id)
+    return state.as_of(offset)

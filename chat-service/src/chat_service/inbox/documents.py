@@ -15,7 +15,8 @@ from chat_common.contract.documents import (
     inbox_path,
     receipt_path,
 )
-from chat_service.inbox.counting import ChatCounts
+from chat_common.contract.events import ChatRead, MessageDeleted, MessageEdited
+from chat_service.inbox.counting import ChatCounts, InboxEvent
 
 # ("inbox", user, chat) or ("receipt", chat, user): a document the consumer keeps.
 DocKey = tuple[str, uuid.UUID, uuid.UUID]
@@ -66,3 +67,16 @@ def document_write(
         return inbox_path(first, second), inbox_document(state, first, now).to_firestore()
     receipt = receipt_document(state, second)
     return None if receipt is None else (receipt_path(first, second), receipt.to_firestore())
+
+
+def documents_of(state: ChatCounts, event: InboxEvent) -> list[DocKey]:
+    """The documents an event changes: both inboxes (a new or opened chat, a read mark),
+    and the reader's receipt. An edit or delete of an older message changes no preview,
+    so it writes nothing."""
+    last = state.last_message
+    if isinstance(event, MessageEdited | MessageDeleted) and (last is None or last.id != event.id):
+        return []
+    keys = [inbox_key(member, state.chat_id) for member in state.members]
+    if isinstance(event, ChatRead):
+        keys.append(receipt_key(state.chat_id, event.user_id))
+    return keys

@@ -7,6 +7,7 @@ topic; from then on its committed offsets say where to resume.
 
 import asyncio
 import logging
+from dataclasses import dataclass, field
 
 from google.cloud.firestore import AsyncClient
 
@@ -23,24 +24,17 @@ _FIRST_RETRY_SECONDS = 0.5
 _MAX_RETRY_SECONDS = 5.0
 
 
+@dataclass(eq=False)
 class InboxRunner:
     """Owns the consumer's life: start (retried), run, stop."""
 
-    def __init__(
-        self,
-        source: KafkaSource,
-        counts: CountsStore,
-        firestore: AsyncClient,
-        write_interval: float,
-        receipt_interval: float,
-    ) -> None:
-        self._source = source
-        self._counts = counts
-        self._firestore = firestore
-        self._write_interval = write_interval
-        self._receipt_interval = receipt_interval
-        self._stopping = asyncio.Event()
-        self.consumer: InboxConsumer | None = None
+    source: KafkaSource
+    counts: CountsStore
+    firestore: AsyncClient
+    write_interval: float
+    receipt_interval: float
+    consumer: InboxConsumer | None = field(init=False, default=None)
+    _stopping: asyncio.Event = field(init=False, default_factory=asyncio.Event)
 
     def stop(self) -> None:
         self._stopping.set()
@@ -50,7 +44,7 @@ class InboxRunner:
     async def run(self) -> None:
         backoff = Backoff(_FIRST_RETRY_SECONDS, _MAX_RETRY_SECONDS)
         while not self._stopping.is_set():
-            kafka = self._source.consumer("latest")
+            kafka = self.source.consumer("latest")
             try:
                 await kafka.start()
             except Exception as exc:  # aiokafka raises several types for "cannot connect"
@@ -62,11 +56,11 @@ class InboxRunner:
             backoff.succeeded()
             consumer = InboxConsumer(
                 kafka,
-                self._counts,
-                self._firestore,
-                self._source.topic,
-                self._write_interval,
-                self._receipt_interval,
+                self.counts,
+                self.firestore,
+                self.source.topic,
+                self.write_interval,
+                self.receipt_interval,
             )
             self.consumer = consumer
             consumer.subscribe()
@@ -76,7 +70,7 @@ class InboxRunner:
                 await consumer.run()
             finally:
                 await kafka.stop()
-        self._firestore.close()
+        self.firestore.close()
 
 
 def inbox_runner(settings: Settings, counts: CountsStore) -> InboxRunner:
