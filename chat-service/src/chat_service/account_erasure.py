@@ -13,6 +13,7 @@ longer knows them).
 
 import logging
 import uuid
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -33,27 +34,21 @@ _MESSAGE_PAGE = 500
 _FIRESTORE_TIMEOUT_SECONDS = 10.0
 
 
+@dataclass(eq=False)
 class AccountEraser:
     """Deletes every message of a user from history and from the live batches."""
 
-    def __init__(
-        self,
-        repository: ChatRepository,
-        changes: ChangeRepository,
-        message_changes: MessageChanges,
-        firestore: AsyncClient,
-    ) -> None:
-        self._repository = repository
-        self._changes = changes
-        self._message_changes = message_changes
-        self._firestore = firestore
+    repository: ChatRepository
+    changes: ChangeRepository
+    message_changes: MessageChanges
+    firestore: AsyncClient
 
     async def erase(self, user_id: uuid.UUID) -> int:
         """Erase the user's messages in every chat of theirs; how many were erased."""
         erased = 0
         after: uuid.UUID | None = None
         while True:
-            chats = await self._repository.list_user_chats(user_id, after, _CHAT_PAGE)
+            chats = await self.repository.list_user_chats(user_id, after, _CHAT_PAGE)
             for item in chats:
                 erased += await self._erase_in_chat(item.chat, user_id)
                 await self._blank_batches(item.chat.id, user_id)
@@ -67,7 +62,7 @@ class AccountEraser:
         erased = 0
         start = 0
         while True:
-            buckets = await self._changes.buckets_from(chat.id, start, _BUCKET_PAGE)
+            buckets = await self.changes.buckets_from(chat.id, start, _BUCKET_PAGE)
             for bucket in buckets:
                 erased += await self._erase_in_bucket(chat, bucket, user_id)
             if len(buckets) < _BUCKET_PAGE:
@@ -79,10 +74,10 @@ class AccountEraser:
         # Before the bucket's first possible id (a bucket starts on a whole second).
         cursor = min_time_uuid(datetime.fromtimestamp(bucket - 1, UTC))
         while True:
-            page = await self._changes.messages_after(chat.id, bucket, cursor, _MESSAGE_PAGE)
+            page = await self.changes.messages_after(chat.id, bucket, cursor, _MESSAGE_PAGE)
             for message in page:
                 if message.sender_id == user_id:
-                    await self._message_changes.erase(chat, message, bucket)
+                    await self.message_changes.erase(chat, message, bucket)
                     erased += 1
             if len(page) < _MESSAGE_PAGE:
                 return erased
@@ -95,7 +90,7 @@ class AccountEraser:
         what clients can still read. Only `messages` and `edits` are replaced (`update`, a
         field mask), so the aggregator's create-only writes never meet it in a conflict.
         """
-        query = self._firestore.collection(chat_batches(chat_id)).where(
+        query = self.firestore.collection(chat_batches(chat_id)).where(
             filter=FieldFilter("sender_id", "==", str(user_id))
         )
         async for snapshot in query.stream(timeout=_FIRESTORE_TIMEOUT_SECONDS):

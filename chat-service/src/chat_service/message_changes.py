@@ -17,6 +17,7 @@ Rules, whatever the order requests arrive in:
 
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from chat_common.contract.times import is_time_uuid, unix_micros
@@ -114,23 +115,18 @@ class ChangeRepository:
         return [message_from_row(chat_id, row) for row in rows]
 
 
+@dataclass(eq=False)
 class MessageChanges:
     """Edit, delete, and read forward from a point of history."""
 
-    def __init__(
-        self,
-        repository: ChatRepository,
-        changes: ChangeRepository,
-        announce: Callable[[OutboxEntry], None],
-    ) -> None:
-        self._repository = repository
-        self._changes = changes
-        self._announce = announce
+    repository: ChatRepository
+    changes: ChangeRepository
+    announce: Callable[[OutboxEntry], None]
 
     async def _own_message(
         self, chat: Chat, caller: uuid.UUID, message_id: uuid.UUID
     ) -> tuple[Message, int]:
-        found = await self._changes.find(chat.id, message_id) if is_time_uuid(message_id) else None
+        found = await self.changes.find(chat.id, message_id) if is_time_uuid(message_id) else None
         if found is None:
             raise MessageNotFound()
         if found[0].sender_id != caller:
@@ -145,7 +141,7 @@ class MessageChanges:
         if message.deleted:
             raise MessageDeleted()
         edited_at = now_millis()
-        if not await self._changes.edit(message, bucket, text, edited_at):
+        if not await self.changes.edit(message, bucket, text, edited_at):
             raise MessageDeleted()  # the sender cannot change: a delete came first
         edited = Message(
             id=message.id,
@@ -164,7 +160,7 @@ class MessageChanges:
 
     async def erase(self, chat: Chat, message: Message, bucket: int) -> None:
         """Delete a message (its text gone from history) and announce it; idempotent."""
-        deleted_at = await self._changes.delete(message, bucket, now_millis())
+        deleted_at = await self.changes.delete(message, bucket, now_millis())
         gone = Message(
             id=message.id,
             chat_id=chat.id,
@@ -182,8 +178,8 @@ class MessageChanges:
         entry = OutboxEntry(
             new_message_id(), message, bucket, recipient, chat.created_at, kind=kind, changed_at=at
         )
-        await self._repository.outbox.append(entry)
-        self._announce(entry)
+        await self.repository.outbox.append(entry)
+        self.announce(entry)
 
     async def after(
         self, chat: Chat, after: uuid.UUID, quantity: int
@@ -193,17 +189,17 @@ class MessageChanges:
         wanted = quantity + 1  # one more than asked tells whether anything newer is left
         # Newer messages are in `after`'s own bucket (the index's last one starting at or
         # before its second) or in later ones.
-        first = await self._changes.bucket_of(chat.id, after)
+        first = await self.changes.bucket_of(chat.id, after)
         if first is None:
             first = unix_micros(after) // 1_000_000
         collected: list[Message] = []
         step = _FIRST_BUCKET_STEP
         while len(collected) < wanted:
-            buckets = await self._changes.buckets_from(chat.id, first, step)
+            buckets = await self.changes.buckets_from(chat.id, first, step)
             if not buckets:
                 break
             for bucket in buckets:
-                collected += await self._changes.messages_after(
+                collected += await self.changes.messages_after(
                     chat.id, bucket, after, wanted - len(collected)
                 )
                 if len(collected) >= wanted:

@@ -10,6 +10,7 @@ of the two marks (`chat_list`): nothing is lost and nothing needs repairing.
 
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from chat_common.contract.times import unix_micros
@@ -35,22 +36,17 @@ def read_entry(chat: Chat, user_id: uuid.UUID, up_to: uuid.UUID, read_at: dateti
     )
 
 
+@dataclass(eq=False)
 class ReadMarks:
     """Move a member's read mark forward and announce it."""
 
-    def __init__(
-        self,
-        repository: ChatRepository,
-        counts: CountsStore,
-        announce: Callable[[OutboxEntry], None],
-    ) -> None:
-        self._repository = repository
-        self._counts = counts
-        self._announce = announce
+    repository: ChatRepository
+    counts: CountsStore
+    announce: Callable[[OutboxEntry], None]
 
     async def mark_read(self, chat: Chat, user_id: uuid.UUID, up_to: uuid.UUID) -> None:
         """Mark the chat read up to message `up_to`; an older mark changes nothing."""
-        stored = await self._counts.load(chat.id)
+        stored = await self.counts.load(chat.id)
         mine = stored.marks[chat.members.index(user_id)]
         applied = stored.state.side(user_id).read_up_to if stored.state else None
         if not (newer(up_to, mine) and newer(up_to, applied)):
@@ -60,15 +56,15 @@ class ReadMarks:
         now = datetime.now(UTC)
         read_at = now.replace(microsecond=now.microsecond - now.microsecond % 1000)
         entry = read_entry(chat, user_id, up_to, read_at)
-        await self._repository.outbox.append(entry)
-        await self._counts.record_read_mark(chat.id, chat.members, user_id, up_to)
-        self._announce(entry)
+        await self.repository.outbox.append(entry)
+        await self.counts.record_read_mark(chat.id, chat.members, user_id, up_to)
+        self.announce(entry)
 
     async def _is_message(self, chat_id: uuid.UUID, message_id: uuid.UUID) -> bool:
         # The message lives in the newest non-empty bucket starting at or before its second.
-        buckets = await self._repository.list_buckets(
+        buckets = await self.repository.list_buckets(
             chat_id, unix_micros(message_id) // 1_000_000, 1
         )
         if not buckets:
             return False
-        return await self._repository.get_message(chat_id, buckets[0], message_id) is not None
+        return await self.repository.get_message(chat_id, buckets[0], message_id) is not None

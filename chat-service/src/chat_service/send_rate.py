@@ -10,8 +10,10 @@ import math
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
+from dataclasses import dataclass, field
 
 
+@dataclass(eq=False)
 class SendRateLimiter:
     """`rate` sends a second per key, after a burst of up to `burst` at once.
 
@@ -21,19 +23,18 @@ class SendRateLimiter:
     most `max_keys` are kept (the least recently used go first).
     """
 
-    def __init__(
-        self,
-        rate: float,
-        burst: int,
-        clock: Callable[[], float] = time.monotonic,
-        max_keys: int = 100_000,
-    ) -> None:
-        self.interval = 1.0 / rate
+    rate: float
+    burst: int
+    clock: Callable[[], float] = time.monotonic
+    max_keys: int = 100_000
+    interval: float = field(init=False)
+    tolerance: float = field(init=False)
+    _arrivals: OrderedDict[Hashable, float] = field(init=False, default_factory=OrderedDict)
+
+    def __post_init__(self) -> None:
+        self.interval = 1.0 / self.rate
         # A hair over `burst` intervals, so float rounding never refuses the burst's last.
-        self.tolerance = burst * self.interval + 1e-9
-        self.clock = clock
-        self.max_keys = max_keys
-        self._arrivals: OrderedDict[Hashable, float] = OrderedDict()
+        self.tolerance = self.burst * self.interval + 1e-9
 
     def take(self, key: Hashable) -> float:
         """0.0 when `key` may send now (and it counts), else the seconds until it may."""
