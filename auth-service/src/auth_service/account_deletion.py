@@ -11,6 +11,7 @@ account is gone, the state is the same.
 """
 
 import uuid
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated
 
@@ -44,35 +45,30 @@ class AccountDelete(BaseModel):
     password: str = Field(min_length=1, max_length=1024)
 
 
+@dataclass(eq=False)
 class AccountDeletion:
     """Checks the password, then deletes the account and queues its event atomically."""
 
-    def __init__(
-        self,
-        sessions: async_sessionmaker[AsyncSession],
-        passwords: Passwords,
-        relay: UserEventRelay,
-    ) -> None:
-        self._sessions = sessions
-        self._passwords = passwords
-        self._relay = relay
+    sessions: async_sessionmaker[AsyncSession]
+    passwords: Passwords
+    relay: UserEventRelay
 
     async def delete(self, user_id: uuid.UUID, password: str) -> None:
-        async with self._sessions() as session:
+        async with self.sessions() as session:
             stored = await session.scalar(
                 sa.select(_user_account.c.password_hash).where(_user_account.c.id == user_id)
             )
         # One Argon2 verification either way (a dummy hash when the account is gone).
-        matches, _ = await self._passwords.verify(password, stored)
+        matches, _ = await self.passwords.verify(password, stored)
         if stored is None or not matches:
             raise WrongPassword()
-        async with self._sessions.begin() as session:
+        async with self.sessions.begin() as session:
             deleted = await session.execute(
                 sa.delete(_user_account).where(_user_account.c.id == user_id)
             )
             if deleted.rowcount:  # type: ignore[attr-defined]
                 await add_user_deleted(session, user_id, datetime.now(UTC))
-        self._relay.wake()
+        self.relay.wake()
 
 
 async def get_account_deletion(request: Request) -> AccountDeletion:

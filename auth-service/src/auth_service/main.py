@@ -18,7 +18,7 @@ from auth_service.firebase_tokens import FirebaseTokenMinter, firebase_router
 from auth_service.repository import AuthRepository
 from auth_service.router import auth_router, keys_router, users_router
 from auth_service.security import Passwords, TokenSigner
-from auth_service.service import AuthService, TokenLifetimes
+from auth_service.service import AuthService
 from auth_service.throttle import Throttle
 from auth_service.user_events import UserEventRelay
 from auth_validator import TokenValidator, ValidatorSettings
@@ -51,8 +51,8 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
             repository,
             passwords,
             signer,
-            Throttle.from_settings(repository, settings),
-            TokenLifetimes.from_settings(settings),
+            Throttle(repository, settings),
+            settings,
         )
         # The service verifies its own access tokens with the same library as everyone
         # else, from its own JWKS document (no HTTP round trip to itself).

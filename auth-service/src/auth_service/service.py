@@ -40,24 +40,7 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-@dataclass(frozen=True)
-class TokenLifetimes:
-    """How long a login's tokens live: the access token, each refresh token, and the
-    session (refresh family) that no rotation extends."""
-
-    access_seconds: int
-    refresh_seconds: int
-    session_seconds: int
-
-    @classmethod
-    def from_settings(cls, settings: Settings) -> "TokenLifetimes":
-        return cls(
-            settings.ACCESS_TOKEN_TTL_SECONDS,
-            settings.REFRESH_TOKEN_TTL_SECONDS,
-            settings.REFRESH_SESSION_LIFETIME_SECONDS,
-        )
-
-
+@dataclass(eq=False)
 class AuthService:
     """Owns its transactions: each public method is one unit of work.
 
@@ -67,29 +50,20 @@ class AuthService:
     family) or sees the family revoked and refuses.
     """
 
-    def __init__(
-        self,
-        repository: AuthRepository,
-        passwords: Passwords,
-        signer: TokenSigner,
-        throttle: Throttle,
-        lifetimes: TokenLifetimes,
-        clock: Callable[[], datetime] = utc_now,
-    ) -> None:
-        self._repository = repository
-        self._passwords = passwords
-        self._signer = signer
-        self._throttle = throttle
-        self._access_ttl = lifetimes.access_seconds
-        self._refresh_ttl = timedelta(seconds=lifetimes.refresh_seconds)
-        self._session_lifetime = timedelta(seconds=lifetimes.session_seconds)
-        self._clock = clock
+    repository: AuthRepository
+    passwords: Passwords
+    signer: TokenSigner
+    throttle: Throttle
+    # The token lifetimes: ACCESS_TOKEN_TTL_SECONDS, REFRESH_TOKEN_TTL_SECONDS, and
+    # REFRESH_SESSION_LIFETIME_SECONDS (a refresh family's end, which no rotation extends).
+    settings: Settings
+    clock: Callable[[], datetime] = utc_now
 
     async def register(
         self, username: str, password: str, display_name: str | None, address: str
     ) -> UserAccount:
-        await self._throttle.count_registration(address)
-        async with self._repository.read() as store:
+        await self.throttle.count_registration(address)
+        async with self.repository.read() as store:
             # Cheap early answer; the unique index still decides races (add_user).
             if await store.username_exists(username):
                 raise UsernameTaken()
@@ -97,10 +71,10 @@ class AuthService:
             id=uuid.uuid4(),
             username=username,
             display_name=display_name,
-            password_hash=await self._passwords.hash(password),
-            created_at=self._clock(),
+            password_hash=await self.passwords.hash(password),
+            created_at=self.clock(),
         )
-        async with self._repository.transaction() as store:
+        async with self.repository.transaction() as store:
             await store.add_user(user)
         USERS_REGISTERED.inc()
         logger.info("registered user %s", user.id)
@@ -108,19 +82,19 @@ class AuthService:
 
     async def login(self, username: str, password: str, address: str) -> IssuedTokens:
         # Before any Argon2 work: a throttled guesser costs one indexed read.
-        had_failures = await self._throttle.check_login(username, address)
-        async with self._repository.read() as store:
+        had_failures = await self.throttle.check_login(username, address)
+        async with self.repository.read() as store:
             user = await store.user_by_username(username)
         # Always one Argon2 verification (a dummy hash for unknown users): same time, same body.
-        matches, new_hash = await self._passwords.verify(
+        matches, new_hash = await self.passwords.verify(
             password, user.password_hash if user else None
         )
         if user is None or not matches:
             LOGINS.labels("failure").inc()
-            await self._throttle.login_failed(username, address)
+            await self.throttle.login_failed(username, address)
             raise InvalidCredentials()
-        now = self._clock()
-        async with self._repository.transaction() as store:
+        now = self.clock()
+        async with self.repository.transaction() as store:
             if new_hash is not None:
                 # Parameters were raised since this hash was made: upgrade it while we can.
                 await store.set_password_hash(user.id, new_hash)
@@ -128,18 +102,18 @@ class AuthService:
                 id=uuid.uuid4(),
                 user_id=user.id,
                 created_at=now,
-                expires_at=now + self._session_lifetime,
+                expires_at=now + timedelta(seconds=self.settings.REFRESH_SESSION_LIFETIME_SECONDS),
             )
             store.add_family(family)
             tokens = self._issue(store, user, family, now)
         if had_failures:
-            await self._throttle.login_succeeded(username, address)
+            await self.throttle.login_succeeded(username, address)
         LOGINS.labels("success").inc()
         return tokens
 
     def _claims(self, refresh_token: str) -> RefreshClaims:
         try:
-            return self._signer.read_refresh_token(refresh_token)
+            return self.signer.read_refresh_token(refresh_token)
         except InvalidRefreshToken as exc:
             REFRESHES.labels("rejected").inc()
             raise RefreshRejected() from exc
@@ -159,10 +133,10 @@ class AuthService:
 
     async def refresh(self, refresh_token: str) -> IssuedTokens:
         claims = self._claims(refresh_token)
-        now = self._clock()
+        now = self.clock()
         reused = False
         tokens: IssuedTokens | None = None
-        async with self._repository.transaction() as store:
+        async with self.repository.transaction() as store:
             found = await self._locked(store, claims, refresh_token, now)
             if found is not None:
                 family, row = found
@@ -191,8 +165,8 @@ class AuthService:
         """End the login this refresh token belongs to (it and every token rotated from the
         same login stop working). A spent token of a live family still proves the login."""
         claims = self._claims(refresh_token)
-        now = self._clock()
-        async with self._repository.transaction() as store:
+        now = self.clock()
+        async with self.repository.transaction() as store:
             found = await self._locked(store, claims, refresh_token, now)
             if found is None:
                 raise RefreshRejected()
@@ -202,13 +176,13 @@ class AuthService:
 
     async def logout_all(self, user_id: uuid.UUID) -> None:
         """End every login of the user: all their refresh tokens stop working."""
-        async with self._repository.transaction() as store:
-            revoked = await store.revoke_user_families(user_id, self._clock())
+        async with self.repository.transaction() as store:
+            revoked = await store.revoke_user_families(user_id, self.clock())
         LOGOUTS.labels("all").inc()
         FAMILIES_REVOKED.labels("logout").inc(revoked)
 
     async def get_user(self, user_id: uuid.UUID) -> UserAccount:
-        async with self._repository.read() as store:
+        async with self.repository.read() as store:
             user = await store.user_by_id(user_id)
         if user is None:
             raise UserNotFound()
@@ -219,7 +193,7 @@ class AuthService:
     ) -> tuple[Sequence[UserAccount], str | None]:
         """One page of users by username prefix, and the cursor of the next page (or None)."""
         after = decode_cursor(cursor) if cursor is not None else None
-        async with self._repository.read() as store:
+        async with self.repository.read() as store:
             users = await store.search_users(prefix, after, limit + 1)
         page = users[:limit]
         next_cursor = encode_cursor(page[-1].username.lower()) if len(users) > limit else None
@@ -230,8 +204,9 @@ class AuthService:
     ) -> IssuedTokens:
         token_id = uuid.uuid4()
         # Never past the login's absolute end, however many rotations came before.
-        expires_at = min(now + self._refresh_ttl, family.expires_at)
-        refresh_token = self._signer.refresh_token(user.id, token_id, family.id, now, expires_at)
+        refresh_ttl = timedelta(seconds=self.settings.REFRESH_TOKEN_TTL_SECONDS)
+        expires_at = min(now + refresh_ttl, family.expires_at)
+        refresh_token = self.signer.refresh_token(user.id, token_id, family.id, now, expires_at)
         store.add_refresh_token(
             RefreshToken(
                 id=token_id,
@@ -243,7 +218,7 @@ class AuthService:
             )
         )
         return IssuedTokens(
-            access_token=self._signer.access_token(user.id, user.username, now),
+            access_token=self.signer.access_token(user.id, user.username, now),
             refresh_token=refresh_token,
-            expires_in=self._access_ttl,
+            expires_in=self.settings.ACCESS_TOKEN_TTL_SECONDS,
         )

@@ -9,7 +9,7 @@ costs one indexed read, not a hash.
 import ipaddress
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from auth_service.config import Settings
@@ -62,57 +62,30 @@ def registration_key(address: str) -> str:
     return f"register:{address}"
 
 
-@dataclass(frozen=True)
-class Limits:
-    """How many attempts each fixed window of `window_seconds` allows."""
-
-    window_seconds: int
-    login_failures_per_user_address: int
-    login_failures_per_address: int
-    registrations_per_address: int
-
-    @classmethod
-    def from_settings(cls, settings: Settings) -> "Limits":
-        return cls(
-            settings.RATE_LIMIT_WINDOW_SECONDS,
-            settings.LOGIN_FAILURES_PER_USER_ADDRESS,
-            settings.LOGIN_FAILURES_PER_ADDRESS,
-            settings.REGISTRATIONS_PER_ADDRESS,
-        )
-
-
+@dataclass(eq=False)
 class Throttle:
-    """Counts attempts and refuses those over a limit with TooManyAttempts (429)."""
+    """Counts attempts and refuses those over a limit with TooManyAttempts (429): at most
+    the settings' limits in each fixed window of RATE_LIMIT_WINDOW_SECONDS."""
 
-    def __init__(
-        self,
-        repository: AuthRepository,
-        limits: Limits,
-        clock: Callable[[], datetime] = _utc_now,
-    ) -> None:
-        self._repository = repository
-        self._limits = limits
-        self._clock = clock
-        self._purged: datetime | None = None
-
-    @classmethod
-    def from_settings(cls, repository: AuthRepository, settings: Settings) -> "Throttle":
-        return cls(repository, Limits.from_settings(settings))
+    repository: AuthRepository
+    settings: Settings
+    clock: Callable[[], datetime] = _utc_now
+    _purged: datetime | None = field(init=False, default=None)
 
     def _window(self) -> tuple[datetime, Window]:
-        now = self._clock()
-        return now, Window.of(now, self._limits.window_seconds)
+        now = self.clock()
+        return now, Window.of(now, self.settings.RATE_LIMIT_WINDOW_SECONDS)
 
     async def check_login(self, username: str, address: str) -> bool:
         """Refuse a login attempt once either failed-login limit is reached; else whether
         this username has failures from this address to forgive after a success."""
         now, window = self._window()
         user_key, address_key = failed_login_keys(username, address)
-        async with self._repository.read() as store:
+        async with self.repository.read() as store:
             counts = await store.attempt_counts((user_key, address_key), window.start)
         if (
-            counts.get(user_key, 0) >= self._limits.login_failures_per_user_address
-            or counts.get(address_key, 0) >= self._limits.login_failures_per_address
+            counts.get(user_key, 0) >= self.settings.LOGIN_FAILURES_PER_USER_ADDRESS
+            or counts.get(address_key, 0) >= self.settings.LOGIN_FAILURES_PER_ADDRESS
         ):
             THROTTLED.labels("login").inc()
             raise TooManyAttempts(window.retry_after(now))
@@ -120,7 +93,7 @@ class Throttle:
 
     async def login_failed(self, username: str, address: str) -> None:
         _, window = self._window()
-        async with self._repository.transaction() as store:
+        async with self.repository.transaction() as store:
             for key in failed_login_keys(username, address):
                 await store.count_attempt(key, window.start)
             await self._purge(store, window)
@@ -128,16 +101,16 @@ class Throttle:
     async def login_succeeded(self, username: str, address: str) -> None:
         """The user proved the password: their typos from this address are forgiven."""
         user_key, _ = failed_login_keys(username, address)
-        async with self._repository.transaction() as store:
+        async with self.repository.transaction() as store:
             await store.clear_attempts(user_key)
 
     async def count_registration(self, address: str) -> None:
         """Count a registration attempt; refuse it when over the limit."""
         now, window = self._window()
-        async with self._repository.transaction() as store:
+        async with self.repository.transaction() as store:
             hits = await store.count_attempt(registration_key(address), window.start)
             await self._purge(store, window)
-        if hits > self._limits.registrations_per_address:
+        if hits > self.settings.REGISTRATIONS_PER_ADDRESS:
             THROTTLED.labels("register").inc()
             raise TooManyAttempts(window.retry_after(now))
 

@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import logging
 import uuid
+from dataclasses import dataclass, field
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -48,25 +49,18 @@ async def add_user_deleted(session: AsyncSession, user_id: uuid.UUID, at: dateti
     )
 
 
+@dataclass(eq=False)
 class UserEventRelay:
     """Publishes the outbox every `interval` seconds, and at once when `wake` is called."""
 
-    def __init__(
-        self,
-        sessions: async_sessionmaker[AsyncSession],
-        bootstrap_servers: str,
-        access: KafkaAccessSettings,
-        interval: float,
-        topic: str = USER_EVENTS_TOPIC,
-    ) -> None:
-        self._sessions = sessions
-        self._bootstrap_servers = bootstrap_servers
-        self._access = access
-        self._interval = interval
-        self._topic = topic
-        self._producer: AIOKafkaProducer | None = None
-        self._wake = asyncio.Event()
-        self._stopping = False
+    sessions: async_sessionmaker[AsyncSession]
+    bootstrap_servers: str
+    access: KafkaAccessSettings
+    interval: float
+    topic: str = USER_EVENTS_TOPIC
+    _producer: AIOKafkaProducer | None = field(init=False, default=None)
+    _wake: asyncio.Event = field(init=False, default_factory=asyncio.Event)
+    _stopping: bool = field(init=False, default=False)
 
     def wake(self) -> None:
         """A row was just committed: publish it now rather than at the next interval."""
@@ -78,10 +72,10 @@ class UserEventRelay:
 
     async def run(self) -> None:
         """Until `stop`: publish what is queued; Kafka or Postgres down is retried."""
-        backoff = Backoff(self._interval, max(self._interval, _MAX_RETRY_SECONDS))
+        backoff = Backoff(self.interval, max(self.interval, _MAX_RETRY_SECONDS))
         try:
             while not self._stopping:
-                pause = self._interval
+                pause = self.interval
                 try:
                     while await self.publish_pending():
                         pass
@@ -97,7 +91,7 @@ class UserEventRelay:
 
     async def publish_pending(self) -> int:
         """Publish one page of queued events and delete them; how many."""
-        async with self._sessions.begin() as session:
+        async with self.sessions.begin() as session:
             rows = (
                 await session.execute(
                     sa.select(user_event_outbox)
@@ -110,7 +104,7 @@ class UserEventRelay:
                 return 0
             producer = await self._started()
             sent = [
-                await producer.send(self._topic, row.payload, key=str(row.user_id).encode())
+                await producer.send(self.topic, row.payload, key=str(row.user_id).encode())
                 for row in rows
             ]
             await asyncio.gather(*sent)
@@ -125,11 +119,11 @@ class UserEventRelay:
     async def _started(self) -> AIOKafkaProducer:
         if self._producer is None:
             producer = AIOKafkaProducer(
-                bootstrap_servers=self._bootstrap_servers,
+                bootstrap_servers=self.bootstrap_servers,
                 acks="all",
                 enable_idempotence=True,
                 request_timeout_ms=5000,
-                **kafka_client_kwargs(self._access),
+                **kafka_client_kwargs(self.access),
             )
             try:
                 await producer.start()

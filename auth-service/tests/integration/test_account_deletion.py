@@ -131,6 +131,6 @@ async def test_a_login_racing_the_deletion_is_401_not_500(
         id=uuid.uuid4(), user_id=uuid.UUID(user["id"]), created_at=now, expires_at=now
     )
     with pytest.raises(AccountGone) as raised:
-        async with service._repository.transaction() as store:
+        async with service.repository.transaction() as store:
             store.add_family(family)
     assert raised.value.status_code == 401

@@ -14,8 +14,8 @@ from support import TEST_DATABASE_URL, Login, Register, refresh, unique_name
 
 from auth_service.exceptions import RefreshRejected
 from auth_service.security import Passwords
-from auth_service.service import AuthService, TokenLifetimes
-from auth_service.throttle import Limits, Throttle
+from auth_service.service import AuthService
+from auth_service.throttle import Throttle
 from chat_common.waiting import wait_until_ready
 
 DSN = TEST_DATABASE_URL.replace("postgresql+asyncpg://", "postgresql://")
@@ -97,13 +97,22 @@ async def test_a_session_ends_at_its_absolute_lifetime_whatever_the_rotations(
     # real clock), while each refresh token would live 60 days: only the session's own end
     # can stop it.
     clock = Clock(datetime.now(UTC) - timedelta(days=29, hours=12))
-    repository = real._repository  # the app's own Postgres sessions
+    # No limit in the way, and a refresh token that would outlive the session.
+    settings = real.settings.model_copy(
+        update={
+            "LOGIN_FAILURES_PER_USER_ADDRESS": 1_000_000,
+            "LOGIN_FAILURES_PER_ADDRESS": 1_000_000,
+            "REGISTRATIONS_PER_ADDRESS": 1_000_000,
+            "REFRESH_TOKEN_TTL_SECONDS": 60 * 86400,
+            "REFRESH_SESSION_LIFETIME_SECONDS": 30 * 86400,
+        }
+    )
     service = AuthService(
-        repository,
+        real.repository,  # the app's own Postgres sessions
         Passwords(time_cost=1, memory_cost_kib=1024, parallelism=1),
         app.state.signer,
-        Throttle(repository, Limits(900, 1_000_000, 1_000_000, 1_000_000)),
-        TokenLifetimes(access_seconds=900, refresh_seconds=60 * 86400, session_seconds=30 * 86400),
+        Throttle(real.repository, settings),
+        settings,
         clock=clock,
     )
     tokens = await service.login(user["username"], "correct horse battery", unique_name("addr"))
