@@ -11,6 +11,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
+from functools import cached_property
 
 
 @dataclass(eq=False)
@@ -27,14 +28,16 @@ class SendRateLimiter:
     burst: int
     clock: Callable[[], float] = time.monotonic
     max_keys: int = 100_000
-    interval: float = field(init=False)
-    tolerance: float = field(init=False)
     _arrivals: OrderedDict[Hashable, float] = field(init=False, default_factory=OrderedDict)
 
-    def __post_init__(self) -> None:
-        self.interval = 1.0 / self.rate
+    @cached_property
+    def interval(self) -> float:
+        return 1.0 / self.rate
+
+    @cached_property
+    def tolerance(self) -> float:
         # A hair over `burst` intervals, so float rounding never refuses the burst's last.
-        self.tolerance = self.burst * self.interval + 1e-9
+        return self.burst * self.interval + 1e-9
 
     def take(self, key: Hashable) -> float:
         """0.0 when `key` may send now (and it counts), else the seconds until it may."""

@@ -5,7 +5,7 @@ import asyncio
 import json
 import uuid
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, NamedTuple
 
 import httpx
 import pytest
@@ -18,12 +18,6 @@ from chat_common.contract.events import (
 )
 
 User = Any
-StartChat = Callable[[Any, Any], Awaitable[dict[str, Any]]]
-
-
-@pytest.fixture
-async def chat(pair: tuple[Any, Any], start_chat: StartChat) -> dict[str, Any]:
-    return await start_chat(*pair)
 
 
 async def _send(client: httpx.AsyncClient, chat_id: str, user: User, text: str) -> dict[str, Any]:
@@ -52,6 +46,18 @@ def _path(chat_id: str, message_id: str) -> str:
     return f"/chat/{chat_id}/messages/{message_id}"
 
 
+class Sent(NamedTuple):
+    body: dict[str, Any]
+    path: str
+
+
+@pytest.fixture
+async def sent(client: httpx.AsyncClient, pair: tuple[User, User], chat: dict[str, Any]) -> Sent:
+    """A message the first of `pair` sent in their chat, and its PATCH/DELETE path."""
+    body = await _send(client, chat["id"], pair[0], "first text")
+    return Sent(body, _path(chat["id"], body["id"]))
+
+
 async def _history(client: httpx.AsyncClient, chat_id: str, user: User) -> list[dict[str, Any]]:
     response = await client.get(f"/chat/{chat_id}", params={"quantity": 100}, headers=user.headers)
     assert response.status_code == 200, response.text
@@ -60,30 +66,34 @@ async def _history(client: httpx.AsyncClient, chat_id: str, user: User) -> list[
 
 
 async def test_edit_sets_text_and_edited_at_in_history_and_kafka(
-    client: httpx.AsyncClient, pair: tuple[User, User], chat: dict[str, Any], kafka_events: Any
+    client: httpx.AsyncClient,
+    pair: tuple[User, User],
+    chat: dict[str, Any],
+    sent: Sent,
+    kafka_events: Any,
 ) -> None:
     alice, bob = pair
-    sent = await _send(client, chat["id"], alice, "helo")
-    assert sent["edited_at"] is None and sent["deleted"] is False
-    response = await client.patch(
-        _path(chat["id"], sent["id"]), json={"text": " hello "}, headers=alice.headers
-    )
+    assert sent.body["edited_at"] is None and sent.body["deleted"] is False
+    response = await client.patch(sent.path, json={"text": " hello "}, headers=alice.headers)
     assert response.status_code == 200, response.text
     edited = response.json()
     assert edited["text"] == "hello" and edited["edited_at"] is not None
-    assert edited["id"] == sent["id"] and edited["sent_at"] == sent["sent_at"]
+    assert edited["id"] == sent.body["id"] and edited["sent_at"] == sent.body["sent_at"]
     assert await _history(client, chat["id"], bob) == [edited]
-    key, event = await _event(kafka_events, sent["id"], "message.edited")
+    key, event = await _event(kafka_events, sent.body["id"], "message.edited")
     assert key == chat["id"].encode() and isinstance(event, MessageEdited)
     assert event.text == "hello" and set(event.members) == {alice.id, bob.id}
 
 
 async def test_delete_shows_deleted_without_text_and_edit_after_is_409(
-    client: httpx.AsyncClient, pair: tuple[User, User], chat: dict[str, Any], kafka_events: Any
+    client: httpx.AsyncClient,
+    pair: tuple[User, User],
+    chat: dict[str, Any],
+    sent: Sent,
+    kafka_events: Any,
 ) -> None:
     alice, bob = pair
-    sent = await _send(client, chat["id"], alice, "secret")
-    path = _path(chat["id"], sent["id"])
+    path = sent.path
     assert (await client.delete(path, headers=alice.headers)).status_code == 204
     (shown,) = await _history(client, chat["id"], bob)
     assert shown["deleted"] is True and shown["text"] is None
@@ -92,48 +102,43 @@ async def test_delete_shows_deleted_without_text_and_edit_after_is_409(
     assert (await client.delete(path, headers=alice.headers)).status_code == 204
     assert await _history(client, chat["id"], bob) == [shown]
 
-    _key, event = await _event(kafka_events, sent["id"], "message.deleted")
+    _key, event = await _event(kafka_events, sent.body["id"], "message.deleted")
     assert isinstance(event, MessageDeleted) and event.sender_id == alice.id
 
 
 async def test_only_the_sender_changes_a_message(
-    client: httpx.AsyncClient, pair: tuple[User, User], chat: dict[str, Any]
+    client: httpx.AsyncClient, pair: tuple[User, User], chat: dict[str, Any], sent: Sent
 ) -> None:
-    alice, bob = pair
-    sent = await _send(client, chat["id"], alice, "mine")
-    path = _path(chat["id"], sent["id"])
-    assert (await client.patch(path, json={"text": "x"}, headers=bob.headers)).status_code == 403
-    assert (await client.delete(path, headers=bob.headers)).status_code == 403
-    assert await _history(client, chat["id"], alice) == [sent]
+    bob = pair[1]
+    answer = await client.patch(sent.path, json={"text": "x"}, headers=bob.headers)
+    assert answer.status_code == 403
+    assert (await client.delete(sent.path, headers=bob.headers)).status_code == 403
+    assert await _history(client, chat["id"], bob) == [sent.body]
 
 
 async def test_unknown_message_or_foreign_chat_is_404_and_bad_text_422(
     client: httpx.AsyncClient,
     pair: tuple[User, User],
     chat: dict[str, Any],
+    sent: Sent,
     make_user: Callable[[], Awaitable[User]],
 ) -> None:
-    alice, _ = pair
-    sent = await _send(client, chat["id"], alice, "here")
-    headers = alice.headers
+    headers = pair[0].headers
     for missing in (str(uuid.uuid1()), str(uuid.uuid4())):
         path = _path(chat["id"], missing)
         assert (await client.patch(path, json={"text": "x"}, headers=headers)).status_code == 404
         assert (await client.delete(path, headers=headers)).status_code == 404
     stranger = await make_user()
-    path = _path(chat["id"], sent["id"])
-    assert (await client.delete(path, headers=stranger.headers)).status_code == 404
+    assert (await client.delete(sent.path, headers=stranger.headers)).status_code == 404
     for body in ({"text": ""}, {"text": "x" * 4001}, {}, {"text": "x", "more": 1}):
-        assert (await client.patch(path, json=body, headers=headers)).status_code == 422
-    assert await _history(client, chat["id"], alice) == [sent]
+        assert (await client.patch(sent.path, json=body, headers=headers)).status_code == 422
+    assert await _history(client, chat["id"], pair[0]) == [sent.body]
 
 
 async def test_racing_edits_and_delete_end_deleted(
-    client: httpx.AsyncClient, pair: tuple[User, User], chat: dict[str, Any]
+    client: httpx.AsyncClient, pair: tuple[User, User], chat: dict[str, Any], sent: Sent
 ) -> None:
-    alice, _ = pair
-    sent = await _send(client, chat["id"], alice, "race")
-    path = _path(chat["id"], sent["id"])
+    alice, path = pair[0], sent.path
     answers = await asyncio.gather(
         *(client.patch(path, json={"text": f"e{i}"}, headers=alice.headers) for i in range(3)),
         client.delete(path, headers=alice.headers),
