@@ -1,19 +1,22 @@
-"""Read marks, GET /chats counts, and the Firestore inbox and receipts, on the real servers.
+"""The inbox consumer on the real servers: unread counts in GET /chats, and the Firestore
+inbox and receipt documents a member's listeners see follow opened chats, messages, read
+marks, edits and deletes.
 
 An app with the inbox consumer runs against real Cassandra, Kafka and the Firestore
-emulator; a member's Firestore listeners see the inbox and receipt documents follow.
+emulator (the running aggregator writes the chats' batches from the same topic).
 """
 
 import asyncio
-import contextlib
-import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import httpx
 import pytest
+from chat_calls import listed, send, until_listed
 from fastapi import FastAPI
+from firestore_listener import DocumentListener
+from support import User
 
 from chat_common.contract.documents import (
     BatchDocument,
@@ -23,57 +26,16 @@ from chat_common.contract.documents import (
     inbox_path,
     receipt_path,
 )
-from chat_common.contract.firestore import firestore_client
+from chat_common.waiting import wait_until
 from chat_service.config import Settings
 
-User = Any
-WAIT_SECONDS = 45.0  # a bound on waiting for the consumer, generous for a loaded machine
-
-
-class DocumentListener:
-    """Every version of the documents a Firestore listener (of one document, or of a
-    collection) receives, as their fields."""
-
-    def __init__(self, path: str, settings: Settings, collection: bool = False) -> None:
-        self._loop = asyncio.get_running_loop()
-        self._changed = asyncio.Event()
-        self.snapshots: list[dict[str, Any]] = []
-        client = firestore_client(settings.FIRESTORE_PROJECT, settings.FIRESTORE_EMULATOR_HOST)
-        ref = client.collection(path) if collection else client.document(path)
-        self._watch = ref.on_snapshot(self._on_snapshot)
-
-    def _on_snapshot(self, docs: list[Any], changes: object, read_time: object) -> None:
-        for doc in docs:
-            if doc.exists:
-                data = doc.to_dict()
-                self._loop.call_soon_threadsafe(self._add, data)
-
-    def _add(self, data: dict[str, Any]) -> None:
-        self.snapshots.append(data)
-        self._changed.set()
-
-    async def until(self, what: str, holds: Callable[[dict[str, Any]], bool]) -> dict[str, Any]:
-        """The first snapshot for which `holds` is true; fails after WAIT_SECONDS."""
-        deadline = time.monotonic() + WAIT_SECONDS
-        while True:
-            for data in self.snapshots:
-                if holds(data):
-                    return data
-            self._changed.clear()
-            left = deadline - time.monotonic()
-            if left <= 0:
-                pytest.fail(f"listener never saw {what}; last: {self.snapshots[-1:]}")
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._changed.wait(), left)
-
-    def close(self) -> None:
-        self._watch.unsubscribe()
+InboxApp = tuple[FastAPI, httpx.AsyncClient]
+# Alice, Bob, and the id of the chat Alice opened.
+Opened = tuple[User, User, str]
 
 
 @pytest.fixture
-async def inbox_app(
-    app_factory: Callable[..., Any], kafka_topic: str
-) -> AsyncIterator[tuple[FastAPI, httpx.AsyncClient]]:
+async def inbox_app(app_factory: Callable[..., Any], kafka_topic: str) -> AsyncIterator[InboxApp]:
     """An app whose inbox consumer has its partitions (so nothing sent is missed). Its
     group is new each time, so it starts at the topic's end: a group kept between runs
     would first have to read everything the shared topic got since the last run."""
@@ -92,47 +54,69 @@ async def inbox_app(
         yield pair
 
 
-async def send(client: httpx.AsyncClient, user: User, chat_id: str, text: str) -> str:
-    response = await client.post(
-        f"/chat/{chat_id}/messages", json={"text": text}, headers=user.headers
+@pytest.fixture
+async def opened(inbox_app: InboxApp, pair: tuple[User, User]) -> Opened:
+    """Two fresh users, and the chat the first opened once the inbox consumer listens."""
+    alice, bob = pair
+    response = await inbox_app[1].post(
+        "/chats", json={"user_id": str(bob.id)}, headers=alice.headers
     )
     assert response.status_code == 201, response.text
-    message_id: str = response.json()["id"]
-    return message_id
+    return alice, bob, response.json()["id"]
 
 
-async def listed(client: httpx.AsyncClient, user: User, chat_id: str) -> dict[str, Any]:
-    response = await client.get("/chats", headers=user.headers)
-    assert response.status_code == 200, response.text
-    (item,) = [item for item in response.json()["items"] if item["id"] == chat_id]
-    return dict(item)
+async def test_an_opened_chat_enters_both_inboxes_and_a_repeat_clears_nothing(
+    kafka_events: Any, inbox_app: InboxApp, opened: Opened, settings: Settings
+) -> None:
+    _, client = inbox_app
+    alice, bob, chat_id = opened
+    listeners = {
+        user.id: DocumentListener(inbox_path(user.id, chat_id), settings) for user in (alice, bob)
+    }
+    try:
+        for user, other in ((alice, bob), (bob, alice)):
+            fields = await listeners[user.id].until("the opened chat", lambda _d: True)
+            assert InboxDocument.from_firestore(fields).model_dump(exclude={"updated_at"}) == {
+                "chat_id": chat_id,
+                "other_user_id": str(other.id),
+                "last_message": None,
+                "unread": 0,
+                "read_up_to": None,
+                "other_read_up_to": None,
+            }
+            item = await listed(client, user, chat_id)
+            assert (item["last_message"], item["unread"]) == (None, 0)
 
+        sent = await send(client, alice, chat_id, "hello")
+        bob_inbox = listeners[bob.id]
+        seen = await bob_inbox.until(
+            "the message", lambda d: (d["last_message"] or {}).get("id") == sent
+        )
+        # Bob opens the same chat: announced again, it rewrites his entry as it stands.
+        again = await client.post("/chats", json={"user_id": str(alice.id)}, headers=bob.headers)
+        assert again.status_code == 200, again.text
+        rewritten = await bob_inbox.until(
+            "the entry rewritten", lambda d: d["updated_at"] > seen["updated_at"]
+        )
+        assert (rewritten["last_message"]["id"], rewritten["unread"]) == (sent, 1)
 
-async def until_listed(
-    client: httpx.AsyncClient, user: User, chat_id: str, holds: Callable[[dict[str, Any]], bool]
-) -> dict[str, Any]:
-    """GET /chats until the chat's item satisfies `holds` (the consumer applied events)."""
-    deadline = time.monotonic() + WAIT_SECONDS
-    while True:
-        item = await listed(client, user, chat_id)
-        if holds(item):
-            return item
-        if time.monotonic() > deadline:
-            pytest.fail(f"GET /chats never showed the expected state; last: {item}")
-        await asyncio.sleep(0.1)
+        async def announced_twice() -> bool:
+            return len(kafka_events.events.get(chat_id, [])) >= 2
+
+        await wait_until(announced_twice, "both chat.created events on Kafka", timeout=20)
+        first, second = (event for _key, event in kafka_events.events[chat_id][:2])
+        assert first == second
+        assert (first["type"], first["members"]) == ("chat.created", sorted(first["members"]))
+    finally:
+        for listener in listeners.values():
+            listener.close()
 
 
 async def test_unread_follows_a_burst_a_read_and_the_listeners_see_it(
-    inbox_app: tuple[FastAPI, httpx.AsyncClient],
-    make_user: Callable[[], Awaitable[User]],
-    settings: Settings,
+    inbox_app: InboxApp, opened: Opened, settings: Settings
 ) -> None:
     _, client = inbox_app
-    alice, bob = await make_user(), await make_user()
-    chat = (
-        await client.post("/chats", json={"user_id": str(bob.id)}, headers=alice.headers)
-    ).json()
-    chat_id = chat["id"]
+    alice, bob, chat_id = opened
     bob_inbox = DocumentListener(inbox_path(bob.id, chat_id), settings)
     bob_receipt = DocumentListener(receipt_path(chat_id, bob.id), settings)
     # The running aggregator writes the chat's batches from the same topic.
@@ -188,14 +172,9 @@ async def test_unread_follows_a_burst_a_read_and_the_listeners_see_it(
         bob_batches.close()
 
 
-async def test_a_read_racing_a_send_counts_exactly(
-    inbox_app: tuple[FastAPI, httpx.AsyncClient], make_user: Callable[[], Awaitable[User]]
-) -> None:
+async def test_a_read_racing_a_send_counts_exactly(inbox_app: InboxApp, opened: Opened) -> None:
     _, client = inbox_app
-    alice, bob = await make_user(), await make_user()
-    chat_id = (
-        await client.post("/chats", json={"user_id": str(bob.id)}, headers=alice.headers)
-    ).json()["id"]
+    alice, bob, chat_id = opened
     for round_ in range(5):
         latest = await send(client, alice, chat_id, f"before {round_}")
         await until_listed(
@@ -220,15 +199,10 @@ async def test_a_read_racing_a_send_counts_exactly(
 
 
 async def test_the_preview_follows_an_edit_and_a_delete_of_the_last_message(
-    inbox_app: tuple[FastAPI, httpx.AsyncClient],
-    make_user: Callable[[], Awaitable[User]],
-    settings: Settings,
+    inbox_app: InboxApp, opened: Opened, settings: Settings
 ) -> None:
     _, client = inbox_app
-    alice, bob = await make_user(), await make_user()
-    chat_id = (
-        await client.post("/chats", json={"user_id": str(bob.id)}, headers=alice.headers)
-    ).json()["id"]
+    alice, bob, chat_id = opened
     bob_inbox = DocumentListener(inbox_path(bob.id, chat_id), settings)
     try:
         first = await send(client, alice, chat_id, "first")
@@ -254,58 +228,10 @@ async def test_the_preview_follows_an_edit_and_a_delete_of_the_last_message(
         assert (item["last_message"]["id"], item["unread"]) == (last, 2)
         await bob_inbox.until(
             "the deleted preview",
-            lambda d: d["last_message"]["id"] == last and d["last_message"]["text"] is None,
+            # The first version, from the opened chat, has no last message.
+            lambda d: (
+                (d["last_message"] or {}).get("id") == last and d["last_message"]["text"] is None
+            ),
         )
     finally:
         bob_inbox.close()
-
-
-async def test_read_marks_refuse_strangers_and_bad_marks(
-    client: httpx.AsyncClient, make_user: Callable[[], Awaitable[User]]
-) -> None:
-    alice, bob, eve = await make_user(), await make_user(), await make_user()
-    chat_id = (
-        await client.post("/chats", json={"user_id": str(bob.id)}, headers=alice.headers)
-    ).json()["id"]
-    message_id = await send(client, alice, chat_id, "hi")
-    stranger = await client.post(
-        f"/chat/{chat_id}/read", json={"up_to": message_id}, headers=eve.headers
-    )
-    assert stranger.status_code == 404
-    for body in (
-        {"up_to": str(uuid.uuid4())},  # not a time UUID
-        {"up_to": str(uuid.uuid1())},  # a time UUID, but no message of this chat
-        {"up_to": message_id, "extra": 1},
-        {},
-    ):
-        response = await client.post(f"/chat/{chat_id}/read", json=body, headers=bob.headers)
-        assert response.status_code == 422, (body, response.text)
-    item = await listed(client, bob, chat_id)
-    assert item["read_up_to"] is None
-
-
-async def test_the_list_pages_by_activity_without_repeats(
-    client: httpx.AsyncClient, make_user: Callable[[], Awaitable[User]]
-) -> None:
-    alice = await make_user()
-    chats = []
-    for _ in range(5):
-        other = await make_user()
-        created = await client.post(
-            "/chats", json={"user_id": str(other.id)}, headers=alice.headers
-        )
-        chats.append(created.json()["id"])
-    seen: list[str] = []
-    cursor: str | None = None
-    while True:
-        params: dict[str, Any] = {"limit": 2} | ({"cursor": cursor} if cursor else {})
-        page = (await client.get("/chats", params=params, headers=alice.headers)).json()
-        assert len(page["items"]) <= 2
-        seen += [item["id"] for item in page["items"]]
-        cursor = page["next_cursor"]
-        if cursor is None:
-            break
-    assert seen == list(reversed(chats))  # newest creation first, each once
-    for bad in ({"limit": 0}, {"limit": 101}, {"cursor": "not-a-cursor"}):
-        response = await client.get("/chats", params=bad, headers=alice.headers)
-        assert response.status_code == 422, (bad, response.text)

@@ -1,5 +1,6 @@
 """Every stored message reaches Kafka, also when Kafka was unreachable at send time, and
-history too, also when the send died between its outbox row and its history rows."""
+history too, also when the send died between its outbox row and its history rows; so does
+an opened chat."""
 
 import asyncio
 import uuid
@@ -11,7 +12,7 @@ import httpx
 from support import StartChat, User
 
 from chat_common.contract.times import rfc3339_millis, uuid_time
-from chat_service.domain import Message, OutboxEntry
+from chat_service.domain import Chat, Message, OutboxEntry, chat_id_for
 from chat_service.outbox import SWEEP_LAG
 from chat_service.timeuuids import bucket_start, new_message_id
 
@@ -99,3 +100,28 @@ async def test_a_send_that_died_after_its_outbox_row_is_repaired_and_announced(
     page = await client.get(f"/chat/{chat_id}", headers=bob.headers)
     assert page.status_code == 200
     assert [(m["id"], m["text"]) for m in page.json()["items"]] == [(str(message.id), "orphan")]
+
+
+async def test_a_chat_opened_by_a_process_that_died_before_announcing_it_is_announced(
+    app_and_client: tuple[Any, httpx.AsyncClient], pair: tuple[User, User], kafka_events: Any
+) -> None:
+    app, _ = app_and_client
+    alice, bob = pair
+    repository = app.state.chat_service._repository
+    low, high = sorted((alice.id, bob.id))
+    created_at = datetime.now(UTC).replace(microsecond=0)
+    chat = Chat(chat_id_for(alice.id, bob.id), (low, high), created_at)
+    # What POST /chats writes, up to its outbox row: the process died before the fast path.
+    await repository.insert_chat_if_absent(chat)
+    await repository.add_chat_to_members(chat)
+    await repository.outbox.append(OutboxEntry.chat_created(new_message_id(), chat, alice.id))
+    await kafka_events.wait_for([str(chat.id)], timeout=SWEEP_LAG.total_seconds() + 30)
+    ((key, event),) = kafka_events.events[str(chat.id)]
+    assert key == str(chat.id).encode()
+    assert event == {
+        "v": 2,
+        "type": "chat.created",
+        "chat_id": str(chat.id),
+        "members": [str(low), str(high)],
+        "created_at": rfc3339_millis(created_at),
+    }

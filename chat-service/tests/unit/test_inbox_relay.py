@@ -38,3 +38,16 @@ def test_an_inbox_event_carries_the_document_and_resumes_from_its_update_time() 
     )
     # What the client reads back is the contract's document.
     assert InboxDocument.model_validate(body).chat_id == document.chat_id
+
+
+def test_an_opened_chat_without_messages_is_forwarded_with_a_null_last_message() -> None:
+    document = InboxDocument(
+        chat_id=uuid.uuid4(),
+        other_user_id=uuid.uuid4(),
+        updated_at=datetime(2026, 5, 1, 12, 0, 1, tzinfo=UTC),
+    )
+    body = json.loads(
+        InboxEvent.from_document("x", document.to_firestore()).to_sse().split("data: ", 1)[1]
+    )
+    assert (body["last_message"], body["unread"], body["read_up_to"]) == (None, 0, None)
+    assert InboxDocument.model_validate(body) == document
