@@ -85,19 +85,29 @@ def _stream_responses(events: str) -> dict[int | str, dict[str, Any]]:
 
 # A reconnecting EventSource sends the id of the last event it received.
 LastEventId = Annotated[str | None, Header()]
+Since = Annotated[
+    str | None,
+    Query(
+        description="RFC 3339: a chat's batches whose last_sent_at is at or after it, or "
+        "the inbox documents written at or after it."
+    ),
+]
 
 
 @dataclass(frozen=True)
 class Relay:
-    """What every relay stream needs besides its own feed: who asks, where to resume."""
+    """What every relay stream needs: who asks, the Firestore feed, where to resume (the
+    Last-Event-ID header of a reconnect, else `since`)."""
 
     caller: Principal
     slots: StreamSlots
     settings: Settings
+    feed: BatchFeed
     last_event_id: str | None
+    since: str | None
 
     def open(
-        self, since: str | None, stream: Callable[[datetime, float], AsyncGenerator[str, None]]
+        self, stream: Callable[[datetime, float], AsyncGenerator[str, None]]
     ) -> StreamingResponse:
         """The stream from its resume cursor until the caller's token expires, holding one
         of the caller's stream slots (429 when none is left)."""
@@ -105,7 +115,7 @@ class Relay:
         if slot is None:
             raise TooManyStreams()
         start = stream_start(
-            parse_since(self.last_event_id) or parse_since(since),
+            parse_since(self.last_event_id) or parse_since(self.since),
             datetime.now(UTC),
             timedelta(seconds=self.settings.SSE_RESUME_LOOKBACK_SECONDS),
             SSE_REPLAY,
@@ -119,9 +129,11 @@ def get_relay(
     caller: StreamPrincipal,
     slots: StreamSlotsDep,
     settings: SettingsDep,
+    feed: BatchFeedDep,
     last_event_id: LastEventId = None,
+    since: Since = None,
 ) -> Relay:
-    return Relay(caller, slots, settings, last_event_id)
+    return Relay(caller, slots, settings, feed, last_event_id, since)
 
 
 RelayDep = Annotated[Relay, Depends(get_relay)]
@@ -135,22 +147,16 @@ RelayDep = Annotated[Relay, Depends(get_relay)]
         404: {"description": "No such chat, or not a member"},
     },
 )
-async def chat_events(
-    chat: StreamChat,
-    relay: RelayDep,
-    feed: BatchFeedDep,
-    since: Annotated[
-        str | None, Query(description="RFC 3339: batches whose last_sent_at is at or after it.")
-    ] = None,
-) -> StreamingResponse:
+async def chat_events(chat: StreamChat, relay: RelayDep) -> StreamingResponse:
     """The chat's Firestore batches as Server-Sent Events, each as it is written.
 
     A resumed stream (`since` or Last-Event-ID) starts a little before its cursor and may
     repeat batches already sent: clients keep each message once, by id.
     """
     return relay.open(
-        since,
-        lambda start, ends_at: event_stream(feed, chat.id, start, SSE_KEEPALIVE_SECONDS, ends_at),
+        lambda start, ends_at: event_stream(
+            relay.feed, chat.id, start, SSE_KEEPALIVE_SECONDS, ends_at
+        ),
     )
 
 
@@ -159,21 +165,16 @@ async def chat_events(
     response_class=StreamingResponse,
     responses=_stream_responses("ready, inbox…"),
 )
-async def inbox_events(
-    relay: RelayDep,
-    feed: BatchFeedDep,
-    since: Annotated[
-        str | None, Query(description="RFC 3339: documents written at or after it.")
-    ] = None,
-) -> StreamingResponse:
+async def inbox_events(relay: RelayDep) -> StreamingResponse:
     """The caller's inbox (`users/{uid}/chats` in Firestore) as Server-Sent Events: an
     `inbox` event with the whole document each time one is created or rewritten (a new
     chat, a message, a read mark). A resumed stream may repeat documents: clients keep the
     newest per `chat_id`."""
     caller = relay.caller.id
     return relay.open(
-        since,
-        lambda start, ends_at: inbox_stream(feed, caller, start, SSE_KEEPALIVE_SECONDS, ends_at),
+        lambda start, ends_at: inbox_stream(
+            relay.feed, caller, start, SSE_KEEPALIVE_SECONDS, ends_at
+        ),
     )
 
 
