@@ -157,15 +157,23 @@ async def test_chat_list_shows_unread_badges_live_and_read_marks(
         await expect(last_mine.locator(".text")).to_have_text("third from alice")
         await expect(last_mine.locator(".read-mark")).to_have_count(1)
 
-        # A new chat joins Alice's list live, with its unread badge and preview.
+        # A chat Carol opens joins Alice's list live before anyone writes in it, on top.
         opened = await open_chat(carol, alice)
+        carol_entry = chat_entry(alice_page, carol)
+        await expect(carol_entry.locator(".preview")).to_have_text(
+            "no messages yet", timeout=20_000
+        )
+        await expect(carol_entry.locator(".badge")).to_be_hidden()
+        await expect(alice_page.locator("#chat-list li.chat-entry").first).to_have_attribute(
+            "data-username", carol.username
+        )
+        # Its first message brings the unread badge and the preview.
         sent = await http.post(
             f"{urls.chat}/chat/{opened}/messages",
             json={"text": "hi alice, it is carol"},
             headers=carol.headers,
         )
         assert sent.status_code == 201, sent.text
-        carol_entry = chat_entry(alice_page, carol)
         await expect(carol_entry.locator(".badge")).to_have_text("1", timeout=20_000)
         await expect(carol_entry.locator(".preview")).to_have_text("hi alice, it is carol")
         # Newest activity first.
