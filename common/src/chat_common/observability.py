@@ -2,9 +2,10 @@
 
 import asyncio
 import contextlib
+import itertools
 import logging
+import os
 import time
-import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Mapping
 from typing import Any, Literal
 
@@ -55,6 +56,17 @@ def _route_template(scope: Scope) -> str:
     return str(getattr(scope.get("route"), "path", "unmatched"))
 
 
+def request_id_source() -> Callable[[], str]:
+    """Fresh request ids: 32 hex digits, a random prefix per source and then a counter.
+
+    An id needs uniqueness, not secrecy: uuid4 read os.urandom on every request, a
+    system call that also hands the GIL over (about 5 % of a send's CPU in a profile).
+    """
+    prefix = os.urandom(8).hex()
+    counter = itertools.count()
+    return lambda: f"{prefix}{next(counter):016x}"
+
+
 class RequestContextMiddleware:
     """Pure ASGI middleware: request id in and out, JSON-log context, HTTP metrics.
 
@@ -63,6 +75,7 @@ class RequestContextMiddleware:
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
+        self._new_request_id = request_id_source()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -70,7 +83,7 @@ class RequestContextMiddleware:
             return
         headers = dict(scope.get("headers") or [])
         incoming = headers.get(REQUEST_ID_HEADER.encode(), b"").decode("latin-1")
-        request_id = incoming if 0 < len(incoming) <= 128 else uuid.uuid4().hex
+        request_id = incoming if 0 < len(incoming) <= 128 else self._new_request_id()
         token = request_id_var.set(request_id)
         method = scope["method"]
         status = 500

@@ -10,7 +10,12 @@ from fastapi import APIRouter, FastAPI
 
 from chat_common.config import ServiceSettings
 from chat_common.logs import request_id_var
-from chat_common.observability import ReadinessCheck, docs_options, instrument
+from chat_common.observability import (
+    ReadinessCheck,
+    docs_options,
+    instrument,
+    request_id_source,
+)
 
 
 async def ok() -> None:
@@ -59,6 +64,20 @@ async def test_request_id_is_generated_and_echoed(client: httpx.AsyncClient) -> 
     request_id = response.headers["x-request-id"]
     assert len(request_id) == 32
     assert response.json() == {"request_id": request_id}
+
+
+async def test_generated_request_ids_differ_between_requests(client: httpx.AsyncClient) -> None:
+    ids = {(await client.get("/items/1")).headers["x-request-id"] for _ in range(3)}
+    assert len(ids) == 3
+
+
+def test_request_id_sources_are_hex_and_never_repeat() -> None:
+    first, second = request_id_source(), request_id_source()
+    ids = [first() for _ in range(1000)] + [second() for _ in range(1000)]
+    assert len(set(ids)) == len(ids)
+    assert all(len(value) == 32 and int(value, 16) >= 0 for value in ids)
+    # Each source (one per process) draws its own prefix, so two never collide.
+    assert ids[0][:16] != ids[1000][:16]
 
 
 async def test_incoming_request_id_is_kept(client: httpx.AsyncClient) -> None:
