@@ -86,3 +86,15 @@ def login(client: httpx.AsyncClient) -> Login:
         return tokens
 
     return login
+
+
+@pytest.fixture
+async def user(register: Register) -> dict[str, Any]:
+    """A newly registered user (the body of its 201)."""
+    return await register()
+
+
+@pytest.fixture
+async def tokens(user: dict[str, Any], login: Login) -> dict[str, Any]:
+    """The tokens of one login of `user`."""
+    return await login(user["username"])

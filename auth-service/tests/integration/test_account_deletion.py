@@ -5,11 +5,11 @@ import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
+from typing import Any
 
 import httpx
 import pytest
-from aiokafka import AIOKafkaConsumer, TopicPartition
-from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka import AIOKafkaConsumer
 from fastapi import FastAPI
 from support import PASSWORD, Login, Register, bearer, refresh
 
@@ -24,19 +24,12 @@ KAFKA = "127.0.0.1:9092"
 @pytest.fixture
 async def user_events() -> AsyncIterator[AIOKafkaConsumer]:
     """A consumer of `user-events` from its current end."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=KAFKA)
-    await admin.start()
-    try:
-        (described,) = await admin.describe_topics([USER_EVENTS_TOPIC])
-    finally:
-        await admin.close()
-    partitions = [p["partition"] for p in described["partitions"]]
-    assert partitions, f"topic {USER_EVENTS_TOPIC} missing (run `make up`)"
-    consumer = AIOKafkaConsumer(bootstrap_servers=KAFKA, enable_auto_commit=False)
+    # Without a group, start() waits for the topic's metadata and assigns every partition.
+    consumer = AIOKafkaConsumer(USER_EVENTS_TOPIC, bootstrap_servers=KAFKA)
     await consumer.start()
     try:
-        assigned = [TopicPartition(USER_EVENTS_TOPIC, p) for p in sorted(partitions)]
-        consumer.assign(assigned)
+        assigned = consumer.assignment()
+        assert assigned, f"topic {USER_EVENTS_TOPIC} has no partitions (run `make up`)"
         await consumer.seek_to_end(*assigned)
         for tp in assigned:
             await consumer.position(tp)
@@ -64,20 +57,16 @@ async def delete_me(client: httpx.AsyncClient, token: str, password: str) -> htt
 
 
 async def test_wrong_password_is_401_and_changes_nothing(
-    client: httpx.AsyncClient, register: Register, login: Login
+    client: httpx.AsyncClient, tokens: dict[str, Any]
 ) -> None:
-    user = await register()
-    tokens = await login(user["username"])
     assert (await delete_me(client, tokens["access_token"], "not it")).status_code == 401
     assert (await client.get("/users/me", headers=bearer(tokens["access_token"]))).is_success
     assert (await refresh(client, tokens["refresh_token"])).status_code == 200
 
 
 async def test_missing_password_is_422_and_no_token_401(
-    client: httpx.AsyncClient, register: Register, login: Login
+    client: httpx.AsyncClient, tokens: dict[str, Any]
 ) -> None:
-    user = await register()
-    tokens = await login(user["username"])
     response = await client.request(
         "DELETE", "/users/me", json={}, headers=bearer(tokens["access_token"])
     )
@@ -118,12 +107,10 @@ async def test_deleted_account_stops_working_and_is_announced(
 
 
 async def test_a_login_racing_the_deletion_is_401_not_500(
-    app: FastAPI, client: httpx.AsyncClient, register: Register, login: Login
+    app: FastAPI, client: httpx.AsyncClient, user: dict[str, Any], tokens: dict[str, Any]
 ) -> None:
     """The login read the user before the deletion and writes its session after: the
     foreign key refuses the write, and that is the login's 401, not a server error."""
-    user = await register()
-    tokens = await login(user["username"])
     assert (await delete_me(client, tokens["access_token"], PASSWORD)).status_code == 204
     service: AuthService = app.state.auth_service
     now = datetime.now(UTC)

@@ -1,5 +1,7 @@
 """POST /auth/logout ends one login (every token rotated from it); /auth/logout-all ends all."""
 
+from typing import Any
+
 import httpx
 import pytest
 from support import Login, Register, bearer, refresh
@@ -10,11 +12,9 @@ async def logout(client: httpx.AsyncClient, token: str) -> httpx.Response:
 
 
 async def test_logout_kills_the_token_and_every_token_of_its_login(
-    client: httpx.AsyncClient, register: Register, login: Login
+    client: httpx.AsyncClient, user: dict[str, Any], tokens: dict[str, Any], login: Login
 ) -> None:
-    user = await register()
-    first = await login(user["username"])
-    other_device = await login(user["username"])
+    first, other_device = tokens, await login(user["username"])
     second = (await refresh(client, first["refresh_token"])).json()
 
     response = await logout(client, second["refresh_token"])

@@ -1,20 +1,21 @@
 """POST /auth/refresh: rotation on every use, and reuse of a spent token revokes its family."""
 
 import asyncio
+from typing import Any
 
 import httpx
 import pytest
 from support import Login, Register, bearer, refresh
 
 
-async def test_refresh_rotates(client: httpx.AsyncClient, register: Register, login: Login) -> None:
-    user = await register()
-    first = await login(user["username"])
-    response = await refresh(client, first["refresh_token"])
+async def test_refresh_rotates(
+    client: httpx.AsyncClient, user: dict[str, Any], tokens: dict[str, Any]
+) -> None:
+    response = await refresh(client, tokens["refresh_token"])
     assert response.status_code == 200
     second = response.json()
     assert set(second) == {"access_token", "token_type", "expires_in", "refresh_token"}
-    assert second["refresh_token"] != first["refresh_token"]
+    assert second["refresh_token"] != tokens["refresh_token"]
     me = await client.get("/users/me", headers=bearer(second["access_token"]))
     assert me.json()["id"] == user["id"]
     # The new refresh token works in turn.
@@ -22,11 +23,9 @@ async def test_refresh_rotates(client: httpx.AsyncClient, register: Register, lo
 
 
 async def test_reuse_revokes_the_whole_family(
-    client: httpx.AsyncClient, register: Register, login: Login
+    client: httpx.AsyncClient, user: dict[str, Any], tokens: dict[str, Any], login: Login
 ) -> None:
-    user = await register()
-    stolen = await login(user["username"])
-    other_device = await login(user["username"])
+    stolen, other_device = tokens, await login(user["username"])
     rotated = (await refresh(client, stolen["refresh_token"])).json()
     reused = await refresh(client, stolen["refresh_token"])
     assert reused.status_code == 401

@@ -64,19 +64,31 @@ async def login(
     )
 
 
+async def wrong_passwords(
+    client: httpx.AsyncClient, username: str, address: str, times: int
+) -> None:
+    """`times` logins with a wrong password, each still answered 401 (not yet throttled)."""
+    for _ in range(times):
+        assert (await login(client, username, "wrong password", address)).status_code == 401
+
+
+@pytest.fixture
+async def username(replicas: list[httpx.AsyncClient]) -> str:
+    """A user registered through the first replica, from an address of its own."""
+    name: str = (await register(replicas[0], new_address())).json()["username"]
+    return name
+
+
 def assert_throttled(response: httpx.Response) -> None:
     assert response.status_code == 429, response.text
     assert 1 <= int(response.headers["Retry-After"]) <= 3600
 
 
 async def test_failed_logins_per_username_and_address(
-    replicas: list[httpx.AsyncClient],
+    replicas: list[httpx.AsyncClient], username: str
 ) -> None:
-    client = replicas[0]
-    address = new_address()
-    username = (await register(client, new_address())).json()["username"]
-    for _ in range(3):
-        assert (await login(client, username, "wrong password", address)).status_code == 401
+    client, address = replicas[0], new_address()
+    await wrong_passwords(client, username, address, 3)
     assert_throttled(await login(client, username, "wrong password", address))
     # Even the right password waits out the window: that is what stops the guessing.
     assert_throttled(await login(client, username, PASSWORD, address))
@@ -86,16 +98,12 @@ async def test_failed_logins_per_username_and_address(
 
 
 async def test_a_successful_login_forgives_earlier_typos(
-    replicas: list[httpx.AsyncClient],
+    replicas: list[httpx.AsyncClient], username: str
 ) -> None:
-    client = replicas[0]
-    address = new_address()
-    username = (await register(client, new_address())).json()["username"]
-    for _ in range(2):
-        assert (await login(client, username, "wrong password", address)).status_code == 401
+    client, address = replicas[0], new_address()
+    await wrong_passwords(client, username, address, 2)
     assert (await login(client, username, PASSWORD, address)).status_code == 200
-    for _ in range(2):
-        assert (await login(client, username, "wrong password", address)).status_code == 401
+    await wrong_passwords(client, username, address, 2)
     assert (await login(client, username, PASSWORD, address)).status_code == 200
 
 
@@ -119,11 +127,12 @@ async def test_registrations_per_address(replicas: list[httpx.AsyncClient]) -> N
     assert (await register(client, new_address())).status_code == 201
 
 
-async def test_replicas_share_the_counters(replicas: list[httpx.AsyncClient]) -> None:
+async def test_replicas_share_the_counters(
+    replicas: list[httpx.AsyncClient], username: str
+) -> None:
     a, b = replicas
     address = new_address()
-    username = (await register(a, new_address())).json()["username"]
-    assert (await login(a, username, "wrong password", address)).status_code == 401
-    assert (await login(b, username, "wrong password", address)).status_code == 401
-    assert (await login(a, username, "wrong password", address)).status_code == 401
+    await wrong_passwords(a, username, address, 1)
+    await wrong_passwords(b, username, address, 1)
+    await wrong_passwords(a, username, address, 1)
     assert_throttled(await login(b, username, PASSWORD, address))
