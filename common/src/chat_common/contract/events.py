@@ -14,7 +14,7 @@ A version-1 event is a created message without members.
 import uuid
 from collections.abc import Callable, Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING, Annotated, Literal, Self, TypeVar
+from typing import TYPE_CHECKING, Annotated, Literal, TypeVar
 
 from pydantic import (
     AfterValidator,
@@ -25,7 +25,6 @@ from pydantic import (
     TypeAdapter,
     ValidationError,
     ValidationInfo,
-    model_validator,
 )
 
 from chat_common.contract.times import Instant, TimeUUID, truncate_millis, uuid_time
@@ -82,9 +81,16 @@ SentAt = Annotated[Instant, AfterValidator(_the_time_of_the_id)]
 """A created message's time: the time of its id (declared after `id`)."""
 
 
-def _check_member(user_id: uuid.UUID, members: tuple[uuid.UUID, uuid.UUID], name: str) -> None:
-    if user_id not in members:
-        raise ValueError(f"{name} must be one of the members")
+def _including(author: str) -> AfterValidator:
+    """Members that must include the event's `author` field (declared before `members`)."""
+
+    def check(members: tuple[uuid.UUID, uuid.UUID], info: ValidationInfo) -> object:
+        user_id = info.data.get(author)
+        if isinstance(user_id, uuid.UUID) and user_id not in members:
+            raise ValueError(f"{author} must be one of the members")
+        return members
+
+    return AfterValidator(check)
 
 
 class MessageCreatedV1(_ChatEvent):
@@ -111,12 +117,7 @@ class _MemberMessageEvent(_ChatEvent):
     id: TimeUUID
     chat_id: uuid.UUID
     sender_id: uuid.UUID
-    members: Members
-
-    @model_validator(mode="after")
-    def _sender_is_a_member(self) -> Self:
-        _check_member(self.sender_id, self.members, "sender_id")
-        return self
+    members: Annotated[Members, _including("sender_id")]
 
 
 class MessageCreated(_MemberMessageEvent):
@@ -169,14 +170,9 @@ class ChatRead(_ChatEvent):
     type: Literal["chat.read"] = "chat.read"
     chat_id: uuid.UUID
     user_id: uuid.UUID
-    members: Members
+    members: Annotated[Members, _including("user_id")]
     up_to: TimeUUID
     read_at: Instant
-
-    @model_validator(mode="after")
-    def _consistent(self) -> Self:
-        _check_member(self.user_id, self.members, "user_id")
-        return self
 
 
 class ChatCreated(_ChatEvent):
