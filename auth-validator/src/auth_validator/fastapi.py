@@ -30,17 +30,16 @@ def password_flow_scheme(token_url: str) -> OAuth2PasswordBearer:
     return OAuth2PasswordBearer(tokenUrl=token_url, auto_error=False)
 
 
-# Dependencies are `async def` even without I/O: FastAPI runs a plain `def` one in its
-# threadpool, a thread hop per request.
-async def get_token_validator(request: Request) -> TokenValidator:
-    """The validator the service built in its lifespan (`app.state.token_validator`)."""
+def token_validator(request: Request) -> TokenValidator:
+    """The validator the service built in its lifespan (`app.state.token_validator`).
+
+    Read by a plain call rather than as a dependency of its own: FastAPI solves every
+    dependency of every request anew (about 10 µs each), and this one is on every route.
+    """
     validator = getattr(request.app.state, "token_validator", None)
     if not isinstance(validator, TokenValidator):
         raise RuntimeError("app.state.token_validator is not set: build it in the lifespan")
     return validator
-
-
-TokenValidatorDep = Annotated[TokenValidator, Depends(get_token_validator)]
 
 
 def require_token(token: str | None) -> str:
@@ -50,6 +49,8 @@ def require_token(token: str | None) -> str:
     return token
 
 
+# Dependencies are `async def` even without I/O: FastAPI runs a plain `def` one in its
+# threadpool, a thread hop per request.
 async def bearer_token(
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
 ) -> str:
@@ -82,12 +83,12 @@ def principal_dependency(scheme: TokenScheme) -> Callable[..., Awaitable[Princip
     """A dependency giving the caller proven by the token that `scheme` reads."""
 
     async def current_principal(
+        request: Request,
         credentials: Annotated[HTTPAuthorizationCredentials | str | None, Depends(scheme)],
-        validator: TokenValidatorDep,
     ) -> Principal:
         if isinstance(credentials, HTTPAuthorizationCredentials):
             credentials = credentials.credentials
-        return await authenticate(validator, require_token(credentials))
+        return await authenticate(token_validator(request), require_token(credentials))
 
     return current_principal
 
@@ -97,7 +98,7 @@ CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
 
 
 async def stream_principal(
-    validator: TokenValidatorDep,
+    request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
     access_token: Annotated[
         str | None,
@@ -106,7 +107,7 @@ async def stream_principal(
 ) -> Principal:
     """The caller, from the Authorization header or (stream routes only) `?access_token=`."""
     token = credentials.credentials if credentials else access_token
-    return await authenticate(validator, require_token(token))
+    return await authenticate(token_validator(request), require_token(token))
 
 
 StreamPrincipal = Annotated[Principal, Depends(stream_principal)]
