@@ -5,6 +5,7 @@ from pathlib import Path
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 
+from auth_validator import ValidatorSettings
 from chat_common.config import ServiceSettings
 from chat_common.contract.events import USER_EVENTS_TOPIC
 from chat_common.store_access import KafkaAccessSettings, PostgresAccessSettings
@@ -83,6 +84,14 @@ class Settings(DatabaseSettings, KafkaAccessSettings):
     def _empty_is_unset(cls, value: object) -> object:
         # An env file says "not configured" with an empty value (FIREBASE_SERVICE_ACCOUNT_FILE=).
         return None if value == "" else value
+
+    def token_checks(self) -> ValidatorSettings:
+        """What a token of this service must satisfy: its issuer, audience, time leeway."""
+        return ValidatorSettings(
+            AUTH_ISSUER=self.JWT_ISSUER,
+            AUTH_AUDIENCE=self.JWT_AUDIENCE,
+            AUTH_LEEWAY_SECONDS=self.JWT_LEEWAY_SECONDS,
+        )
 
     @property
     def cors_origins(self) -> list[str]:

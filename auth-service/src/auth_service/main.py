@@ -21,7 +21,7 @@ from auth_service.security import Passwords, TokenSigner
 from auth_service.service import AuthService
 from auth_service.throttle import Throttle
 from auth_service.user_events import UserEventRelay
-from auth_validator import TokenValidator, ValidatorSettings
+from auth_validator import TokenValidator
 from chat_common.observability import ReadinessCheck
 from chat_common.service_app import ServiceSpec, create_service_app, state_of
 
@@ -56,14 +56,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         )
         # The service verifies its own access tokens with the same library as everyone
         # else, from its own JWKS document (no HTTP round trip to itself).
-        validator = TokenValidator(
-            ValidatorSettings(
-                AUTH_ISSUER=settings.JWT_ISSUER,
-                AUTH_AUDIENCE=settings.JWT_AUDIENCE,
-                AUTH_LEEWAY_SECONDS=settings.JWT_LEEWAY_SECONDS,
-            ),
-            jwks=signer.jwks(),
-        )
+        validator = TokenValidator(settings.token_checks(), jwks=signer.jwks())
         stack.push_async_callback(validator.aclose)
         app.state.token_validator = validator
         relay = UserEventRelay(

@@ -26,10 +26,12 @@ from pwdlib.hashers.argon2 import Argon2Hasher
 
 from auth_service.config import Settings
 from auth_service.exceptions import HashingBusy
+from auth_validator.keys import ALGORITHM
+from auth_validator.validator import decode_claims
 
-ALGORITHM = "EdDSA"
 ACCESS = "access"
 REFRESH = "refresh"
+REFRESH_CLAIMS = ("exp", "iat", "iss", "aud", "sub", "jti", "fam")
 
 T = TypeVar("T")
 
@@ -172,6 +174,7 @@ class TokenSigner:
         if previous_public_key is not None:
             self._verify_keys.setdefault(jwk_thumbprint(previous_public_key), previous_public_key)
         self._settings = settings
+        self._checks = settings.token_checks()
 
     @classmethod
     def from_settings(cls, settings: Settings) -> "TokenSigner":
@@ -240,15 +243,7 @@ class TokenSigner:
             key = self._verify_keys.get(kid) if isinstance(kid, str) else None
             if key is None:
                 raise InvalidRefreshToken("unknown signing key id")
-            claims = jwt.decode(
-                token,
-                key,
-                algorithms=[ALGORITHM],
-                audience=self._settings.JWT_AUDIENCE,
-                issuer=self._settings.JWT_ISSUER,
-                leeway=self._settings.JWT_LEEWAY_SECONDS,
-                options={"require": ["exp", "iat", "iss", "aud", "sub", "jti", "fam"]},
-            )
+            claims = decode_claims(token, key, self._checks, REFRESH_CLAIMS)
             if claims.get("token_type") != REFRESH:
                 raise InvalidRefreshToken("not a refresh token")
             return RefreshClaims(

@@ -4,6 +4,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import httpx
@@ -100,6 +101,7 @@ class StaticKeyStore:
         return None
 
 
+@dataclass(eq=False)
 class JwksKeyStore:
     """Keys from a JWKS URL: fetched on first use, cached, refetched on an unknown kid
     and once the cache is older than `max_age`.
@@ -109,25 +111,17 @@ class JwksKeyStore:
     compromised one) is still trusted.
     """
 
-    def __init__(
-        self,
-        url: str,
-        http_client: httpx.AsyncClient,
-        refresh_interval: float,
-        clock: Callable[[], float] = time.monotonic,
-        max_age: float = 300.0,
-    ) -> None:
-        self._url = url
-        self._http = http_client
-        self._interval = refresh_interval
-        self._clock = clock
-        self._max_age = max_age
-        self._keys: dict[str, Ed25519PublicKey] = {}
-        self._fetched_at: float | None = None
-        self._last_attempt: float | None = None
-        self._last_error: str | None = None
-        self._lock = asyncio.Lock()
-        self.fetch_count = 0
+    url: str
+    http_client: httpx.AsyncClient
+    refresh_interval: float
+    clock: Callable[[], float] = time.monotonic
+    max_age: float = 300.0
+    fetch_count: int = field(init=False, default=0)
+    _keys: dict[str, Ed25519PublicKey] = field(init=False, default_factory=dict)
+    _fetched_at: float | None = field(init=False, default=None)
+    _last_attempt: float | None = field(init=False, default=None)
+    _last_error: str | None = field(init=False, default=None)
+    _lock: asyncio.Lock = field(init=False, default_factory=asyncio.Lock)
 
     async def key_for(self, kid: str | None) -> Ed25519PublicKey:
         if not isinstance(kid, str) or not kid:
@@ -147,23 +141,25 @@ class JwksKeyStore:
         raise InvalidToken("unknown signing key id")
 
     def _stale(self) -> bool:
-        return self._fetched_at is not None and self._clock() - self._fetched_at >= self._max_age
+        return self._fetched_at is not None and self.clock() - self._fetched_at >= self.max_age
 
     def _may_fetch(self) -> bool:
         if self._last_attempt is None:
             return True
-        wait = self._interval if self._keys else min(self._interval, EMPTY_CACHE_RETRY_SECONDS)
-        return self._clock() - self._last_attempt >= wait
+        wait = self.refresh_interval
+        if not self._keys:
+            wait = min(wait, EMPTY_CACHE_RETRY_SECONDS)
+        return self.clock() - self._last_attempt >= wait
 
     async def _fetch(self) -> None:
-        self._last_attempt = self._clock()
+        self._last_attempt = self.clock()
         self.fetch_count += 1
         try:
-            response = await self._http.get(self._url)
+            response = await self.http_client.get(self.url)
             response.raise_for_status()
             keys = parse_jwks(response.json())
         except (httpx.HTTPError, ValueError) as exc:
-            self._last_error = f"JWKS fetch from {self._url} failed: {exc!r}"
+            self._last_error = f"JWKS fetch from {self.url} failed: {exc!r}"
             logger.warning("%s", self._last_error)
             return
         # Keep the objects of keys that did not change: tokens verified with them stay
@@ -171,7 +167,7 @@ class JwksKeyStore:
         self._keys = {kid: _same_or_new(self._keys.get(kid), key) for kid, key in keys.items()}
         self._fetched_at = self._last_attempt
         self._last_error = None
-        logger.info("fetched %d verification key(s) from %s", len(keys), self._url)
+        logger.info("fetched %d verification key(s) from %s", len(keys), self.url)
 
     async def aclose(self) -> None:
         return None

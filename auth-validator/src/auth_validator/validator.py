@@ -6,7 +6,7 @@ import functools
 import json
 import time
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import httpx
@@ -30,6 +30,24 @@ REQUIRED_CLAIMS = ["exp", "iat", "iss", "aud", "sub"]
 # Distinct header segments remembered (one per signing key in practice; bounded so forged
 # headers cannot grow it).
 HEADER_MEMO_SIZE = 64
+
+
+def decode_claims(
+    token: str, key: Ed25519PublicKey, checks: ValidatorSettings, required: Sequence[str]
+) -> dict[str, Any]:
+    """The claims of a token signed with `key` (EdDSA only), its time checked with the
+    settings' leeway, its issuer and audience the settings' own, every `required` claim
+    present; PyJWT's error otherwise. The auth service reads its refresh tokens with it."""
+    claims: dict[str, Any] = jwt.decode(
+        token,
+        key,
+        algorithms=[ALGORITHM],
+        audience=checks.AUTH_AUDIENCE,
+        issuer=checks.AUTH_ISSUER,
+        leeway=checks.AUTH_LEEWAY_SECONDS,
+        options={"require": list(required)},
+    )
+    return claims
 
 
 def _header_fields(segment: str) -> tuple[object, object]:
@@ -139,15 +157,7 @@ class TokenValidator:
 
     def _decode(self, token: str, key: Ed25519PublicKey) -> dict[str, Any]:
         try:
-            claims: dict[str, Any] = jwt.decode(
-                token,
-                key,
-                algorithms=[ALGORITHM],
-                audience=self._settings.AUTH_AUDIENCE,
-                issuer=self._settings.AUTH_ISSUER,
-                leeway=self._settings.AUTH_LEEWAY_SECONDS,
-                options={"require": REQUIRED_CLAIMS},
-            )
+            claims = decode_claims(token, key, self._settings, REQUIRED_CLAIMS)
         except jwt.ExpiredSignatureError as exc:
             raise InvalidToken("token has expired") from exc
         except jwt.ImmatureSignatureError as exc:
