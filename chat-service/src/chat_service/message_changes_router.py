@@ -6,10 +6,9 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request, Response, status
 from fastapi.exceptions import RequestValidationError
 
-from auth_validator.fastapi import CurrentPrincipal
 from chat_common.contract.times import TIME_UUID_PATTERN
 from chat_common.error_model import error_responses
-from chat_service.dependencies import MemberChat, WithinSendRate, time_uuid_query
+from chat_service.dependencies import SendingMember, time_uuid_query
 from chat_service.domain import Message
 from chat_service.message_changes import MessageChanges
 from chat_service.schemas import MessageEdit, MessagePublic
@@ -86,15 +85,10 @@ def message_public(message: Message) -> MessagePublic:
     },
 )
 async def edit_message(
-    _rate: WithinSendRate,
-    message_id: uuid.UUID,
-    body: MessageEdit,
-    chat: MemberChat,
-    principal: CurrentPrincipal,
-    changes: MessageChangesDep,
+    message_id: uuid.UUID, body: MessageEdit, member: SendingMember, changes: MessageChangesDep
 ) -> MessagePublic:
     """Replace the text of one of your messages; `edited_at` says when."""
-    return message_public(await changes.edit(chat, principal.id, message_id, body.text))
+    return message_public(await changes.edit(member.chat, member.user_id, message_id, body.text))
 
 
 @changes_router.delete(
@@ -103,12 +97,8 @@ async def edit_message(
     responses=_ERRORS,
 )
 async def delete_message(
-    _rate: WithinSendRate,
-    message_id: uuid.UUID,
-    chat: MemberChat,
-    principal: CurrentPrincipal,
-    changes: MessageChangesDep,
+    message_id: uuid.UUID, member: SendingMember, changes: MessageChangesDep
 ) -> Response:
     """Delete one of your messages: history then shows it deleted, without text."""
-    await changes.delete(chat, principal.id, message_id)
+    await changes.delete(member.chat, member.user_id, message_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -9,7 +9,7 @@ from auth_validator.fastapi import CurrentPrincipal
 from chat_common.error_model import error_responses
 from chat_service.chat_list import ChatList as ChatListService
 from chat_service.chat_list import ChatListing, InvalidCursor
-from chat_service.dependencies import MemberChat
+from chat_service.dependencies import ChatMember
 from chat_service.read_marks import ReadMarks
 from chat_service.schemas import ChatList, ChatSummary, LastMessagePreview, ReadMark
 
@@ -93,8 +93,6 @@ async def list_chats(
         ),
     },
 )
-async def mark_read(
-    body: ReadMark, chat: MemberChat, principal: CurrentPrincipal, read_marks: ReadMarksDep
-) -> None:
+async def mark_read(body: ReadMark, member: ChatMember, read_marks: ReadMarksDep) -> None:
     """Move the caller's read mark forward to `up_to` (an older one changes nothing)."""
-    await read_marks.mark_read(chat, principal.id, body.up_to)
+    await read_marks.mark_read(member.chat, member.user_id, body.up_to)

@@ -6,11 +6,11 @@ from auth_validator.fastapi import BearerToken, CurrentPrincipal
 from chat_common.error_model import error_responses
 from chat_common.openapi_links import link
 from chat_service.dependencies import (
+    ChatMember,
     ChatServiceDep,
-    MemberChat,
     PageQuantity,
     PageTime,
-    WithinSendRate,
+    SendingMember,
 )
 from chat_service.domain import Chat
 from chat_service.message_changes_router import (
@@ -88,14 +88,12 @@ async def start_chat(
     },
 )
 async def send_message(
-    _rate: WithinSendRate,
-    body: MessageCreate,
-    chat: MemberChat,
-    principal: CurrentPrincipal,
-    service: ChatServiceDep,
+    body: MessageCreate, member: SendingMember, service: ChatServiceDep
 ) -> MessagePublic:
     """Send a message; a repeated `client_message_id` returns the first message."""
-    message = await service.send_message(chat, principal.id, body.text, body.client_message_id)
+    message = await service.send_message(
+        member.chat, member.user_id, body.text, body.client_message_id
+    )
     return message_public(message)
 
 
@@ -104,7 +102,7 @@ async def send_message(
     responses={**_ERRORS, **error_responses(_NOT_A_MEMBER)},
 )
 async def history(
-    chat: MemberChat,
+    member: ChatMember,
     service: ChatServiceDep,
     changes: MessageChangesDep,
     time: PageTime,
@@ -116,7 +114,7 @@ async def history(
     if after is not None:
         if time is not None:
             raise time_and_after_conflict()
-        newer, next_after = await changes.after(chat, after, quantity)
+        newer, next_after = await changes.after(member.chat, after, quantity)
         return MessageCatchUp(items=[message_public(m) for m in newer], next_after=next_after)
-    items, next_time = await service.history(chat, time, quantity)
+    items, next_time = await service.history(member.chat, time, quantity)
     return MessagePage(items=[message_public(item) for item in items], next_time=next_time)

@@ -214,3 +214,33 @@ async def test_default_quantity_is_10_and_bad_parameters_are_422(
     assert (
         await client.get(f"/chat/{chat['id']}", params={"quantity": 100}, headers=alice.headers)
     ).status_code == 200
+
+
+async def test_changes_over_the_rate_get_429_before_the_member_check_and_store_nothing(
+    app_factory: Callable[..., Any], make_user: Callable[[], Awaitable[User]]
+) -> None:
+    # A burst of 2, then one change per 100 s.
+    async with app_factory(SEND_RATE_PER_SECOND=0.01, SEND_RATE_BURST=2) as (_, client):
+        alice, bob, stranger = await make_user(), await make_user(), await make_user()
+        opened = await client.post("/chats", json={"user_id": str(bob.id)}, headers=alice.headers)
+        chat_id = opened.json()["id"]
+        sent = [await _send(client, chat_id, alice, text=f"m{n}") for n in range(3)]
+        assert [r.status_code for r in sent] == [201, 201, 429]
+        assert int(sent[2].headers["retry-after"]) >= 1
+        # Edits and deletes draw on the same rate.
+        first = sent[0].json()["id"]
+        edit = await client.patch(
+            f"/chat/{chat_id}/messages/{first}", json={"text": "x"}, headers=alice.headers
+        )
+        assert edit.status_code == 429
+        deleted = await client.delete(f"/chat/{chat_id}/messages/{first}", headers=alice.headers)
+        assert deleted.status_code == 429
+        # The rate is taken before the chat is looked up: once over it, even a stranger's
+        # send is refused with 429, not 404, and costs no store query.
+        tries = [await _send(client, chat_id, stranger, text="hi") for _ in range(3)]
+        assert [r.status_code for r in tries] == [404, 404, 429]
+        history = await _all_history(client, chat_id, alice)
+        assert [(m["text"], m["edited_at"], m["deleted"]) for m in history] == [
+            ("m1", None, False),
+            ("m0", None, False),
+        ]
