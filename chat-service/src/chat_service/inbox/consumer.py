@@ -1,6 +1,6 @@
 """The inbox consumer: group `chat-inbox` of `chat-messages`, one ordered writer per chat.
 
-Per poll: each chat's events are applied in offset order (`counting`), deduplicated by
+Per poll: each chat's events are applied in offset order (`applying`), deduplicated by
 message id against `counted_message`, and the chat's state is saved; the documents they
 changed are written to Firestore at most once a second each (`coalescing`); offsets are
 committed only up to the first event whose documents are not written yet. A crash
@@ -20,20 +20,13 @@ from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from aiokafka.structs import OffsetAndMetadata
 from google.cloud.firestore import AsyncClient
 
-from chat_common.contract.events import ChatRead, MalformedEvent, MessageCreated, parse_chat_event
+from chat_common.contract.events import MalformedEvent, parse_chat_event
 from chat_common.kafka_rebalance import ForwardingListener
+from chat_service.inbox.applying import ChatApplier, Event
 from chat_service.inbox.coalescing import Coalescer
-from chat_service.inbox.counting import (
-    ChatCounts,
-    InboxEvent,
-    apply_change,
-    apply_created,
-    apply_read,
-    is_surely_new,
-    mark_moves,
-)
+from chat_service.inbox.counting import ChatCounts, InboxEvent
 from chat_service.inbox.counts_store import CountsStore
-from chat_service.inbox.documents import DocKey, document_write, documents_of
+from chat_service.inbox.documents import DocKey, document_write
 
 logger = logging.getLogger(__name__)
 
@@ -42,8 +35,6 @@ _POLL_RECORDS = 500
 # Firestore takes at most 500 writes per commit.
 _FIRESTORE_BATCH = 500
 _MAX_CACHED_CHATS = 50_000
-
-Event = tuple[int, InboxEvent]
 
 
 @dataclass(eq=False)
@@ -60,12 +51,14 @@ class InboxConsumer:
     # Set once partitions are assigned and their start positions fixed (tests wait on it).
     assigned: asyncio.Event = field(init=False, default_factory=asyncio.Event)
     documents_written: int = field(init=False, default=0)
+    _applier: ChatApplier = field(init=False)
     _coalescer: Coalescer[DocKey, TopicPartition] = field(init=False)
     _states: dict[uuid.UUID, ChatCounts] = field(init=False, default_factory=dict)
     _lock: asyncio.Lock = field(init=False, default_factory=asyncio.Lock)
     _stopping: asyncio.Event = field(init=False, default_factory=asyncio.Event)
 
     def __post_init__(self) -> None:
+        self._applier = ChatApplier(self.counts)
         self._coalescer = Coalescer(self.write_interval, self._interval_of)
 
     def _interval_of(self, key: DocKey) -> float:
@@ -128,51 +121,10 @@ class InboxConsumer:
     async def _apply_chat(
         self, partition: TopicPartition, chat_id: uuid.UUID, events: list[Event]
     ) -> None:
-        state = self._states.get(chat_id)
-        if state is None:
-            state = (await self.counts.load(chat_id)).state
-            if state is None:
-                low, high = sorted(events[0][1].members)
-                state = ChatCounts(chat_id, (low, high))
-        for offset, event in events:
-            if not state.applied(offset):
-                state = await self._apply_event(state, offset, event)
-            # A replay writes its documents again, from the state as it is now.
-            for key in documents_of(state, event):
-                self._coalescer.changed(key, partition, offset)
-        await self.counts.save(state)
-        self._states[chat_id] = state
-
-    async def _apply_event(self, state: ChatCounts, offset: int, event: InboxEvent) -> ChatCounts:
-        if isinstance(event, MessageCreated):
-            return await self._apply_created(state, offset, event)
-        if isinstance(event, ChatRead):
-            return await self._apply_read(state, offset, event)
-        return apply_change(state, offset, event)
-
-    async def _apply_created(
-        self, state: ChatCounts, offset: int, event: MessageCreated
-    ) -> ChatCounts:
-        if not is_surely_new(state, event.sender_id, event.id):
-            counted = await self.counts.counted_at(event.chat_id, event.sender_id, event.id)
-            # Counted at an earlier offset: a duplicate announcement. At this very offset:
-            # an earlier attempt died before saving the state, so count it.
-            if counted is not None and counted < offset:
-                return state.as_of(offset)
-        await self.counts.record_counted(event.chat_id, event.sender_id, event.id, offset)
-        return apply_created(state, offset, event.sender_id, event.id, event.text)
-
-    async def _apply_read(self, state: ChatCounts, offset: int, event: ChatRead) -> ChatCounts:
-        if not mark_moves(state, event.user_id, event.up_to):
-            return state.as_of(offset)
-        covered = await self.counts.counted_between(
-            event.chat_id,
-            state.other(event.user_id),
-            state.side(event.user_id).read_up_to,
-            event.up_to,
-            before_offset=offset,
-        )
-        return apply_read(state, offset, event.user_id, event.up_to, event.read_at, covered)
+        applied = await self._applier.apply(chat_id, self._states.get(chat_id), events)
+        for key, offset in applied.dirtied:
+            self._coalescer.changed(key, partition, offset)
+        self._states[chat_id] = applied.state
 
     async def _write_due(self, force: bool) -> None:
         now = self.clock()
