@@ -10,7 +10,7 @@ import httpx
 import pytest
 from asgi_lifespan import LifespanManager
 from fastapi import FastAPI
-from support import PASSWORD, Login, Register, make_settings, unique_name
+from support import PASSWORD, Login, Register, TwoLogins, make_settings, refresh, unique_name
 
 from auth_service.config import Settings
 from auth_service.keygen import generate
@@ -98,3 +98,13 @@ async def user(register: Register) -> dict[str, Any]:
 async def tokens(user: dict[str, Any], login: Login) -> dict[str, Any]:
     """The tokens of one login of `user`."""
     return await login(user["username"])
+
+
+@pytest.fixture
+async def two_logins(
+    client: httpx.AsyncClient, user: dict[str, Any], tokens: dict[str, Any], login: Login
+) -> TwoLogins:
+    other_device = await login(user["username"])
+    response = await refresh(client, tokens["refresh_token"])
+    assert response.status_code == 200, response.text
+    return TwoLogins(tokens, response.json(), other_device)

@@ -6,7 +6,7 @@ import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import httpx
 import jwt
@@ -26,6 +26,14 @@ TEST_DATABASE_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/chat_test"
 # The `register` and `login` fixtures: make a user / log one in, asserting success.
 Register = Callable[..., Awaitable[dict[str, Any]]]
 Login = Callable[[str], Awaitable[dict[str, Any]]]
+
+
+class TwoLogins(NamedTuple):
+    """Two logins (two refresh families) of one user, the first rotated once."""
+
+    spent: dict[str, Any]  # the first login's tokens; its refresh token is spent
+    rotated: dict[str, Any]  # what that rotation returned
+    other_device: dict[str, Any]
 
 
 @asynccontextmanager

@@ -1,10 +1,8 @@
 """POST /auth/logout ends one login (every token rotated from it); /auth/logout-all ends all."""
 
-from typing import Any
-
 import httpx
 import pytest
-from support import Login, Register, bearer, refresh
+from support import Login, Register, TwoLogins, bearer, refresh
 
 
 async def logout(client: httpx.AsyncClient, token: str) -> httpx.Response:
@@ -12,10 +10,9 @@ async def logout(client: httpx.AsyncClient, token: str) -> httpx.Response:
 
 
 async def test_logout_kills_the_token_and_every_token_of_its_login(
-    client: httpx.AsyncClient, user: dict[str, Any], tokens: dict[str, Any], login: Login
+    client: httpx.AsyncClient, two_logins: TwoLogins
 ) -> None:
-    first, other_device = tokens, await login(user["username"])
-    second = (await refresh(client, first["refresh_token"])).json()
+    first, second, other_device = two_logins
 
     response = await logout(client, second["refresh_token"])
     assert response.status_code == 204
@@ -27,10 +24,9 @@ async def test_logout_kills_the_token_and_every_token_of_its_login(
 
 
 async def test_a_spent_token_still_logs_its_login_out(
-    client: httpx.AsyncClient, register: Register, login: Login
+    client: httpx.AsyncClient, two_logins: TwoLogins
 ) -> None:
-    first = await login((await register())["username"])
-    second = (await refresh(client, first["refresh_token"])).json()
+    first, second, _ = two_logins
     assert (await logout(client, first["refresh_token"])).status_code == 204
     assert (await refresh(client, second["refresh_token"])).status_code == 401
 

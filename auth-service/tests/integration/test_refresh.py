@@ -5,7 +5,7 @@ from typing import Any
 
 import httpx
 import pytest
-from support import Login, Register, bearer, refresh
+from support import Login, Register, TwoLogins, bearer, refresh
 
 
 async def test_refresh_rotates(
@@ -23,10 +23,9 @@ async def test_refresh_rotates(
 
 
 async def test_reuse_revokes_the_whole_family(
-    client: httpx.AsyncClient, user: dict[str, Any], tokens: dict[str, Any], login: Login
+    client: httpx.AsyncClient, two_logins: TwoLogins
 ) -> None:
-    stolen, other_device = tokens, await login(user["username"])
-    rotated = (await refresh(client, stolen["refresh_token"])).json()
+    stolen, rotated, other_device = two_logins
     reused = await refresh(client, stolen["refresh_token"])
     assert reused.status_code == 401
     assert reused.json() == {"detail": "Refresh token is invalid, expired or revoked"}

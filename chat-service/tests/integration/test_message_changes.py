@@ -47,6 +47,7 @@ def _path(chat_id: str, message_id: str) -> str:
 
 
 class Sent(NamedTuple):
+    chat_id: str
     body: dict[str, Any]
     path: str
 
@@ -55,7 +56,7 @@ class Sent(NamedTuple):
 async def sent(client: httpx.AsyncClient, pair: tuple[User, User], chat: dict[str, Any]) -> Sent:
     """A message the first of `pair` sent in their chat, and its PATCH/DELETE path."""
     body = await _send(client, chat["id"], pair[0], "first text")
-    return Sent(body, _path(chat["id"], body["id"]))
+    return Sent(chat["id"], body, _path(chat["id"], body["id"]))
 
 
 async def _history(client: httpx.AsyncClient, chat_id: str, user: User) -> list[dict[str, Any]]:
@@ -66,11 +67,7 @@ async def _history(client: httpx.AsyncClient, chat_id: str, user: User) -> list[
 
 
 async def test_edit_sets_text_and_edited_at_in_history_and_kafka(
-    client: httpx.AsyncClient,
-    pair: tuple[User, User],
-    chat: dict[str, Any],
-    sent: Sent,
-    kafka_events: Any,
+    client: httpx.AsyncClient, pair: tuple[User, User], sent: Sent, kafka_events: Any
 ) -> None:
     alice, bob = pair
     assert sent.body["edited_at"] is None and sent.body["deleted"] is False
@@ -79,64 +76,59 @@ async def test_edit_sets_text_and_edited_at_in_history_and_kafka(
     edited = response.json()
     assert edited["text"] == "hello" and edited["edited_at"] is not None
     assert edited["id"] == sent.body["id"] and edited["sent_at"] == sent.body["sent_at"]
-    assert await _history(client, chat["id"], bob) == [edited]
+    assert await _history(client, sent.chat_id, bob) == [edited]
     key, event = await _event(kafka_events, sent.body["id"], "message.edited")
-    assert key == chat["id"].encode() and isinstance(event, MessageEdited)
+    assert key == sent.chat_id.encode() and isinstance(event, MessageEdited)
     assert event.text == "hello" and set(event.members) == {alice.id, bob.id}
 
 
 async def test_delete_shows_deleted_without_text_and_edit_after_is_409(
-    client: httpx.AsyncClient,
-    pair: tuple[User, User],
-    chat: dict[str, Any],
-    sent: Sent,
-    kafka_events: Any,
+    client: httpx.AsyncClient, pair: tuple[User, User], sent: Sent, kafka_events: Any
 ) -> None:
     alice, bob = pair
     path = sent.path
     assert (await client.delete(path, headers=alice.headers)).status_code == 204
-    (shown,) = await _history(client, chat["id"], bob)
+    (shown,) = await _history(client, sent.chat_id, bob)
     assert shown["deleted"] is True and shown["text"] is None
     assert (await client.patch(path, json={"text": "x"}, headers=alice.headers)).status_code == 409
     # Deleting again is the same state.
     assert (await client.delete(path, headers=alice.headers)).status_code == 204
-    assert await _history(client, chat["id"], bob) == [shown]
+    assert await _history(client, sent.chat_id, bob) == [shown]
 
     _key, event = await _event(kafka_events, sent.body["id"], "message.deleted")
     assert isinstance(event, MessageDeleted) and event.sender_id == alice.id
 
 
 async def test_only_the_sender_changes_a_message(
-    client: httpx.AsyncClient, pair: tuple[User, User], chat: dict[str, Any], sent: Sent
+    client: httpx.AsyncClient, pair: tuple[User, User], sent: Sent
 ) -> None:
     bob = pair[1]
     answer = await client.patch(sent.path, json={"text": "x"}, headers=bob.headers)
     assert answer.status_code == 403
     assert (await client.delete(sent.path, headers=bob.headers)).status_code == 403
-    assert await _history(client, chat["id"], bob) == [sent.body]
+    assert await _history(client, sent.chat_id, bob) == [sent.body]
 
 
 async def test_unknown_message_or_foreign_chat_is_404_and_bad_text_422(
     client: httpx.AsyncClient,
     pair: tuple[User, User],
-    chat: dict[str, Any],
     sent: Sent,
     make_user: Callable[[], Awaitable[User]],
 ) -> None:
     headers = pair[0].headers
     for missing in (str(uuid.uuid1()), str(uuid.uuid4())):
-        path = _path(chat["id"], missing)
+        path = _path(sent.chat_id, missing)
         assert (await client.patch(path, json={"text": "x"}, headers=headers)).status_code == 404
         assert (await client.delete(path, headers=headers)).status_code == 404
     stranger = await make_user()
     assert (await client.delete(sent.path, headers=stranger.headers)).status_code == 404
     for body in ({"text": ""}, {"text": "x" * 4001}, {}, {"text": "x", "more": 1}):
         assert (await client.patch(sent.path, json=body, headers=headers)).status_code == 422
-    assert await _history(client, chat["id"], pair[0]) == [sent.body]
+    assert await _history(client, sent.chat_id, pair[0]) == [sent.body]
 
 
 async def test_racing_edits_and_delete_end_deleted(
-    client: httpx.AsyncClient, pair: tuple[User, User], chat: dict[str, Any], sent: Sent
+    client: httpx.AsyncClient, pair: tuple[User, User], sent: Sent
 ) -> None:
     alice, path = pair[0], sent.path
     answers = await asyncio.gather(
@@ -146,7 +138,7 @@ async def test_racing_edits_and_delete_end_deleted(
     )
     assert answers[3].status_code == 204
     assert {a.status_code for a in answers[:3] + answers[4:]} <= {200, 409}
-    (shown,) = await _history(client, chat["id"], alice)
+    (shown,) = await _history(client, sent.chat_id, alice)
     assert shown["deleted"] is True and shown["text"] is None
 
 
