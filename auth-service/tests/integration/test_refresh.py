@@ -25,14 +25,14 @@ async def test_refresh_rotates(
 async def test_reuse_revokes_the_whole_family(
     client: httpx.AsyncClient, two_logins: TwoLogins
 ) -> None:
-    stolen, rotated, other_device = two_logins
-    reused = await refresh(client, stolen["refresh_token"])
+    # The spent token is the stolen one, replayed after its owner rotated it.
+    reused = await refresh(client, two_logins.spent["refresh_token"])
     assert reused.status_code == 401
     assert reused.json() == {"detail": "Refresh token is invalid, expired or revoked"}
     # The family's newest token is revoked too: the thief cannot have kept a live branch.
-    assert (await refresh(client, rotated["refresh_token"])).status_code == 401
+    assert (await refresh(client, two_logins.rotated["refresh_token"])).status_code == 401
     # Another login (another family) is untouched.
-    assert (await refresh(client, other_device["refresh_token"])).status_code == 200
+    assert (await refresh(client, two_logins.other_device["refresh_token"])).status_code == 200
 
 
 @pytest.mark.parametrize("kind", ["access_token", "garbage", "tampered"])

@@ -10,10 +10,11 @@ from auth_validator import InvalidToken, KeysUnavailable, TokenValidator
 from auth_validator.keys import JwksKeyStore, parse_jwks
 
 
-async def assert_key_unknown(validator: TokenValidator, signer: Any) -> None:
-    """The validator refuses the signer's token: its key is not among the keys it has."""
+async def assert_knows_only(validator: TokenValidator, known: Any, unknown: Any) -> None:
+    """The validator accepts `known`'s tokens and refuses `unknown`'s for their key."""
     with pytest.raises(InvalidToken, match="unknown signing key id"):
-        await validator.verify(signer.token())
+        await validator.verify(unknown.token())
+    assert await validator.verify(known.token())
 
 
 async def test_fetched_lazily_once_then_cached(signer: Any) -> None:
@@ -33,7 +34,8 @@ async def test_unknown_kid_refetches_at_most_once_per_interval(
     validator = make_validator(server, clock)
     await validator.verify(signer.token())
     for _ in range(10):
-        await assert_key_unknown(validator, foreign_signer)
+        with pytest.raises(InvalidToken, match="unknown signing key id"):
+            await validator.verify(foreign_signer.token())
     assert server.requests == 1  # the first fetch was less than an interval ago
     clock.now += 31
     with pytest.raises(InvalidToken):
@@ -65,6 +67,22 @@ async def test_unreachable_with_nothing_cached_is_keys_unavailable(signer: Any) 
     assert await validator.verify(signer.token())
 
 
+async def test_key_withdrawn_from_jwks_is_dropped_once_the_cache_is_old(
+    signer: Any, foreign_signer: Any
+) -> None:
+    server = FakeJwks(signer, foreign_signer)
+    clock = FakeClock()
+    validator = make_validator(server, clock)
+    assert await validator.verify(foreign_signer.token())
+    server.signers.remove(foreign_signer)  # e.g. a compromised key is withdrawn
+    clock.now += 299
+    assert await validator.verify(foreign_signer.token())  # the cache is still fresh
+    assert server.requests == 1
+    clock.now += 2
+    await assert_knows_only(validator, signer, foreign_signer)
+    assert server.requests == 2
+
+
 class CachedThenDown(NamedTuple):
     """A validator that fetched and cached the keys; since then the JWKS is down."""
 
@@ -88,25 +106,7 @@ async def test_failed_refresh_keeps_cached_keys(
 ) -> None:
     server, clock, validator = cached_then_down
     clock.now += 60
-    await assert_key_unknown(validator, foreign_signer)
-    assert await validator.verify(signer.token())
-    assert server.requests == 2
-
-
-async def test_key_withdrawn_from_jwks_is_dropped_once_the_cache_is_old(
-    signer: Any, foreign_signer: Any
-) -> None:
-    server = FakeJwks(signer, foreign_signer)
-    clock = FakeClock()
-    validator = make_validator(server, clock)
-    assert await validator.verify(foreign_signer.token())
-    server.signers.remove(foreign_signer)  # e.g. a compromised key is withdrawn
-    clock.now += 299
-    assert await validator.verify(foreign_signer.token())  # the cache is still fresh
-    assert server.requests == 1
-    clock.now += 2
-    await assert_key_unknown(validator, foreign_signer)
-    assert await validator.verify(signer.token())
+    await assert_knows_only(validator, signer, foreign_signer)
     assert server.requests == 2
 
 
