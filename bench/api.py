@@ -17,15 +17,11 @@ AUTH_ATTEMPTS = 5
 
 @dataclass
 class User:
-    """A bench user: its id and a current access token."""
+    """A bench user: its id, and the Authorization header of a current access token."""
 
     id: str
     username: str
-    token: str
-
-    @property
-    def headers(self) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.token}"}
+    headers: dict[str, str]
 
 
 @dataclass(frozen=True)
@@ -63,10 +59,10 @@ async def login(auth: aiohttp.ClientSession, username: str) -> User:
     status, answer = await _post(auth, "/auth/login", body)
     if status != 200:
         raise RuntimeError(f"login {username}: HTTP {status}")
-    token = answer["access_token"]
-    async with auth.get("/users/me", headers={"Authorization": f"Bearer {token}"}) as me:
+    headers = {"Authorization": f"Bearer {answer['access_token']}"}
+    async with auth.get("/users/me", headers=headers) as me:
         me.raise_for_status()
-        return User((await me.json())["id"], username, token)
+        return User((await me.json())["id"], username, headers)
 
 
 async def login_all(auth: aiohttp.ClientSession, usernames: list[str]) -> list[User]:

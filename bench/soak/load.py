@@ -42,7 +42,7 @@ async def _relogin(auth: aiohttp.ClientSession, users: list[api.User]) -> None:
     while True:
         await asyncio.sleep(RELOGIN_SECONDS)
         for user in users:
-            user.token = (await api.login(auth, user.username)).token
+            user.headers = (await api.login(auth, user.username)).headers
 
 
 async def run(

@@ -80,9 +80,11 @@ def bare_app(settings: ValidatorSettings) -> FastAPI:
 
 
 @asynccontextmanager
-async def client_for(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
-    async with LifespanManager(app):
-        transport = httpx.ASGITransport(app=app)
+async def client_for(settings: ValidatorSettings) -> AsyncIterator[httpx.AsyncClient]:
+    """A client of `bare_app(settings)` with its lifespan entered (the manager's app carries
+    the lifespan state)."""
+    async with LifespanManager(bare_app(settings)) as manager:
+        transport = httpx.ASGITransport(app=manager.app)
         async with httpx.AsyncClient(transport=transport, base_url="http://bare") as client:
             yield client
 
@@ -95,7 +97,7 @@ async def test_valid_token_yields_principal_via_jwks(jwks_server: JwksServer, si
     jwks_server.signers[:] = [signer]
     claims = signer.claims(username="carol")
     token = signer.token(sub=claims["sub"], username="carol")
-    async with client_for(bare_app(ValidatorSettings(AUTH_JWKS_URL=jwks_server.url))) as client:
+    async with client_for(ValidatorSettings(AUTH_JWKS_URL=jwks_server.url)) as client:
         before = jwks_server.requests
         for _ in range(3):
             response = await client.get("/whoami", headers=bearer(token))
@@ -111,7 +113,7 @@ async def test_missing_token_is_401_with_challenge(
     jwks_server: JwksServer, header: str | None
 ) -> None:
     headers = {"Authorization": header} if header else {}
-    async with client_for(bare_app(ValidatorSettings(AUTH_JWKS_URL=jwks_server.url))) as client:
+    async with client_for(ValidatorSettings(AUTH_JWKS_URL=jwks_server.url)) as client:
         for path in ("/whoami", "/forward", "/stream", "/login-flow"):
             response = await client.get(path, headers=headers)
             assert response.status_code == 401
@@ -125,7 +127,7 @@ async def test_every_attack_is_401(
     attacks: Callable[..., dict[str, str]],
 ) -> None:
     jwks_server.signers[:] = [signer]
-    async with client_for(bare_app(ValidatorSettings(AUTH_JWKS_URL=jwks_server.url))) as client:
+    async with client_for(ValidatorSettings(AUTH_JWKS_URL=jwks_server.url)) as client:
         assert (await client.get("/whoami", headers=bearer(signer.token()))).status_code == 200
         for name, token in attacks(signer, foreign_signer).items():
             response = await client.get("/whoami", headers=bearer(token))
@@ -141,7 +143,7 @@ async def test_key_rotation_over_http(
     settings = ValidatorSettings(
         AUTH_JWKS_URL=jwks_server.url, AUTH_JWKS_REFRESH_INTERVAL_SECONDS=0
     )
-    async with client_for(bare_app(settings)) as client:
+    async with client_for(settings) as client:
         old_token = signer.token()
         assert (await client.get("/whoami", headers=bearer(old_token))).status_code == 200
         jwks_server.signers[:] = [foreign_signer, signer]  # new key published, old still there
@@ -152,7 +154,7 @@ async def test_key_rotation_over_http(
 
 async def test_unreachable_jwks_is_503(signer: Any) -> None:
     closed = ValidatorSettings(AUTH_JWKS_URL="http://127.0.0.1:1/.well-known/jwks.json")
-    async with client_for(bare_app(closed)) as client:
+    async with client_for(closed) as client:
         response = await asyncio.wait_for(
             client.get("/whoami", headers=bearer(signer.token())), timeout=5
         )
@@ -161,7 +163,7 @@ async def test_unreachable_jwks_is_503(signer: Any) -> None:
 
 
 async def test_openapi_declares_bearer_auth(jwks_server: JwksServer) -> None:
-    async with client_for(bare_app(ValidatorSettings(AUTH_JWKS_URL=jwks_server.url))) as client:
+    async with client_for(ValidatorSettings(AUTH_JWKS_URL=jwks_server.url)) as client:
         schema = (await client.get("/openapi.json")).json()
     assert schema["components"]["securitySchemes"]["HTTPBearer"] == {
         "type": "http",
@@ -177,7 +179,7 @@ async def test_stream_takes_the_query_token_and_carries_its_expiry(
     jwks_server.signers[:] = [signer]
     expires = signer.claims()["exp"] + 60
     token = signer.token(exp=expires)
-    async with client_for(bare_app(ValidatorSettings(AUTH_JWKS_URL=jwks_server.url))) as client:
+    async with client_for(ValidatorSettings(AUTH_JWKS_URL=jwks_server.url)) as client:
         by_query = await client.get("/stream", params={"access_token": token})
         by_header = await client.get("/stream", headers=bearer(token))
         assert by_query.json() == by_header.json() == {"expires_at": float(expires)}
@@ -193,7 +195,7 @@ async def test_password_flow_scheme_reads_the_same_header(
 ) -> None:
     jwks_server.signers[:] = [signer]
     token = signer.token(username="dave")
-    async with client_for(bare_app(ValidatorSettings(AUTH_JWKS_URL=jwks_server.url))) as client:
+    async with client_for(ValidatorSettings(AUTH_JWKS_URL=jwks_server.url)) as client:
         response = await client.get("/login-flow", headers=bearer(token))
         assert response.json() == {"username": "dave"}
         schema = (await client.get("/openapi.json")).json()
