@@ -16,17 +16,17 @@ User = Any
 LINE = re.compile(r"^\d\d:\d\d:\d\d (\S+): (.*)  ([0-9a-f-]{36})$")
 
 
-def chat_cli(config_dir: Path, urls: Any, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "CHAT_CONFIG_DIR": str(config_dir), "AUTH_URL": urls.auth}
-    env["CHAT_URL"] = urls.chat
-    return subprocess.run(
-        [sys.executable, "-m", "chat_cli", *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+CHAT = [sys.executable, "-m", "chat_cli"]
+
+
+def cli_env(config_dir: Path, urls: Any) -> dict[str, str]:
+    """A `chat` process's environment: its own config directory, the stack's URLs."""
+    return {
+        **os.environ,
+        "CHAT_CONFIG_DIR": str(config_dir),
+        "AUTH_URL": urls.auth,
+        "CHAT_URL": urls.chat,
+    }
 
 
 def pump(stream: IO[str], into: list[str]) -> None:
@@ -53,14 +53,13 @@ async def test_watch_prints_history_then_each_new_message_once_in_order(
         return message_id
 
     earlier = [await send(alice, f"before {i}") for i in range(5)]
-    login = chat_cli(tmp_path, urls, "login", bob.username, "--password", bob.password)
-    assert login.returncode == 0, login.stderr
+    env = cli_env(tmp_path, urls)
+    login = [*CHAT, "login", bob.username, "--password", bob.password]
+    logged_in = subprocess.run(login, env=env, capture_output=True, text=True, timeout=60)
+    assert logged_in.returncode == 0, logged_in.stderr
 
-    env = {**os.environ, "CHAT_CONFIG_DIR": str(tmp_path)}
-    env.update(AUTH_URL=urls.auth, CHAT_URL=urls.chat)
     watcher = subprocess.Popen(
-        [sys.executable, "-m", "chat_cli", "watch", chat_id, "--quantity", "3"]
-        + ["--count", "7", "--timeout", "60"],
+        [*CHAT, "watch", chat_id, "--quantity", "3", "--count", "7", "--timeout", "60"],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,

@@ -2,6 +2,7 @@
 
 import sys
 import time
+from contextlib import closing
 from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
@@ -247,7 +248,7 @@ def watch(
         since = datetime.now(UTC) - LISTEN_SLACK
         # Listen before reading history: a message sent in between is then in one or
         # both, and the timeline prints it once.
-        with BatchListener(client, chat_id, since) as listener:
+        with closing(BatchListener(client, chat_id, since)) as listener:
             listener.start(settings.FIRESTORE_EMULATOR_HOST or "Firestore")
             if after:
                 show(timeline.add_history(catch_up(api, chat_id, parse_before(after))))

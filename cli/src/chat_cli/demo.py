@@ -11,6 +11,7 @@ import tempfile
 import time
 import uuid
 from collections import Counter
+from contextlib import closing
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -86,7 +87,7 @@ def run(settings: Settings, workdir: Path) -> int:
     for column in table.columns:
         column.no_wrap = True
     with (
-        BatchListener(client, chat.id, since) as listener,
+        closing(BatchListener(client, chat.id, since)) as listener,
         ChatWrites(client, chat.id, ids) as chat_writes,
     ):
         listener.start(settings.FIRESTORE_EMULATOR_HOST or "Firestore")

@@ -2,7 +2,6 @@
 
 import queue
 from datetime import datetime
-from types import TracebackType
 from typing import Any
 
 from google.api_core import exceptions as gexc
@@ -61,18 +60,8 @@ class BatchListener:
             return None
 
     def close(self) -> None:
+        """Stop listening and close the client (callers hold it in `contextlib.closing`)."""
         if self._watch is not None:
             self._watch.unsubscribe()
             self._watch = None
         self.client.close()
-
-    def __enter__(self) -> "BatchListener":
-        return self
-
-    def __exit__(
-        self,
-        _type: type[BaseException] | None,
-        _exc: BaseException | None,
-        _tb: TracebackType | None,
-    ) -> None:
-        self.close()
