@@ -12,6 +12,9 @@ class TcpProxy:
         self._target = (target_host, target_port)
         self._server: asyncio.Server | None = None
         self._writers: set[asyncio.StreamWriter] = set()
+        # Cleared while stalled: connections stay open, but nothing is forwarded.
+        self._flowing = asyncio.Event()
+        self._flowing.set()
         self.port = 0
 
     async def reserve_port(self) -> int:
@@ -35,6 +38,14 @@ class TcpProxy:
             writer.close()
         self._writers.clear()
 
+    def stall(self) -> None:
+        """Keep every connection open but forward nothing: a server that hangs."""
+        self._flowing.clear()
+
+    def resume(self) -> None:
+        """Forward again, starting with what was held back."""
+        self._flowing.set()
+
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
             upstream_reader, upstream_writer = await asyncio.open_connection(*self._target)
@@ -49,6 +60,7 @@ class TcpProxy:
     async def _pipe(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         with contextlib.suppress(OSError, asyncio.IncompleteReadError):
             while data := await reader.read(65536):
+                await self._flowing.wait()
                 writer.write(data)
                 await writer.drain()
         writer.close()

@@ -66,3 +66,39 @@ async def test_service_started_while_cassandra_is_unreachable_answers_503(
             assert response.headers["retry-after"] == "1"
         assert (await client.get("/healthz")).status_code == 200
         assert (await client.get("/readyz")).status_code == 503
+
+
+async def test_a_cassandra_that_hangs_is_503_within_the_request_timeout(
+    pair: tuple[User, User],
+    app_factory: Callable[..., Any],
+    tcp_proxy: Callable[[str, int], Awaitable[Any]],
+    settings: Any,
+) -> None:
+    alice, bob = pair
+    proxy = await tcp_proxy(settings.cassandra_contact_points[0], settings.CASSANDRA_PORT)
+    await proxy.up()
+    async with app_factory(CASSANDRA_HOSTS="127.0.0.1", CASSANDRA_PORT=proxy.port) as (_, client):
+        created = await client.post("/chats", json={"user_id": str(bob.id)}, headers=alice.headers)
+        assert created.status_code == 201, created.text
+        chat_id = created.json()["id"]
+
+        # Connections stay open and nothing answers: only the per-request bound ends it.
+        proxy.stall()
+        for call in (
+            lambda: client.post(
+                f"/chat/{chat_id}/messages", json={"text": "x"}, headers=alice.headers
+            ),
+            lambda: client.get(f"/chat/{chat_id}", headers=alice.headers),
+        ):
+            response = await asyncio.wait_for(call(), HANG_BOUND_SECONDS)
+            assert response.status_code == 503, response.text
+            assert response.headers["retry-after"] == "1"
+
+        # The answers held back arrive late and are dropped; new requests are served.
+        proxy.resume()
+        sent = await client.post(
+            f"/chat/{chat_id}/messages", json={"text": "back"}, headers=alice.headers
+        )
+        assert sent.status_code == 201, sent.text
+        history = await client.get(f"/chat/{chat_id}", headers=alice.headers)
+        assert sent.json()["id"] in [m["id"] for m in history.json()["items"]]
