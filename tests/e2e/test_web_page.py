@@ -46,20 +46,26 @@ async def two_in_a_chat(
 
 
 @asynccontextmanager
+async def two_pages(browser: Browser) -> AsyncIterator[tuple[Page, Page]]:
+    """Two people's pages, each in a browser context of its own (no shared cookies or
+    storage); the contexts are closed after."""
+    contexts = [await browser.new_context(), await browser.new_context()]
+    try:
+        yield await contexts[0].new_page(), await contexts[1].new_page()
+    finally:
+        for context in contexts:
+            await context.close()
+
+
+@asynccontextmanager
 async def both_in_the_chat(
     browser: Browser, chat_url: str, alice: User, bob: User
 ) -> AsyncIterator[tuple[Page, Page]]:
-    """Alice's and Bob's pages, in browser contexts of their own, each logged in with
-    their chat open; the contexts are closed after."""
-    alice_context, bob_context = await browser.new_context(), await browser.new_context()
-    try:
-        alice_page, bob_page = await alice_context.new_page(), await bob_context.new_page()
+    """Alice's and Bob's pages (`two_pages`), each logged in with their chat open."""
+    async with two_pages(browser) as (alice_page, bob_page):
         await log_in_and_open_chat(alice_page, chat_url, alice, bob)
         await log_in_and_open_chat(bob_page, chat_url, bob, alice)
         yield alice_page, bob_page
-    finally:
-        await alice_context.close()
-        await bob_context.close()
 
 
 async def test_two_people_chat_live_in_the_browser(
@@ -132,9 +138,7 @@ async def test_chat_list_shows_unread_badges_live_and_read_marks(
         )
         assert sent.status_code == 201, sent.text
 
-    alice_context, bob_context = await browser.new_context(), await browser.new_context()
-    try:
-        alice_page, bob_page = await alice_context.new_page(), await bob_context.new_page()
+    async with two_pages(browser) as (alice_page, bob_page):
         # Alice has the chat open before Bob reads it: "read" must appear live.
         await log_in_and_open_chat(alice_page, urls.chat, alice, bob)
         await expect(alice_page.locator(".read-mark")).to_have_count(0)
@@ -185,9 +189,6 @@ async def test_chat_list_shows_unread_badges_live_and_read_marks(
 
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
         await alice_page.screenshot(path=str(ARTIFACTS / "e2e-web-inbox-alice.png"))
-    finally:
-        await alice_context.close()
-        await bob_context.close()
 
 
 async def test_an_edit_and_a_delete_are_seen_live_by_the_other_person(
