@@ -13,9 +13,10 @@ STORES = {"postgres", "kafka", "cassandra", "firestore-emulator"}
 
 Manifest = dict[str, Any]
 Peers = Callable[[Manifest, str], Iterator[tuple[dict[str, Any], set[int]]]]
+Pods = list[tuple[Manifest, dict[str, str], dict[str, Any]]]
 
 
-def pods(docs: list[Manifest]) -> list[tuple[Manifest, dict[str, str], dict[str, Any]]]:
+def pods(docs: list[Manifest]) -> Pods:
     """(workload, pod labels, pod spec) for every workload."""
     return [
         (doc, doc["spec"]["template"]["metadata"]["labels"], doc["spec"]["template"]["spec"])
@@ -35,6 +36,17 @@ def selects(selector: dict[str, str], labels: dict[str, str]) -> bool:
 
 def named(docs: list[Manifest], kind: str) -> dict[str, Manifest]:
     return {doc["metadata"]["name"]: doc for doc in docs if doc["kind"] == kind}
+
+
+@pytest.fixture
+def dev(rendered: dict[str, list[Manifest]]) -> list[Manifest]:
+    """The dev overlay, rendered: the only one with the stores."""
+    return rendered["dev"]
+
+
+@pytest.fixture
+def dev_pods(dev: list[Manifest]) -> Pods:
+    return pods(dev)
 
 
 @pytest.mark.parametrize("version", KUBERNETES_VERSIONS)
@@ -197,13 +209,15 @@ def test_one_migration_job_per_migrating_service(rendered: dict[str, list[Manife
     }
 
 
-def test_stores_live_only_in_the_dev_overlay(rendered: dict[str, list[Manifest]]) -> None:
+def test_stores_live_only_in_the_dev_overlay(
+    rendered: dict[str, list[Manifest]], dev: list[Manifest]
+) -> None:
     assert not named(rendered["base"], "StatefulSet")
-    stateful = named(rendered["dev"], "StatefulSet")
+    stateful = named(dev, "StatefulSet")
     assert set(stateful) == STORES
     for name, store in stateful.items():
         assert store["spec"]["replicas"] == 1, name
-        assert store["spec"]["serviceName"] in named(rendered["dev"], "Service"), name
+        assert store["spec"]["serviceName"] in named(dev, "Service"), name
 
 
 # What each service's pods may reach, besides DNS: its own stores and the APIs it calls.
@@ -222,16 +236,14 @@ EXPECTED_EGRESS = {
 
 
 def test_network_policies_let_each_service_reach_only_its_own_stores(
-    rendered: dict[str, list[Manifest]], peers: Peers
+    dev: list[Manifest], dev_pods: Pods, peers: Peers
 ) -> None:
-    docs = rendered["dev"]
-    all_pods = pods(docs)
-    policies = named(docs, "NetworkPolicy")
+    policies = named(dev, "NetworkPolicy")
     for service, expected in EXPECTED_EGRESS.items():
         policy = policies[service]["spec"]
         assert set(policy["policyTypes"]) == {"Ingress", "Egress"}, service
         selected = [
-            w for w, labels, _ in all_pods if selects(policy["podSelector"]["matchLabels"], labels)
+            w for w, labels, _ in dev_pods if selects(policy["podSelector"]["matchLabels"], labels)
         ]
         # The service's Deployment and its migration Job (if any) are both confined.
         assert "Deployment" in {w["kind"] for w in selected}, service
@@ -244,7 +256,7 @@ def test_network_policies_let_each_service_reach_only_its_own_stores(
             if labels == {"k8s-app": "kube-dns"}:
                 assert ports == {53}, service
                 continue
-            targets = [(w, spec) for w, pod_labels, spec in all_pods if selects(labels, pod_labels)]
+            targets = [(w, spec) for w, pod_labels, spec in dev_pods if selects(labels, pod_labels)]
             # A selector that matches nothing would silently cut the service off.
             assert targets, f"{service}: egress selector {labels} matches no pod in dev"
             for workload, spec in targets:
@@ -264,13 +276,11 @@ EXPECTED_STORE_CLIENTS = {
 
 
 def test_only_their_services_reach_the_dev_stores(
-    rendered: dict[str, list[Manifest]], peers: Peers
+    dev: list[Manifest], dev_pods: Pods, peers: Peers
 ) -> None:
-    docs = rendered["dev"]
-    all_pods = pods(docs)
-    stores = named(docs, "StatefulSet")
+    stores = named(dev, "StatefulSet")
     policies = [
-        p for p in named(docs, "NetworkPolicy").values() if "Ingress" in p["spec"]["policyTypes"]
+        p for p in named(dev, "NetworkPolicy").values() if "Ingress" in p["spec"]["policyTypes"]
     ]
     for store, expected in EXPECTED_STORE_CLIENTS.items():
         labels = stores[store]["spec"]["template"]["metadata"]["labels"]
@@ -283,7 +293,7 @@ def test_only_their_services_reach_the_dev_stores(
                 assert ports <= open_ports, store
                 assert set(peer) == {"podSelector"}, (store, peer)
                 selector = peer["podSelector"]["matchLabels"]
-                matched = [w for w, pod_labels, _ in all_pods if selects(selector, pod_labels)]
+                matched = [w for w, pod_labels, _ in dev_pods if selects(selector, pod_labels)]
                 assert matched, f"{store}: ingress selector {selector} matches no pod"
                 clients |= {w["metadata"]["name"] for w in matched}
         assert clients == expected, store
