@@ -3,6 +3,7 @@
 import uuid
 from collections import OrderedDict
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from chat_service.domain import Chat, Message, OutboxEntry, chat_id_for
@@ -13,25 +14,18 @@ from chat_service.ports import ChatStore, UserLookup
 from chat_service.timeuuids import bucket_start, new_message_id
 
 
+@dataclass(eq=False)
 class ChatService:
     """Start chats, send messages, read history."""
 
-    def __init__(
-        self,
-        repository: ChatStore,
-        users: UserLookup,
-        announce: Callable[[OutboxEntry], None],
-        bucket_seconds: int,
-        chat_cache_size: int = 10_000,
-    ) -> None:
-        self._repository = repository
-        self._users = users
-        self._announce = announce
-        self._bucket_seconds = bucket_seconds
-        # Chats never change once created, so a found chat can be remembered safely;
-        # it saves a read on every send.
-        self._chats: OrderedDict[uuid.UUID, Chat] = OrderedDict()
-        self._chat_cache_size = chat_cache_size
+    repository: ChatStore
+    users: UserLookup
+    announce: Callable[[OutboxEntry], None]
+    bucket_seconds: int
+    chat_cache_size: int = 10_000
+    # Chats never change once created, so a found chat can be remembered safely; it saves
+    # a read on every send.
+    _chats: OrderedDict[uuid.UUID, Chat] = field(init=False, default_factory=OrderedDict)
 
     async def start_chat(
         self, caller: uuid.UUID, other: uuid.UUID, bearer_token: str
@@ -39,22 +33,22 @@ class ChatService:
         """The pair's chat, creating it on the first call: (chat, created by this call)."""
         if caller == other:
             raise ChatWithSelf()
-        if not await self._users.exists(other, bearer_token):
+        if not await self.users.exists(other, bearer_token):
             raise UserNotFound()
         low, high = sorted((caller, other))
         # Millisecond precision: what Cassandra's timestamp keeps.
         now = datetime.now(UTC)
         now = now.replace(microsecond=now.microsecond - now.microsecond % 1000)
         proposed = Chat(id=chat_id_for(caller, other), members=(low, high), created_at=now)
-        chat, created = await self._repository.insert_chat_if_absent(proposed)
+        chat, created = await self.repository.insert_chat_if_absent(proposed)
         # Also on a repeat: repairs a creation that died before this write.
-        await self._repository.add_chat_to_members(chat)
+        await self.repository.add_chat_to_members(chat)
         # Announced (outbox row, then the fast path) on every call, so a repeat also
         # repairs a creation that died before its announcement; the inbox consumer's
         # handling of a repeated chat.created changes nothing.
         opened = OutboxEntry.chat_created(new_message_id(), chat, caller)
-        await self._repository.outbox.append(opened)
-        self._announce(opened)
+        await self.repository.outbox.append(opened)
+        self.announce(opened)
         if created:
             CHATS_CREATED.inc()
         return chat, created
@@ -63,7 +57,7 @@ class ChatService:
         """The chat if `user_id` is a member; ChatNotFound otherwise (also for no chat)."""
         chat = self._chats.get(chat_id)
         if chat is None:
-            chat = await self._repository.get_chat(chat_id)
+            chat = await self.repository.get_chat(chat_id)
             if chat is None:
                 raise ChatNotFound()
             self._remember(chat)
@@ -76,13 +70,11 @@ class ChatService:
     ) -> Message:
         """Store a message (once per client_message_id) and hand it to the outbox relay."""
         message = Message(id=new_message_id(), chat_id=chat.id, sender_id=sender, text=text)
-        bucket = bucket_start(message.id, self._bucket_seconds)
+        bucket = bucket_start(message.id, self.bucket_seconds)
         if client_message_id is not None:
-            earlier = await self._repository.claim_client_message(
-                client_message_id, message, bucket
-            )
+            earlier = await self.repository.claim_client_message(client_message_id, message, bucket)
             if earlier is not None:
-                stored = await self._repository.get_message(
+                stored = await self.repository.get_message(
                     chat.id, earlier.bucket, earlier.message.id
                 )
                 DUPLICATE_SENDS.inc()
@@ -96,10 +88,10 @@ class ChatService:
         entry = OutboxEntry(new_message_id(), message, bucket, recipient, chat.created_at)
         # Outbox first: from here on the relay announces the message and repairs its
         # history rows should this process die before the next write.
-        await self._repository.outbox.append(entry)
-        await self._repository.store_message(message, bucket)
+        await self.repository.outbox.append(entry)
+        await self.repository.store_message(message, bucket)
         MESSAGES_STORED.inc()
-        self._announce(entry)
+        self.announce(entry)
         return message
 
     async def history(
@@ -107,9 +99,9 @@ class ChatService:
     ) -> tuple[list[Message], uuid.UUID | None]:
         """Up to `quantity` messages strictly older than `before`, newest first, and the
         `time` of the next page (None when nothing older is left)."""
-        return await read_history(self._repository, chat.id, before, quantity)
+        return await read_history(self.repository, chat.id, before, quantity)
 
     def _remember(self, chat: Chat) -> None:
         self._chats[chat.id] = chat
-        if len(self._chats) > self._chat_cache_size:
+        if len(self._chats) > self.chat_cache_size:
             self._chats.popitem(last=False)

@@ -94,7 +94,7 @@ async def test_a_send_that_died_after_its_outbox_row_is_repaired_and_announced(
     message = Message(id=new_message_id(), chat_id=chat_id, sender_id=alice.id, text="orphan")
     bucket = bucket_start(message.id, app.state.settings.MESSAGE_BUCKET_SECONDS)
     entry = OutboxEntry(new_message_id(), message, bucket, bob.id, datetime.now(UTC))
-    await app.state.chat_service._repository.outbox.append(entry)
+    await app.state.chat_service.repository.outbox.append(entry)
     # No fast path knows it: the sweep finds it once it is SWEEP_LAG old.
     await kafka_events.wait_for([str(message.id)], timeout=SWEEP_LAG.total_seconds() + 30)
     page = await client.get(f"/chat/{chat_id}", headers=bob.headers)
@@ -107,7 +107,7 @@ async def test_a_chat_opened_by_a_process_that_died_before_announcing_it_is_anno
 ) -> None:
     app, _ = app_and_client
     alice, bob = pair
-    repository = app.state.chat_service._repository
+    repository = app.state.chat_service.repository
     low, high = sorted((alice.id, bob.id))
     created_at = datetime.now(UTC).replace(microsecond=0)
     chat = Chat(chat_id_for(alice.id, bob.id), (low, high), created_at)
