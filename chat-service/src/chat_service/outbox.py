@@ -17,6 +17,7 @@ import contextlib
 import logging
 import uuid
 from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from chat_common.backoff import Backoff, wait_or_stop
@@ -62,29 +63,27 @@ def slots_between(start: datetime, end: datetime) -> range:
     return range(outbox_slot(start), outbox_slot(end) + 1, OUTBOX_SLOT_SECONDS)
 
 
+@dataclass(eq=False)
 class OutboxRelay:
     """Background task of the lifespan; `notify` is the fast path, `run` the loop."""
 
-    def __init__(
-        self,
-        repository: RelayStore,
-        publisher: Publisher,
-        sweep_interval: float,
-        queue_size: int = 10_000,
-    ) -> None:
-        self._repository = repository
-        self._publisher = publisher
-        self._sweep_interval = sweep_interval
-        self._queue: asyncio.Queue[OutboxEntry] = asyncio.Queue(maxsize=queue_size)
-        self._watermarks: dict[int, datetime] = {}
-        self._stopping = asyncio.Event()
-        # Published, not yet written back: each chat's newest entry, and the acked ids.
-        self._unflushed_chats: dict[uuid.UUID, OutboxEntry] = {}
-        self._unflushed_acks: list[uuid.UUID] = []
+    repository: RelayStore
+    publisher: Publisher
+    sweep_interval: float
+    queue_size: int = 10_000
+    _queue: asyncio.Queue[OutboxEntry] = field(init=False)
+    _watermarks: dict[int, datetime] = field(init=False, default_factory=dict)
+    _stopping: asyncio.Event = field(init=False, default_factory=asyncio.Event)
+    # Published, not yet written back: each chat's newest entry, and the acked ids.
+    _unflushed_chats: dict[uuid.UUID, OutboxEntry] = field(init=False, default_factory=dict)
+    _unflushed_acks: list[uuid.UUID] = field(init=False, default_factory=list)
+
+    def __post_init__(self) -> None:
+        self._queue = asyncio.Queue(maxsize=self.queue_size)
 
     def notify(self, entry: OutboxEntry) -> None:
         """Hand a just-stored entry to the relay; if the queue is full the sweep has it."""
-        if self._publisher.started:
+        if self.publisher.started:
             with contextlib.suppress(asyncio.QueueFull):
                 self._queue.put_nowait(entry)
 
@@ -98,9 +97,9 @@ class OutboxRelay:
         backoff = Backoff(_FIRST_RETRY_SECONDS, _MAX_RETRY_SECONDS)
         while not self._stopping.is_set():
             try:
-                await self._publisher.ensure_started()
+                await self.publisher.ensure_started()
                 if loop.time() >= next_sweep:
-                    next_sweep = loop.time() + self._sweep_interval
+                    next_sweep = loop.time() + self.sweep_interval
                     await self._sweep_keeping_fast_path()
                 if loop.time() >= next_flush:
                     next_flush = loop.time() + FLUSH_INTERVAL_SECONDS
@@ -171,7 +170,7 @@ class OutboxRelay:
     async def _watermark(self, shard: int) -> datetime:
         known = self._watermarks.get(shard)
         if known is None:
-            known = await self._repository.outbox.get_watermark(shard)
+            known = await self.repository.outbox.get_watermark(shard)
             if known is None:
                 # The migration records one per shard; without it, read all that is kept.
                 logger.warning("outbox shard %d has no watermark; reading it whole", shard)
@@ -184,7 +183,7 @@ class OutboxRelay:
         for slot in slots_between(start, upper):
             cursor = after_time(start)
             while True:
-                page = await self._repository.outbox.acks(slot, cursor, upper, _SWEEP_PAGE)
+                page = await self.repository.outbox.acks(slot, cursor, upper, _SWEEP_PAGE)
                 acked.update(page)
                 if len(page) < _SWEEP_PAGE:
                     break
@@ -198,7 +197,7 @@ class OutboxRelay:
         for slot in slots_between(start, upper):
             cursor = after_time(start)
             while True:
-                page = await self._repository.outbox.page(shard, slot, cursor, upper, _SWEEP_PAGE)
+                page = await self.repository.outbox.page(shard, slot, cursor, upper, _SWEEP_PAGE)
                 due = [entry for entry in page if entry.entry_id not in acked]
                 if due:
                     await self._repair_and_publish(due)
@@ -206,7 +205,7 @@ class OutboxRelay:
                 if len(page) < _SWEEP_PAGE:
                     break
                 cursor = page[-1].entry_id
-        await self._repository.outbox.set_watermark(shard, upper)
+        await self.repository.outbox.set_watermark(shard, upper)
         self._watermarks[shard] = upper
         return announced
 
@@ -214,13 +213,13 @@ class OutboxRelay:
         # The send may have died between its outbox row and its history rows.
         # Edits and deletes are stored before their outbox row: nothing to repair.
         await asyncio.gather(
-            *(self._repository.repair_message(entry) for entry in entries if entry.kind is None)
+            *(self.repository.repair_message(entry) for entry in entries if entry.kind is None)
         )
-        outcomes = await self._publisher.publish(entries)
+        outcomes = await self.publisher.publish(entries)
         acked = [entry for entry, ok in zip(entries, outcomes, strict=True) if ok]
         EVENTS_PRODUCED.inc(len(acked))
         OUTBOX_ENTRIES_SWEPT.inc(len(acked))
-        await self._repository.touch_chats(latest_per_chat(acked))
+        await self.repository.touch_chats(latest_per_chat(acked))
         if len(acked) < len(entries):
             raise KafkaUnavailable("Kafka did not acknowledge outbox events")
 
@@ -241,7 +240,7 @@ class OutboxRelay:
     async def _deliver(self, entries: Sequence[OutboxEntry]) -> None:
         """Publish; what Kafka acknowledged is written back by the next `flush`. What is
         not acknowledged (or not flushed) is announced again by the sweep."""
-        outcomes = await self._publisher.publish(entries)
+        outcomes = await self.publisher.publish(entries)
         acked = [entry for entry, ok in zip(entries, outcomes, strict=True) if ok]
         EVENTS_PRODUCED.inc(len(acked))
         for entry in latest_per_chat([*acked, *self._unflushed_chats.values()]):
@@ -257,7 +256,7 @@ class OutboxRelay:
             return
         try:
             await asyncio.gather(
-                self._repository.touch_chats(chats), self._repository.outbox.record_acks(acks)
+                self.repository.touch_chats(chats), self.repository.outbox.record_acks(acks)
             )
         except StoreUnavailable:
             # Kept for the next flush (both writes are idempotent).
