@@ -26,6 +26,7 @@ from pwdlib.hashers.argon2 import Argon2Hasher
 
 from auth_service.config import Settings
 from auth_service.exceptions import HashingBusy
+from auth_service.metrics import PASSWORD_VERIFICATIONS
 from auth_validator.keys import ALGORITHM
 from auth_validator.validator import decode_claims
 
@@ -92,8 +93,11 @@ class Passwords:
         """(matches, new hash if the stored one uses outdated parameters)."""
         if stored is None:
             await self._run(self._hash.verify, password, self._dummy_hash)
+            PASSWORD_VERIFICATIONS.labels("unknown").inc()
             return False, None
-        return await self._run(self._hash.verify_and_update, password, stored)
+        result = await self._run(self._hash.verify_and_update, password, stored)
+        PASSWORD_VERIFICATIONS.labels("known").inc()
+        return result
 
     def close(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)
