@@ -13,6 +13,7 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
+import asyncpg
 import httpx
 import pytest
 
@@ -20,6 +21,8 @@ from chat_common.waiting import wait_until_ready
 
 AUTH_URL = os.environ.get("AUTH_URL", "http://127.0.0.1:8001")
 CHAT_URL = os.environ.get("CHAT_URL", "http://127.0.0.1:8002")
+# The auth service's database (make up's), where its 429 counters live.
+AUTH_DATABASE = os.environ.get("AUTH_DATABASE", "postgresql://postgres@127.0.0.1:5432/chat")
 PASSWORD = "conformance-password"
 READY_TIMEOUT = 60.0
 
@@ -54,8 +57,23 @@ async def _register(client: httpx.AsyncClient) -> dict[str, str]:
     return {"id": response.json()["id"], "token": login.json()["access_token"]}
 
 
+async def _forget_failed_logins() -> None:
+    """Start from no failed-login counts, as on a fresh machine.
+
+    Generation is deterministic, so a second run within one limit window logs in with the
+    same usernames and wrong passwords again; their counts add up to the per-username
+    limit (429), and the links from a login are then never followed.
+    """
+    connection = await asyncpg.connect(AUTH_DATABASE)
+    try:
+        await connection.execute("DELETE FROM rate_limit_counter WHERE key LIKE 'login-failure:%'")
+    finally:
+        await connection.close()
+
+
 @pytest.fixture(scope="session")
 async def caller() -> Caller:
+    await _forget_failed_logins()
     async with httpx.AsyncClient(timeout=10) as client:
         await _ready(client, AUTH_URL)
         await _ready(client, CHAT_URL)
