@@ -10,7 +10,6 @@ follows from the same event. Deleting again with the same access token is 401: t
 account is gone, the state is the same.
 """
 
-import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated
@@ -20,10 +19,12 @@ from fastapi import APIRouter, Depends, Request, Response, status
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from auth_service.dependencies import CurrentPrincipal
+from auth_service.dependencies import ClientAddress, CurrentPrincipal
 from auth_service.exceptions import AuthError
 from auth_service.security import Passwords
+from auth_service.throttle import Throttle
 from auth_service.user_events import UserEventRelay, add_user_deleted
+from auth_validator import Principal
 from chat_common.error_model import error_responses
 
 account_router = APIRouter(tags=["users"])
@@ -47,13 +48,20 @@ class AccountDelete(BaseModel):
 
 @dataclass(eq=False)
 class AccountDeletion:
-    """Checks the password, then deletes the account and queues its event atomically."""
+    """Checks the password, then deletes the account and queues its event atomically.
+
+    A wrong password counts as a failed login of the account from that address, under the
+    same limits: a stolen access token gives no faster way to guess the password.
+    """
 
     sessions: async_sessionmaker[AsyncSession]
     passwords: Passwords
+    throttle: Throttle
     relay: UserEventRelay
 
-    async def delete(self, user_id: uuid.UUID, password: str) -> None:
+    async def delete(self, principal: Principal, password: str, address: str) -> None:
+        user_id = principal.id
+        await self.throttle.check_login(principal.username, address)
         async with self.sessions() as session:
             stored = await session.scalar(
                 sa.select(_user_account.c.password_hash).where(_user_account.c.id == user_id)
@@ -61,6 +69,7 @@ class AccountDeletion:
         # One Argon2 verification either way (a dummy hash when the account is gone).
         matches, _ = await self.passwords.verify(password, stored)
         if stored is None or not matches:
+            await self.throttle.login_failed(principal.username, address)
             raise WrongPassword()
         async with self.sessions.begin() as session:
             deleted = await session.execute(
@@ -89,14 +98,16 @@ async def get_account_deletion(request: Request) -> AccountDeletion:
     responses=error_responses(
         (401, "Missing or invalid bearer token, or wrong password"),
         (422, "Invalid body"),
+        (429, "Too many wrong passwords (they count as failed logins); see Retry-After"),
         (503, "Database unreachable"),
     ),
 )
 async def delete_me(
     body: AccountDelete,
     principal: CurrentPrincipal,
+    address: ClientAddress,
     deletion: Annotated[AccountDeletion, Depends(get_account_deletion)],
 ) -> Response:
     """Delete your account: it stops working at once and your messages are erased."""
-    await deletion.delete(principal.id, body.password)
+    await deletion.delete(principal, body.password, address)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -136,3 +136,26 @@ async def test_replicas_share_the_counters(
     await wrong_passwords(b, username, address, 1)
     await wrong_passwords(a, username, address, 1)
     assert_throttled(await login(b, username, PASSWORD, address))
+
+
+async def test_wrong_passwords_on_deletion_count_as_failed_logins(
+    replicas: list[httpx.AsyncClient], username: str
+) -> None:
+    # A stolen access token must not give a faster way to guess the password.
+    client, address = replicas[0], new_address()
+    token = (await login(client, username, PASSWORD, address)).json()["access_token"]
+
+    async def delete_me(password: str) -> httpx.Response:
+        return await client.request(
+            "DELETE",
+            "/users/me",
+            json={"password": password},
+            headers={"Authorization": f"Bearer {token}", "X-Forwarded-For": address},
+        )
+
+    await wrong_passwords(client, username, address, 2)
+    assert (await delete_me("wrong password")).status_code == 401
+    assert_throttled(await delete_me(PASSWORD))
+    assert_throttled(await login(client, username, PASSWORD, address))
+    # Throttled, not deleted: the account still logs in from elsewhere.
+    assert (await login(client, username, PASSWORD, new_address())).status_code == 200
