@@ -13,6 +13,11 @@ from chat_service.store import CassandraStore
 
 # The largest bigint: "no upper bound" for a bucket query.
 _NO_BUCKET_BOUND = 2**63 - 1
+# A relay flush moves many chats at once: their activity rows go out in unlogged batches
+# of this many, one request each rather than one per row (as many requests as the sends
+# themselves, with a message per chat and flush). Each row is its own partition, and
+# Cassandra warns about an unlogged batch over more than 10 (and over 5 KiB).
+_TOUCH_BATCH = 10
 
 # What every read of a message selects, and how a row becomes a Message.
 MESSAGE_COLUMNS = "message_id, sender_id, text, edited_at, deleted_at"
@@ -229,7 +234,8 @@ class ChatRepository:
         )
 
     async def touch_chats(self, latest: list[OutboxEntry]) -> None:
-        """Move both members' activity to each entry's time (one entry per chat)."""
+        """Move both members' activity to each entry's time (one entry per chat); rows
+        that fail to land are written again by the caller's retry (each is idempotent)."""
         statements: list[tuple[str, Sequence[object]]] = []
         for entry in latest:
             message, (low, high) = entry.message, entry.members
@@ -241,7 +247,12 @@ class ChatRepository:
             statements.append(
                 ("touch_chat_by_user", (high, message.chat_id, low, created, at, stamp))
             )
-        await asyncio.gather(*(self._store.execute(name, params) for name, params in statements))
+        await asyncio.gather(
+            *(
+                self._store.execute_batch(statements[start : start + _TOUCH_BATCH], logged=False)
+                for start in range(0, len(statements), _TOUCH_BATCH)
+            )
+        )
 
     async def get_message(
         self, chat_id: uuid.UUID, bucket: int, message_id: uuid.UUID
