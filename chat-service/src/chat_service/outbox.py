@@ -212,9 +212,7 @@ class OutboxRelay:
     async def _repair_and_publish(self, entries: Sequence[OutboxEntry]) -> None:
         # The send may have died between its outbox row and its history rows.
         # Edits and deletes are stored before their outbox row: nothing to repair.
-        await asyncio.gather(
-            *(self.repository.repair_message(entry) for entry in entries if entry.kind is None)
-        )
+        await self.repository.repair_messages([entry for entry in entries if entry.kind is None])
         outcomes = await self.publisher.publish(entries)
         acked = [entry for entry, ok in zip(entries, outcomes, strict=True) if ok]
         EVENTS_PRODUCED.inc(len(acked))

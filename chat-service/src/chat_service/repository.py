@@ -18,6 +18,11 @@ _NO_BUCKET_BOUND = 2**63 - 1
 # themselves, with a message per chat and flush). Each row is its own partition, and
 # Cassandra warns about an unlogged batch over more than 10 (and over 5 KiB).
 _TOUCH_BATCH = 10
+# The sweep repairs history rows in single-partition batches, which Cassandra holds to no
+# batch size threshold; this bounds one to 50 messages of at most 4,000 characters.
+_REPAIR_BATCH = 50
+
+Statement = tuple[str, Sequence[object]]
 
 # What every read of a message selects, and how a row becomes a Message.
 MESSAGE_COLUMNS = "message_id, sender_id, text, edited_at, deleted_at"
@@ -212,11 +217,15 @@ class ChatRepository:
             logged=False,
         )
 
-    async def repair_message(self, entry: OutboxEntry) -> None:
-        """Write the history rows of an outbox entry again, never overriding newer writes."""
-        message = entry.message
-        await self._store.execute_batch(
-            [
+    async def repair_messages(self, entries: Sequence[OutboxEntry]) -> None:
+        """Write the history rows of outbox entries again, never overriding newer writes:
+        one request per history partition and one per chat's bucket index, not one per
+        message."""
+        rows: dict[tuple[uuid.UUID, int], list[Statement]] = {}
+        buckets: dict[uuid.UUID, set[int]] = {}
+        for entry in entries:
+            message = entry.message
+            rows.setdefault((message.chat_id, entry.bucket), []).append(
                 (
                     "repair_message",
                     (
@@ -227,16 +236,24 @@ class ChatRepository:
                         message.text,
                         unix_micros(message.id),
                     ),
-                ),
-                ("insert_bucket", (message.chat_id, entry.bucket)),
-            ],
-            logged=False,
-        )
+                )
+            )
+            buckets.setdefault(message.chat_id, set()).add(entry.bucket)
+        batches = [
+            partition[start : start + _REPAIR_BATCH]
+            for partition in rows.values()
+            for start in range(0, len(partition), _REPAIR_BATCH)
+        ]
+        batches += [
+            [("insert_bucket", (chat_id, bucket)) for bucket in sorted(chat_buckets)]
+            for chat_id, chat_buckets in buckets.items()
+        ]
+        await asyncio.gather(*(self._store.execute_batch(batch, logged=False) for batch in batches))
 
     async def touch_chats(self, latest: list[OutboxEntry]) -> None:
         """Move both members' activity to each entry's time (one entry per chat); rows
         that fail to land are written again by the caller's retry (each is idempotent)."""
-        statements: list[tuple[str, Sequence[object]]] = []
+        statements: list[Statement] = []
         for entry in latest:
             message, (low, high) = entry.message, entry.members
             stamp = unix_micros(message.id)

@@ -1,10 +1,12 @@
 """ChatRepository's writes of the relay against real Cassandra."""
 
 import uuid
-from datetime import UTC, datetime
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
+from cassandra.util import uuid_from_time
 
 from chat_common.contract.times import truncate_millis
 from chat_service.domain import Message, OutboxEntry
@@ -32,3 +34,37 @@ async def test_touching_more_chats_than_one_batch_moves_every_members_activity(
             assert listed.chat.created_at == created_at
             # Cassandra keeps milliseconds.
             assert listed.last_message_at == truncate_millis(entry.message.sent_at)
+
+
+async def test_repairs_rewrite_history_by_partition_and_never_override_a_later_write(
+    app_and_client: tuple[Any, httpx.AsyncClient],
+) -> None:
+    app, _ = app_and_client
+    repository = app.state.chat_service.repository
+    sender, recipient = uuid.uuid4(), uuid.uuid4()
+    busy, spread = uuid.uuid4(), uuid.uuid4()
+    created_at = datetime.now(UTC)
+
+    def entry(chat_id: uuid.UUID, message_id: uuid.UUID, text: str) -> OutboxEntry:
+        message = Message(id=message_id, chat_id=chat_id, sender_id=sender, text=text)
+        bucket = bucket_start(message_id, 3600)
+        return OutboxEntry(new_message_id(), message, bucket, recipient, created_at)
+
+    # More messages in one history partition than one batch takes, and a chat whose two
+    # messages lie an hour apart, in two buckets.
+    many = [entry(busy, new_message_id(), f"m{n}") for n in range(60)]
+    hour_ago = uuid_from_time(datetime.now(UTC) - timedelta(hours=1))
+    apart = [entry(spread, hour_ago, "old"), entry(spread, new_message_id(), "new")]
+    # The send's own write came after the entry was made: the repair must not undo it.
+    stored = many[0].message
+    await repository.store_message(replace(stored, text="as sent"), many[0].bucket)
+
+    await repository.repair_messages(many + apart)
+
+    (bucket,) = await repository.list_buckets(busy, None, 10)
+    history = await repository.list_messages(busy, bucket, None, 100)
+    assert [m.id for m in history] == [e.message.id for e in reversed(many)]
+    assert history[-1].text == "as sent"
+    assert [m.text for m in history[:-1]] == [f"m{n}" for n in range(59, 0, -1)]
+    buckets = await repository.list_buckets(spread, None, 10)
+    assert buckets == sorted({e.bucket for e in apart}, reverse=True) and len(buckets) == 2

@@ -59,8 +59,8 @@ class FakeRepository:
         self.acked.extend(entry_ids)
         self.acks_recorded.set()
 
-    async def repair_message(self, entry: OutboxEntry) -> None:
-        self.repaired.append(entry.message.id)
+    async def repair_messages(self, entries: Sequence[OutboxEntry]) -> None:
+        self.repaired.extend(entry.message.id for entry in entries)
 
     async def touch_chats(self, latest: list[OutboxEntry]) -> None:
         self.touched.extend(latest)
