@@ -106,8 +106,9 @@ async def test_two_people_chat_live_in_the_browser(
         await expect(alice_page.locator("#messages .msg .text", has_text=reply)).to_have_count(
             1, timeout=20_000
         )
-        # Bob's own message is shown once too (from the send, then the relay).
-        await bob_page.wait_for_timeout(3000)
+        # Bob's own message is shown once too: from the send, then (ticked) from the relay.
+        delivered = bob_page.locator("#messages .msg.mine.delivered .text", has_text=reply)
+        await expect(delivered).to_have_count(1, timeout=20_000)
         await expect(bob_page.locator("#messages .msg .text", has_text=reply)).to_have_count(1)
         await expect(bob_page.locator("#messages .msg.mine").last).to_contain_text(reply)
         await expect(messages).to_have_count(HISTORY + 2)
