@@ -154,14 +154,19 @@ class UnitOfWork:
             await self.revoke_family(family, now)
         return len(families)
 
-    async def attempt_counts(self, keys: Sequence[str], window_start: datetime) -> dict[str, int]:
-        """Attempts counted so far under each key in the window starting at `window_start`."""
+    async def attempt_counts(
+        self, keys: Sequence[str], window_starts: Sequence[datetime]
+    ) -> dict[tuple[str, datetime], int]:
+        """Attempts counted under each key in each of the windows starting at `window_starts`
+        (absent: none)."""
         rows = await self._session.execute(
-            select(RateLimitCounter.key, RateLimitCounter.hits).where(
-                RateLimitCounter.key.in_(keys), RateLimitCounter.window_start == window_start
+            select(
+                RateLimitCounter.key, RateLimitCounter.window_start, RateLimitCounter.hits
+            ).where(
+                RateLimitCounter.key.in_(keys), RateLimitCounter.window_start.in_(window_starts)
             )
         )
-        return {row.key: row.hits for row in rows}
+        return {(row.key, row.window_start): row.hits for row in rows}
 
     async def count_attempt(self, key: str, window_start: datetime) -> int:
         """Add one attempt under `key` in the window (atomic across replicas); the new total."""

@@ -1,9 +1,12 @@
 """The 429 limits: failed logins per (username, client address) and per client address,
 registrations per client address.
 
-Counted in Postgres (`rate_limit_counter`) in fixed windows, so every replica shares the
-same counts. Failed logins are checked before any Argon2 work, so a throttled guesser
-costs one indexed read, not a hash.
+Counted in Postgres (`rate_limit_counter`) per fixed window, so every replica shares the
+same counts, and limited by the sliding-window estimate over them: this window's count plus
+the previous window's, weighted by how much of it the last window-length still covers. A
+plain fixed window would let twice the limit through around a boundary (the limit just
+before it, the limit again just after). Failed logins are checked before any Argon2 work,
+so a throttled guesser costs one indexed read, not a hash.
 """
 
 import ipaddress
@@ -35,9 +38,54 @@ class Window:
         begin = datetime.fromtimestamp(start, UTC)
         return cls(begin, begin + timedelta(seconds=seconds))
 
-    def retry_after(self, now: datetime) -> int:
-        """Whole seconds until the window ends (at least 1), for Retry-After."""
-        return max(1, math.ceil((self.end - now).total_seconds()))
+    @property
+    def seconds(self) -> float:
+        return (self.end - self.start).total_seconds()
+
+    @property
+    def previous_start(self) -> datetime:
+        return self.start - (self.end - self.start)
+
+    def estimate(self, now: datetime, current: int, previous: int) -> float:
+        """Attempts within the last window-length before `now`: this window's, plus the
+        previous window's taken as spread evenly over it, for the part still covered."""
+        covered = 1 - (now - self.start).total_seconds() / self.seconds
+        return current + previous * covered
+
+    def retry_after(self, now: datetime, limit: int, current: int, previous: int) -> int:
+        """Whole seconds (at least 1) until the estimate is below `limit` again, for
+        Retry-After, if no attempt comes before."""
+        if current >= limit:
+            # Not in this window: in the next, this window's count is the weighted one.
+            wait = (self.end - now).total_seconds() + self.seconds * (1 - limit / current)
+        else:
+            # Later in this window, once less of the previous one is covered.
+            elapsed = 1 - (limit - current) / previous
+            wait = elapsed * self.seconds - (now - self.start).total_seconds()
+        # Strictly after the moment the estimate reaches the limit; never 0 ("retry now").
+        return max(1, math.floor(wait) + 1)
+
+
+@dataclass(frozen=True)
+class Counts:
+    """Attempts per key in a window and the one before it."""
+
+    window: Window
+    hits: dict[tuple[str, datetime], int]
+
+    def of(self, key: str) -> tuple[int, int]:
+        """(in this window, in the previous one)."""
+        return (
+            self.hits.get((key, self.window.start), 0),
+            self.hits.get((key, self.window.previous_start), 0),
+        )
+
+    def over(self, key: str, limit: int, now: datetime) -> int | None:
+        """Retry-After seconds when `key` has reached `limit`; None while it has not."""
+        current, previous = self.of(key)
+        if self.window.estimate(now, current, previous) < limit:
+            return None
+        return self.window.retry_after(now, limit, current, previous)
 
 
 def client_address(peer: str | None, forwarded_for: str | None, trust_forwarded: bool) -> str:
@@ -76,20 +124,25 @@ class Throttle:
         now = self.clock()
         return now, Window.of(now, self.settings.RATE_LIMIT_WINDOW_SECONDS)
 
+    @staticmethod
+    async def _counts(store: UnitOfWork, keys: tuple[str, ...], window: Window) -> Counts:
+        hits = await store.attempt_counts(keys, (window.start, window.previous_start))
+        return Counts(window, hits)
+
     async def check_login(self, username: str, address: str) -> bool:
         """Refuse a login attempt once either failed-login limit is reached; else whether
         this username has failures from this address to forgive after a success."""
         now, window = self._window()
         user_key, address_key = failed_login_keys(username, address)
         async with self.repository.read() as store:
-            counts = await store.attempt_counts((user_key, address_key), window.start)
-        if (
-            counts.get(user_key, 0) >= self.settings.LOGIN_FAILURES_PER_USER_ADDRESS
-            or counts.get(address_key, 0) >= self.settings.LOGIN_FAILURES_PER_ADDRESS
-        ):
+            counts = await self._counts(store, (user_key, address_key), window)
+        retry_after = counts.over(
+            user_key, self.settings.LOGIN_FAILURES_PER_USER_ADDRESS, now
+        ) or counts.over(address_key, self.settings.LOGIN_FAILURES_PER_ADDRESS, now)
+        if retry_after is not None:
             THROTTLED.labels("login").inc()
-            raise TooManyAttempts(window.retry_after(now))
-        return counts.get(user_key, 0) > 0
+            raise TooManyAttempts(retry_after)
+        return sum(counts.of(user_key)) > 0
 
     async def login_failed(self, username: str, address: str) -> None:
         _, window = self._window()
@@ -107,15 +160,19 @@ class Throttle:
     async def count_registration(self, address: str) -> None:
         """Count a registration attempt; refuse it when over the limit."""
         now, window = self._window()
+        key = registration_key(address)
         async with self.repository.transaction() as store:
-            hits = await store.count_attempt(registration_key(address), window.start)
+            await store.count_attempt(key, window.start)
+            counts = await self._counts(store, (key,), window)
             await self._purge(store, window)
-        if hits > self.settings.REGISTRATIONS_PER_ADDRESS:
+        # Over the limit counting this attempt: at the limit without it.
+        retry_after = counts.over(key, self.settings.REGISTRATIONS_PER_ADDRESS + 1, now)
+        if retry_after is not None:
             THROTTLED.labels("register").inc()
-            raise TooManyAttempts(window.retry_after(now))
+            raise TooManyAttempts(retry_after)
 
     async def _purge(self, store: UnitOfWork, window: Window) -> None:
-        # Once per window and process: counters of windows before the current one are dead.
+        # Once per window and process: counters of windows before the previous one are dead.
         if self._purged != window.start:
             self._purged = window.start
-            await store.purge_attempts_before(window.start)
+            await store.purge_attempts_before(window.previous_start)
