@@ -275,7 +275,7 @@ class ChatRepository:
         self, chat_id: uuid.UUID, bucket: int, message_id: uuid.UUID
     ) -> Message | None:
         rows = await self._store.execute("select_message", (chat_id, bucket, message_id))
-        return self._message(chat_id, rows[0]) if rows else None
+        return message_from_row(chat_id, rows[0]) if rows else None
 
     async def list_buckets(
         self, chat_id: uuid.UUID, at_or_before: int | None, limit: int
@@ -295,8 +295,4 @@ class ChatRepository:
             rows = await self._store.execute(
                 "select_messages_before", (chat_id, bucket, before, limit)
             )
-        return [self._message(chat_id, row) for row in rows]
-
-    @staticmethod
-    def _message(chat_id: uuid.UUID, row: dict[str, Any]) -> Message:
-        return message_from_row(chat_id, row)
+        return [message_from_row(chat_id, row) for row in rows]
