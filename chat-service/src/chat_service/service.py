@@ -4,7 +4,7 @@ import uuid
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from chat_service.domain import Chat, Message, OutboxEntry, chat_id_for
 from chat_service.exceptions import ChatNotFound, ChatWithSelf, UserNotFound
@@ -23,6 +23,8 @@ class ChatService:
     announce: Callable[[OutboxEntry], None]
     bucket_seconds: int
     chat_cache_size: int = 10_000
+    reannounce_within: timedelta = timedelta(minutes=5)
+    clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
     # Chats never change once created, so a found chat can be remembered safely; it saves
     # a read on every send.
     _chats: OrderedDict[uuid.UUID, Chat] = field(init=False, default_factory=OrderedDict)
@@ -37,18 +39,20 @@ class ChatService:
             raise UserNotFound()
         low, high = sorted((caller, other))
         # Millisecond precision: what Cassandra's timestamp keeps.
-        now = datetime.now(UTC)
+        now = self.clock()
         now = now.replace(microsecond=now.microsecond - now.microsecond % 1000)
         proposed = Chat(id=chat_id_for(caller, other), members=(low, high), created_at=now)
         chat, created = await self.repository.insert_chat_if_absent(proposed)
         # Also on a repeat: repairs a creation that died before this write.
         await self.repository.add_chat_to_members(chat)
-        # Announced (outbox row, then the fast path) on every call, so a repeat also
-        # repairs a creation that died before its announcement; the inbox consumer's
-        # handling of a repeated chat.created changes nothing.
-        opened = OutboxEntry.chat_created(new_message_id(), chat, caller)
-        await self.repository.outbox.append(opened)
-        self.announce(opened)
+        # Announced (outbox row, then the fast path) when created, and on a repeat soon
+        # after: that may be the retry of a creation that died before its announcement (a
+        # repeated chat.created changes no count or preview). Later repeats, a client
+        # opening a chat it has, announce nothing: each would rewrite both inbox documents.
+        if created or now - chat.created_at < self.reannounce_within:
+            opened = OutboxEntry.chat_created(new_message_id(), chat, caller)
+            await self.repository.outbox.append(opened)
+            self.announce(opened)
         if created:
             CHATS_CREATED.inc()
         return chat, created

@@ -5,15 +5,16 @@ an opened chat."""
 import asyncio
 import uuid
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
 from support import StartChat, User
 
 from chat_common.contract.times import rfc3339_millis, uuid_time
-from chat_service.domain import Chat, Message, OutboxEntry, chat_id_for
+from chat_service.domain import CHAT_CREATED, Chat, Message, OutboxEntry, chat_id_for
 from chat_service.outbox import SWEEP_LAG
+from chat_service.service import ChatService
 from chat_service.timeuuids import bucket_start, new_message_id
 
 
@@ -125,3 +126,37 @@ async def test_a_chat_opened_by_a_process_that_died_before_announcing_it_is_anno
         "members": [str(low), str(high)],
         "created_at": rfc3339_millis(created_at),
     }
+
+
+class _EveryoneExists:
+    async def exists(self, user_id: uuid.UUID, bearer_token: str) -> bool:
+        return True
+
+
+async def test_a_chat_is_announced_at_its_creation_and_a_retry_soon_after_not_later(
+    app_and_client: tuple[Any, httpx.AsyncClient],
+) -> None:
+    app, _ = app_and_client
+    announced: list[OutboxEntry] = []
+    opened_at = datetime.now(UTC)
+    clock = [opened_at]
+    service = ChatService(
+        app.state.chat_service.repository,
+        _EveryoneExists(),
+        announced.append,
+        app.state.settings.MESSAGE_BUCKET_SECONDS,
+        clock=lambda: clock[0],
+    )
+    alice, bob = uuid.uuid4(), uuid.uuid4()
+
+    async def open_chat(after: timedelta) -> bool:
+        clock[0] = opened_at + after
+        _, created = await service.start_chat(alice, bob, "token")
+        return created
+
+    assert await open_chat(timedelta(0))
+    # A retry soon after may follow a creation that died before its announcement.
+    assert not await open_chat(timedelta(seconds=30))
+    # Later, a client opening a chat it has: both inbox documents stay as they are.
+    assert not await open_chat(service.reannounce_within + timedelta(seconds=1))
+    assert [entry.kind for entry in announced] == [CHAT_CREATED, CHAT_CREATED]
