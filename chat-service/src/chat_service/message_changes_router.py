@@ -9,7 +9,6 @@ from fastapi.exceptions import RequestValidationError
 from chat_common.contract.times import TIME_UUID_PATTERN
 from chat_common.error_model import error_responses
 from chat_service.dependencies import SendingMember, time_uuid_query
-from chat_service.domain import Message
 from chat_service.message_changes import MessageChanges
 from chat_service.schemas import MessageEdit, MessagePublic
 
@@ -64,19 +63,6 @@ def time_and_after_conflict() -> RequestValidationError:
     )
 
 
-def message_public(message: Message) -> MessagePublic:
-    """A message as every answer shows it: no text once deleted."""
-    return MessagePublic(
-        id=message.id,
-        chat_id=message.chat_id,
-        sender_id=message.sender_id,
-        text=None if message.deleted else message.text,
-        sent_at=message.sent_at,
-        edited_at=message.edited_at,
-        deleted=message.deleted,
-    )
-
-
 @changes_router.patch(
     "/chat/{chat_id}/messages/{message_id}",
     responses={
@@ -88,7 +74,9 @@ async def edit_message(
     message_id: uuid.UUID, body: MessageEdit, member: SendingMember, changes: MessageChangesDep
 ) -> MessagePublic:
     """Replace the text of one of your messages; `edited_at` says when."""
-    return message_public(await changes.edit(member.chat, member.user_id, message_id, body.text))
+    return MessagePublic.model_validate(
+        await changes.edit(member.chat, member.user_id, message_id, body.text)
+    )
 
 
 @changes_router.delete(

@@ -49,13 +49,7 @@ def _summary(listing: ChatListing) -> ChatSummary:
         members=list(chat.members),
         created_at=chat.created_at,
         last_message_at=listing.activity.last_message_at,
-        last_message=(
-            LastMessagePreview(
-                id=last.id, sender_id=last.sender_id, text=last.text, sent_at=last.sent_at
-            )
-            if last
-            else None
-        ),
+        last_message=LastMessagePreview.model_validate(last) if last else None,
         unread=listing.unread,
         read_up_to=listing.read_up_to,
         other_read_up_to=listing.other_read_up_to,

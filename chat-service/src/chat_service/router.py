@@ -12,11 +12,9 @@ from chat_service.dependencies import (
     PageTime,
     SendingMember,
 )
-from chat_service.domain import Chat
 from chat_service.message_changes_router import (
     MessageChangesDep,
     PageAfter,
-    message_public,
     time_and_after_conflict,
 )
 from chat_service.schemas import (
@@ -51,10 +49,6 @@ _MESSAGE_LINKS = {
 }
 
 
-def _chat_public(chat: Chat) -> ChatPublic:
-    return ChatPublic(id=chat.id, members=list(chat.members), created_at=chat.created_at)
-
-
 @router.post(
     "/chats",
     status_code=status.HTTP_201_CREATED,
@@ -75,7 +69,7 @@ async def start_chat(
     """Start (or find) the chat between the caller and `user_id`."""
     chat, created = await service.start_chat(principal.id, body.user_id, token)
     response.status_code = status.HTTP_201_CREATED if created else status.HTTP_200_OK
-    return _chat_public(chat)
+    return ChatPublic.model_validate(chat)
 
 
 @router.post(
@@ -94,7 +88,7 @@ async def send_message(
     message = await service.send_message(
         member.chat, member.user_id, body.text, body.client_message_id
     )
-    return message_public(message)
+    return MessagePublic.model_validate(message)
 
 
 @router.get(
@@ -115,6 +109,10 @@ async def history(
         if time is not None:
             raise time_and_after_conflict()
         newer, next_after = await changes.after(member.chat, after, quantity)
-        return MessageCatchUp(items=[message_public(m) for m in newer], next_after=next_after)
+        return MessageCatchUp(
+            items=[MessagePublic.model_validate(m) for m in newer], next_after=next_after
+        )
     items, next_time = await service.history(member.chat, time, quantity)
-    return MessagePage(items=[message_public(item) for item in items], next_time=next_time)
+    return MessagePage(
+        items=[MessagePublic.model_validate(item) for item in items], next_time=next_time
+    )

@@ -1,9 +1,9 @@
 """Request and response bodies of the chat API."""
 
 import uuid
-from typing import Annotated
+from typing import Annotated, Self
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from chat_common.contract.times import Instant, TimeUUID
 from chat_common.text import RawMaxLength, SafeText
@@ -36,6 +36,8 @@ class ChatCreate(BaseModel):
 class ChatPublic(BaseModel):
     """A chat as `POST /chats` returns it."""
 
+    model_config = ConfigDict(from_attributes=True)
+
     id: uuid.UUID
     members: list[uuid.UUID]
     created_at: Timestamp
@@ -44,6 +46,8 @@ class ChatPublic(BaseModel):
 class LastMessagePreview(BaseModel):
     """A chat's newest message in the list; `text` is cut to 100 characters, null once the
     message was deleted."""
+
+    model_config = ConfigDict(from_attributes=True)
 
     id: uuid.UUID
     sender_id: uuid.UUID
@@ -92,6 +96,8 @@ class MessagePublic(BaseModel):
 
     `edited_at` is null unless the sender edited it; once `deleted`, `text` is null."""
 
+    model_config = ConfigDict(from_attributes=True)
+
     id: uuid.UUID
     chat_id: uuid.UUID
     sender_id: uuid.UUID
@@ -99,6 +105,12 @@ class MessagePublic(BaseModel):
     sent_at: Timestamp
     edited_at: Timestamp | None = None
     deleted: bool = False
+
+    @model_validator(mode="after")
+    def _no_text_once_deleted(self) -> Self:
+        if self.deleted:
+            self.text = None
+        return self
 
 
 class MessageEdit(BaseModel):
