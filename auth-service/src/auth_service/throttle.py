@@ -112,8 +112,8 @@ def registration_key(address: str) -> str:
 
 @dataclass(eq=False)
 class Throttle:
-    """Counts attempts and refuses those over a limit with TooManyAttempts (429): at most
-    the settings' limits in each fixed window of RATE_LIMIT_WINDOW_SECONDS."""
+    """Counts attempts per fixed window of RATE_LIMIT_WINDOW_SECONDS and refuses those that
+    would take the sliding-window estimate over the settings' limits (TooManyAttempts, 429)."""
 
     repository: AuthRepository
     settings: Settings
