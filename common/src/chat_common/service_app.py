@@ -6,8 +6,8 @@ the same way for every service: JSON logging, the settings on `app.state`, the r
 the error handler, the body limit, request ids, /healthz, /readyz and /metrics.
 """
 
-from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
-from contextlib import AbstractAsyncContextManager
+from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Mapping, Sequence
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -16,6 +16,7 @@ from starlette.middleware import Middleware
 
 from chat_common.config import ServiceSettings
 from chat_common.errors import DependencyUnavailable, install_error_handler
+from chat_common.heap import freeze_startup_heap
 from chat_common.logs import configure_logging
 from chat_common.observability import ReadinessCheck, docs_options, instrument
 
@@ -53,12 +54,19 @@ def create_service_app(spec: ServiceSpec, settings: ServiceSettings) -> FastAPI:
     """The service's FastAPI application, wired the one way every service is."""
     configure_logging(spec.name, settings.LOG_LEVEL)
     docs = docs_options(settings) if spec.api else NO_DOCS
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        async with spec.lifespan(app):
+            freeze_startup_heap()  # what the service built to serve, out of every GC pass
+            yield
+
     app = FastAPI(
         title=spec.name,
         summary=spec.summary,
         description=spec.description,
         version=spec.version,
-        lifespan=spec.lifespan,
+        lifespan=lifespan,
         **docs,
     )
     app.state.settings = settings

@@ -1,5 +1,6 @@
 """The service skeleton on a fake service: lifespan state, probes, errors, routes, docs."""
 
+import gc
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from typing import Annotated
@@ -122,6 +123,20 @@ async def test_lifespan_builds_state_and_closes_it() -> None:
         assert (await client.get("/items/7")).json() == {"id": 7}
         assert (await client.get("/store-state")).json() == {"up": True}
     assert store.closed
+
+
+async def test_what_the_lifespan_built_is_out_of_garbage_collection_while_serving() -> None:
+    gc.unfreeze()
+    app = create_service_app(spec(), ServiceSettings())
+    try:
+        async with running(app):
+            store = state_of(app, "store", Store)
+            # Frozen objects are in no generation, so no collection's scan walks them.
+            assert gc.get_freeze_count() > 0
+            tracked = (o for generation in range(3) for o in gc.get_objects(generation))
+            assert not any(o is store for o in tracked)
+    finally:
+        gc.unfreeze()
 
 
 async def test_errors_map_to_their_status_and_a_down_store_to_503() -> None:
