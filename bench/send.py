@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 import aiohttp
 
 from bench import api, charts, procs, rows, store_writes
+from bench.collector import no_full_collections
 from bench.options import Options
 from bench.private_service import settings
 from bench.progress import bars
@@ -47,7 +48,7 @@ async def _api_level(
     chat: aiohttp.ClientSession, pairs: list[tuple[str, api.User]], total: int, level: Level
 ) -> None:
     per_sender = math.ceil(total / level.senders)
-    with bars() as progress:
+    with bars() as progress, no_full_collections():
         task = progress.add_task(f"send, {level.senders} senders", total=per_sender * level.senders)
 
         async def sender(chat_id: str, user: api.User) -> None:
@@ -64,7 +65,7 @@ async def _api_level(
 
 
 async def _raw_level(options: Options, level: Level) -> None:
-    with bars() as progress:
+    with bars() as progress, no_full_collections():
         task = progress.add_task(f"raw insert, {level.senders} writers", total=options.raw_rows)
         seconds, level.raw_latencies = await rows.raw_inserts(
             settings(options), options.raw_rows, level.senders, lambda n: progress.advance(task, n)

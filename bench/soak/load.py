@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 import aiohttp
 
 from bench import api
+from bench.collector import no_full_collections
 from bench.progress import bars
 from bench.stats import per_minute, percentile
 
@@ -58,7 +59,7 @@ async def run(
     relogin = asyncio.create_task(_relogin(auth, [u for _, u in senders]))
     loop = asyncio.get_running_loop()
     try:
-        with bars() as progress:
+        with bars() as progress, no_full_collections():
             bar = progress.add_task(f"soak, {rate:g} msg/s for {seconds:g} s", total=total)
 
             def done(_: asyncio.Task[api.Sent]) -> None:

@@ -1,11 +1,15 @@
 """The bench's own pure parts: statistics, options, system probes, the report writer."""
 
 import argparse
+import gc
 import json
 import math
 from pathlib import Path
 
+import pytest
+
 from bench import procs
+from bench.collector import no_full_collections
 from bench.options import QUICK, Options, add_arguments, from_arguments
 from bench.results import Headline, Results, write
 from bench.stats import cdf, per_minute, percentile, ratio
@@ -99,3 +103,12 @@ def test_report_and_figures_are_written(tmp_path: Path) -> None:
     assert "| `send.api_rate_per_s` | 250 | 500 | 2.00 |" in report
     figures = json.loads((tmp_path / "figures.json").read_text())
     assert figures == {"send.api_rate_per_s": 500.0}
+
+
+def test_no_full_collections_while_measuring_then_the_thresholds_are_back() -> None:
+    before = gc.get_threshold()
+    with pytest.raises(RuntimeError), no_full_collections():
+        young, middle, full = gc.get_threshold()
+        assert (young, middle) == before[:2] and full > 10**6
+        raise RuntimeError("a load that fails")
+    assert gc.get_threshold() == before
