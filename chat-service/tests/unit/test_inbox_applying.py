@@ -3,6 +3,7 @@ opened chat, messages announced twice, and replays after a crash count nothing t
 clear no preview."""
 
 import uuid
+from collections.abc import Sequence
 from datetime import UTC, datetime
 
 from chat_common.contract.events import ChatCreated, ChatRead, MessageCreated
@@ -24,12 +25,14 @@ class MemoryLedger:
     def __init__(self) -> None:
         self.saved: ChatCounts | None = None
         self.counted: dict[tuple[uuid.UUID, uuid.UUID], int] = {}
+        self.writes: list[str] = []  # "save", or "counted <n rows>", in the order made
 
     async def load(self, chat_id: uuid.UUID) -> StoredCounts:
         return StoredCounts(self.saved, (None, None))
 
     async def save(self, state: ChatCounts) -> None:
         # Like the cell timestamps: an older offset never overrides a newer save.
+        self.writes.append("save")
         if self.saved is None or state.applied_offset >= self.saved.applied_offset:
             self.saved = state
 
@@ -39,9 +42,11 @@ class MemoryLedger:
         return self.counted.get((sender_id, message_id))
 
     async def record_counted(
-        self, chat_id: uuid.UUID, sender_id: uuid.UUID, message_id: uuid.UUID, offset: int
+        self, chat_id: uuid.UUID, counted: Sequence[tuple[uuid.UUID, uuid.UUID, int]]
     ) -> None:
-        self.counted[(sender_id, message_id)] = offset
+        self.writes.append(f"counted {len(counted)}")
+        for sender_id, message_id, offset in counted:
+            self.counted[(sender_id, message_id)] = offset
 
     async def counted_between(
         self,
@@ -109,8 +114,30 @@ async def test_a_message_whose_count_died_before_the_save_is_counted_on_replay()
     ledger = MemoryLedger()
     await ChatApplier(ledger).apply(CHAT, None, numbered(OPENED, newest))
     # The attempt at offset 2 recorded the message as counted, then died before saving.
-    await ledger.record_counted(CHAT, ALICE, older.id, 2)
+    await ledger.record_counted(CHAT, [(ALICE, older.id, 2)])
     applied = await ChatApplier(ledger).apply(CHAT, None, numbered(OPENED, newest, older, older))
     # Counted once: at its own offset, not again when announced a second time at 3.
     assert (applied.state.unread(BOB), applied.state.side(ALICE).sent) == (2, 2)
     assert applied.state.applied_offset == 3
+
+
+async def test_a_polls_counted_rows_are_written_together_before_the_save() -> None:
+    first, second, third = message(1), message(2), message(3)
+    ledger = MemoryLedger()
+    # The third announced twice within the poll (a re-announce overtaking the fast path).
+    events = numbered(OPENED, first, third, second, third)
+    applied = await ChatApplier(ledger).apply(CHAT, None, events)
+    assert ledger.writes == ["counted 3", "save"]
+    assert ledger.counted == {(ALICE, first.id): 1, (ALICE, third.id): 2, (ALICE, second.id): 3}
+    assert (applied.state.unread(BOB), applied.state.side(ALICE).sent) == (3, 3)
+
+
+async def test_a_read_in_the_same_poll_covers_the_messages_counted_before_it() -> None:
+    first, second, third = message(1), message(2), message(3)
+    read = ChatRead(chat_id=CHAT, user_id=BOB, members=(ALICE, BOB), up_to=second.id, read_at=AT)
+    ledger = MemoryLedger()
+    events = numbered(OPENED, first, second, read, third)
+    applied = await ChatApplier(ledger).apply(CHAT, None, events)
+    # The rows the mark covers were written before it was applied, the rest after.
+    assert ledger.writes == ["counted 2", "counted 1", "save"]
+    assert (applied.state.unread(BOB), applied.state.side(BOB).read_count) == (1, 2)

@@ -27,6 +27,8 @@ from chat_service.inbox.documents import DocKey, documents_of
 
 # An event and its Kafka offset.
 Event = tuple[int, InboxEvent]
+# Counted messages not yet written: message id -> (sender, offset it was counted at).
+Pending = dict[uuid.UUID, tuple[uuid.UUID, int]]
 
 
 class CountsLedger(Protocol):
@@ -41,7 +43,7 @@ class CountsLedger(Protocol):
     ) -> int | None: ...
 
     async def record_counted(
-        self, chat_id: uuid.UUID, sender_id: uuid.UUID, message_id: uuid.UUID, offset: int
+        self, chat_id: uuid.UUID, counted: Sequence[tuple[uuid.UUID, uuid.UUID, int]]
     ) -> None: ...
 
     async def counted_between(
@@ -79,30 +81,50 @@ class ChatApplier:
                 low, high = sorted(events[0][1].members)
                 state = ChatCounts(chat_id, (low, high))
         dirtied: list[tuple[DocKey, int]] = []
+        # The counted-message rows of this poll go out together, one request per sender,
+        # instead of one per message; always before the state that counts them is saved.
+        pending: Pending = {}
         for offset, event in events:
             if not state.applied(offset):
-                state = await self._apply_event(state, offset, event)
+                if isinstance(event, ChatRead):
+                    # A read counts the rows its mark covers: those of this poll too.
+                    await self._record(chat_id, pending)
+                state = await self._apply_event(state, offset, event, pending)
             dirtied += [(key, offset) for key in documents_of(state, event)]
+        await self._record(chat_id, pending)
         await self.counts.save(state)
         return Applied(state, dirtied)
 
-    async def _apply_event(self, state: ChatCounts, offset: int, event: InboxEvent) -> ChatCounts:
+    async def _record(self, chat_id: uuid.UUID, pending: Pending) -> None:
+        if pending:
+            counted = [(sender, message, offset) for message, (sender, offset) in pending.items()]
+            await self.counts.record_counted(chat_id, counted)
+            pending.clear()
+
+    async def _apply_event(
+        self, state: ChatCounts, offset: int, event: InboxEvent, pending: Pending
+    ) -> ChatCounts:
         if isinstance(event, MessageCreated):
-            return await self._apply_created(state, offset, event)
+            return await self._apply_created(state, offset, event, pending)
         if isinstance(event, ChatRead):
             return await self._apply_read(state, offset, event)
         return apply_change(state, offset, event)
 
     async def _apply_created(
-        self, state: ChatCounts, offset: int, event: MessageCreated
+        self, state: ChatCounts, offset: int, event: MessageCreated, pending: Pending
     ) -> ChatCounts:
         if not is_surely_new(state, event.sender_id, event.id):
-            counted = await self.counts.counted_at(event.chat_id, event.sender_id, event.id)
+            earlier = pending.get(event.id)
+            counted = (
+                earlier[1]
+                if earlier is not None
+                else await self.counts.counted_at(event.chat_id, event.sender_id, event.id)
+            )
             # Counted at an earlier offset: a duplicate announcement. At this very offset:
             # an earlier attempt died before saving the state, so count it.
             if counted is not None and counted < offset:
                 return state.as_of(offset)
-        await self.counts.record_counted(event.chat_id, event.sender_id, event.id, offset)
+        pending[event.id] = (event.sender_id, offset)
         return apply_created(state, offset, event.sender_id, event.id, event.text)
 
     async def _apply_read(self, state: ChatCounts, offset: int, event: ChatRead) -> ChatCounts:

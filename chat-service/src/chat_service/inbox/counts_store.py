@@ -8,7 +8,9 @@ to a newer one whatever order they land in: forward-only without a read or a lig
 transaction.
 """
 
+import asyncio
 import uuid
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -18,6 +20,9 @@ from chat_service.store import CassandraStore
 
 # Rows of `counted_message` read per round trip when a mark moves over many messages.
 _RANGE_PAGE = 5000
+# Rows written per request: one partition's (Cassandra holds single-partition batches to no
+# size threshold); this bounds a catching-up consumer's request to some 20 KiB.
+_COUNTED_BATCH = 200
 _SIDES = ("low", "high")
 
 _STATE_COLUMNS = (
@@ -163,9 +168,23 @@ class CountsStore:
         return rows[0]["counted_at_offset"] if rows else None
 
     async def record_counted(
-        self, chat_id: uuid.UUID, sender_id: uuid.UUID, message_id: uuid.UUID, offset: int
+        self, chat_id: uuid.UUID, counted: Sequence[tuple[uuid.UUID, uuid.UUID, int]]
     ) -> None:
-        await self._store.execute("insert_counted", (chat_id, sender_id, message_id, offset))
+        """Messages counted, as (sender, message id, offset): a single-partition batch per
+        sender and up to _COUNTED_BATCH rows (one request, where a row each was one per
+        message)."""
+        by_sender: dict[uuid.UUID, list[tuple[str, tuple[object, ...]]]] = {}
+        for sender_id, message_id, offset in counted:
+            by_sender.setdefault(sender_id, []).append(
+                ("insert_counted", (chat_id, sender_id, message_id, offset))
+            )
+        await asyncio.gather(
+            *(
+                self._store.execute_batch(rows[start : start + _COUNTED_BATCH], logged=False)
+                for rows in by_sender.values()
+                for start in range(0, len(rows), _COUNTED_BATCH)
+            )
+        )
 
     async def counted_between(
         self,
