@@ -12,3 +12,7 @@ OUTBOX_ENTRIES_SWEPT = Counter(
     "chat_outbox_entries_swept_total",
     "Outbox entries the sweep announced because no fast path had (Kafka down, a restart).",
 )
+INBOX_EVENTS_APPLIED = Counter(
+    "chat_inbox_events_applied_total",
+    "Events the inbox consumer applied to its counts (its progress through chat-messages).",
+)

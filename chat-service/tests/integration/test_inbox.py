@@ -16,6 +16,7 @@ import pytest
 from chat_calls import listed, send, until_listed
 from fastapi import FastAPI
 from firestore_listener import DocumentListener
+from prometheus_client import REGISTRY
 from support import User
 
 from chat_common.contract.documents import (
@@ -134,6 +135,7 @@ async def test_unread_follows_a_burst_a_read_and_the_listeners_see_it(
     bob_receipt = listen(receipt_path(chat_id, bob.id))
     # The running aggregator writes the chat's batches from the same topic.
     bob_batches = listen(chat_batches(chat_id), collection=True)
+    applied_before = REGISTRY.get_sample_value("chat_inbox_events_applied_total") or 0.0
     sent = [await send(client, alice, chat_id, f"hello {n} " + "x" * 150) for n in range(5)]
     item = await until_listed(client, bob, chat_id, lambda i: i["unread"] == 5)
     assert item["last_message"]["id"] == sent[-1]
@@ -142,6 +144,9 @@ async def test_unread_follows_a_burst_a_read_and_the_listeners_see_it(
     assert (await listed(client, alice, chat_id))["unread"] == 0
     inbox = await bob_inbox.until("5 unread", lambda d: d["unread"] == 5)
     assert InboxDocument.from_firestore(inbox).other_user_id == alice.id
+    # The consumer's progress, as operators (and the bench) read it.
+    applied = REGISTRY.get_sample_value("chat_inbox_events_applied_total") or 0.0
+    assert applied - applied_before >= 5
 
     def batched() -> set[str]:
         return {

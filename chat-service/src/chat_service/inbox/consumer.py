@@ -27,6 +27,7 @@ from chat_service.inbox.coalescing import Coalescer
 from chat_service.inbox.counting import ChatCounts, InboxEvent
 from chat_service.inbox.counts_store import CountsStore
 from chat_service.inbox.documents import DocKey, document_write
+from chat_service.metrics import INBOX_EVENTS_APPLIED
 
 logger = logging.getLogger(__name__)
 
@@ -122,6 +123,7 @@ class InboxConsumer:
         self, partition: TopicPartition, chat_id: uuid.UUID, events: list[Event]
     ) -> None:
         applied = await self._applier.apply(chat_id, self._states.get(chat_id), events)
+        INBOX_EVENTS_APPLIED.inc(len(events))
         for key, offset in applied.dirtied:
             self._coalescer.changed(key, partition, offset)
         self._states[chat_id] = applied.state
