@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
+from prometheus_client.parser import text_string_to_metric_families
 
 PASSWORD = "bench-password-1"
 # Longer than any request may take on a loaded two-core machine; a send that takes this
@@ -118,3 +119,28 @@ async def page(
     if len(items) != quantity:
         raise RuntimeError(f"page before {before} had {len(items)} of {quantity} messages")
     return seconds
+
+
+async def metric(http: aiohttp.ClientSession, name: str) -> float:
+    """A counter's value on a service's /metrics (0 when it has no sample yet)."""
+    async with http.get("/metrics") as response:
+        response.raise_for_status()
+        text = await response.text()
+    return sum(
+        sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+        if sample.name == name
+    )
+
+
+async def until_metric(
+    http: aiohttp.ClientSession, name: str, at_least: float, timeout: float
+) -> bool:
+    """Whether a counter reached `at_least` within `timeout` seconds (read every 0.2 s)."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while await metric(http, name) < at_least:
+        if asyncio.get_running_loop().time() > deadline:
+            return False
+        await asyncio.sleep(0.2)  # polling a counter: the service pushes nothing to wait on
+    return True

@@ -4,17 +4,24 @@ into the same Cassandra, with Cassandra's CPU time per 1,000 writes of each."""
 import asyncio
 import math
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 
 import aiohttp
 
 from bench import api, charts, procs, rows, store_writes
+from bench.cassandra_writes import WriteMeter
 from bench.collector import no_full_collections
 from bench.options import Options
 from bench.private_service import settings
 from bench.progress import bars
 from bench.results import Headline, Results, fmt, table
 from bench.stats import percentile, ratio
+from chat_service.config import Settings
+
+# The running service's inbox consumer counts every message sent, the bench's too.
+INBOX_APPLIED = "chat_inbox_events_applied_total"
+INBOX_CATCH_UP_SECONDS = 60.0
 
 
 @dataclass
@@ -29,6 +36,9 @@ class Level:
     store_rate: float = float("nan")  # the writes of a send through the repository
     api_cpu: float = float("nan")  # Cassandra CPU seconds per 1,000 writes
     raw_cpu: float = float("nan")
+    # Partition writes Cassandra coordinated during each, per keyspace.table.
+    api_writes: Counter[str] = field(default_factory=Counter)
+    raw_writes: Counter[str] = field(default_factory=Counter)
 
 
 class CpuMeter:
@@ -85,18 +95,33 @@ async def _store_level(options: Options, level: Level) -> None:
 
 async def run(options: Options, results: Results, url: str) -> None:
     most = max(options.concurrency)
-    async with api.session(options.auth_url, 8) as auth, api.session(url, most) as chat:
+    async with (
+        api.session(options.auth_url, 8) as auth,
+        api.session(url, most) as chat,
+        api.session(options.chat_url, 1) as running,
+    ):
         users = await api.login_all(auth, [f"bench_send_{i}" for i in range(most + 1)])
         pairs = [(await api.open_chat(chat, users[i], users[i + 1]), users[i]) for i in range(most)]
         levels = []
+        # The bench service's keyspace, and the running service's (its inbox consumer's).
+        writes = WriteMeter(settings(options), {options.keyspace, Settings().CASSANDRA_KEYSPACE})
         for senders in options.concurrency:
             level = Level(senders)
+            await writes.start()
+            applied = await api.metric(running, INBOX_APPLIED)
             meter = CpuMeter(options)
             await _api_level(chat, pairs, options.sends_per_level, level)
             level.api_cpu = meter.per_thousand(len(level.api_latencies))
+            # Off the clock: the inbox consumer's writes for these sends are theirs too.
+            sent = applied + len(level.api_latencies)
+            if not await api.until_metric(running, INBOX_APPLIED, sent, INBOX_CATCH_UP_SECONDS):
+                results.notes.append(f"send: the inbox consumer lagged at {senders} senders")
+            level.api_writes = await writes.stop()
+            await writes.start()
             meter = CpuMeter(options)
             await _raw_level(options, level)
             level.raw_cpu = meter.per_thousand(options.raw_rows)
+            level.raw_writes = await writes.stop()
             try:
                 await _store_level(options, level)
             except Exception as exc:  # noqa: BLE001 (a baseline of internals: report, go on)
@@ -134,6 +159,23 @@ def _row(lv: Level) -> list[str]:
         fmt(lv.api_cpu, 2),
         fmt(lv.raw_cpu, 2),
     ]
+
+
+def _writes_per_send(options: Options, results: Results, head: Level) -> list[list[str]]:
+    """Figures and headline of the writes per send; the rows of their table."""
+    sends = len(head.api_latencies)
+    f = results.figure
+    total = f("send.cassandra_writes_per_send", sum(head.api_writes.values()) / sends)
+    raw_writes = sum(head.raw_writes.values())
+    raw = f("send.raw_cassandra_writes_per_insert", raw_writes / options.raw_rows)
+    rows = []
+    for name, count in sorted(head.api_writes.items()):
+        rows.append([name, fmt(f(f"send.writes_per_send.{name}", count / sends), 3)])
+    rows.append(["all", fmt(total, 3)])
+    results.headline(
+        Headline("Cassandra partition writes per send", total, "", "per raw insert", raw)
+    )
+    return rows
 
 
 def _report(options: Options, results: Results, levels: list[Level]) -> None:
@@ -179,6 +221,7 @@ def _report(options: Options, results: Results, levels: list[Level]) -> None:
             head.raw_cpu,
         )
     )
+    writes = _writes_per_send(options, results, head)
     unit = "" if log.window_ms is None else "ms window"
     results.headline(Headline(f"Cassandra commit log: {log.mode}", log.window_ms, unit))
     results.section(
@@ -188,7 +231,12 @@ def _report(options: Options, results: Results, levels: list[Level]) -> None:
         f"single-row inserts into the same `message` table ({options.raw_rows} rows per level, "
         "the same number of closed-loop writers), and the Cassandra writes of as many sends "
         "through chat-service's repository (no HTTP, auth or Kafka). Cassandra commit log: "
-        f"{log.describe()}.\n\n" + table(HEADER, [_row(lv) for lv in levels]),
+        f"{log.describe()}.\n\n"
+        + table(HEADER, [_row(lv) for lv in levels])
+        + f"\n\nPartition writes Cassandra coordinated per send at {n} senders (its "
+        "`system_views.coordinator_write_latency` counts; a batch counts once per partition; "
+        "`chat` is the running service's inbox consumer counting the bench's messages, read "
+        "once it has applied them all):\n\n" + table(["table", "writes per send"], writes),
     )
     charts.send_cdf(results, {lv.senders: lv.api_latencies for lv in levels})
     charts.send_throughput(
