@@ -123,15 +123,7 @@ async def page(
 
 async def metric(http: aiohttp.ClientSession, name: str) -> float:
     """A counter's value on a service's /metrics (0 when it has no sample yet)."""
-    async with http.get("/metrics") as response:
-        response.raise_for_status()
-        text = await response.text()
-    return sum(
-        sample.value
-        for family in text_string_to_metric_families(text)
-        for sample in family.samples
-        if sample.name == name
-    )
+    return sum(value for _, value in await samples(http, name, {}))
 
 
 async def until_metric(
@@ -144,3 +136,18 @@ async def until_metric(
             return False
         await asyncio.sleep(0.2)  # polling a counter: the service pushes nothing to wait on
     return True
+
+
+async def samples(
+    http: aiohttp.ClientSession, name: str, labels: dict[str, str]
+) -> list[tuple[dict[str, str], float]]:
+    """Every sample of `name` on a service's /metrics whose labels include `labels`."""
+    async with http.get("/metrics") as response:
+        response.raise_for_status()
+        text = await response.text()
+    return [
+        (sample.labels, sample.value)
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+        if sample.name == name and labels.items() <= sample.labels.items()
+    ]

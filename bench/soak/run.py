@@ -10,6 +10,7 @@ from bench.firestore_docs import delete_batches, message_counts
 from bench.options import Options
 from bench.results import Headline, Results, fmt, table
 from bench.soak import load as soak_load
+from bench.soak import minutes
 from bench.stats import percentile
 from chat_common.contract.firestore import firestore_client
 
@@ -47,61 +48,22 @@ async def run(options: Options, results: Results) -> None:
             chat_id = await api.open_chat(chat, a, b)
             senders += [(chat_id, a), (chat_id, b)]
         tombstones = procs.LogWatch(options.state / "cassandra" / "cassandra.log")
-        memory_start = procs.memory(options.state)
-        minutes: list[Memory] = []
-        sampler = asyncio.create_task(_each_minute(options, minutes))
+        samples = [await minutes.sample(options, chat)]
+        sampler = asyncio.create_task(minutes.each_minute(options, chat, samples))
         since = datetime.now(UTC) - timedelta(seconds=1)
         try:
             load = await soak_load.run(auth, chat, senders, options.soak_rate, options.soak_seconds)
         finally:
             sampler.cancel()
-    memory_end = procs.memory(options.state)
+        samples.append(await minutes.sample(options, chat))
     counts = await asyncio.to_thread(_exactly_once, options, load.accepted, since)
     warnings = tombstones.new_lines(procs.TOMBSTONE_WARNING)
-    _report(options, results, load, (memory_start, memory_end), counts, warnings)
-    _memory_per_minute(results, [memory_start, *minutes, memory_end])
+    memory = (samples[0].memory, samples[-1].memory)
+    _report(options, results, load, memory, counts, warnings)
+    minutes.report(results, samples)
 
 
-Memory = dict[str, procs.Resident | None]
-
-
-async def _each_minute(options: Options, samples: list[Memory]) -> None:
-    """Every component's resident memory at the end of each minute of the load."""
-    while True:
-        await asyncio.sleep(60.0)  # a sample per minute of the run: the clock is the event
-        samples.append(procs.memory(options.state))
-
-
-def _memory_per_minute(results: Results, samples: list[Memory]) -> None:
-    """chat-service's resident memory minute by minute, and its growth after the first
-    minute (a leak grows on; buffers and pools filling as load starts do not)."""
-    seen = [m.get("chat-service") for m in samples]
-    first = seen[0]
-    process = [r for r in seen if r is not None and first is not None and r.pid == first.pid]
-    if len(process) != len(seen) or len(seen) < 3:
-        return  # not running throughout, or restarted: no growth to speak of
-    after_first = procs.growth_pct(process[1], process[-1]) or 0.0
-    from_start = procs.growth_pct(process[0], process[-1]) or 0.0
-    results.figure("soak.memory.chat-service.growth_after_first_minute_pct", after_first)
-    results.headline(
-        Headline(
-            "Soak: chat-service memory growth after its first minute",
-            after_first,
-            "%",
-            "from the start",
-            from_start,
-            "< 10 %",
-        )
-    )
-    rows = [["start", fmt(process[0].mib)]]
-    rows += [[str(n), fmt(r.mib)] for n, r in enumerate(process[1:-1], 1)]
-    rows += [["end", fmt(process[-1].mib)]]
-    results.section(
-        "Soak: chat-service memory",
-        "Resident MiB at the start of the load and at the end of each minute; growth after "
-        f"the first minute {fmt(after_first)} % (from the start: {fmt(from_start)} %).\n\n"
-        + table(["minute", "chat-service MiB"], rows),
-    )
+Memory = minutes.Memory
 
 
 def _memory(results: Results, start: Memory, end: Memory) -> str:

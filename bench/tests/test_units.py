@@ -12,6 +12,7 @@ from bench import procs
 from bench.collector import no_full_collections
 from bench.options import QUICK, Options, add_arguments, from_arguments
 from bench.results import Headline, Results, write
+from bench.soak.minutes import served
 from bench.stats import cdf, per_minute, percentile, ratio
 
 
@@ -112,3 +113,12 @@ def test_no_full_collections_while_measuring_then_the_thresholds_are_back() -> N
         assert (young, middle) == before[:2] and full > 10**6
         raise RuntimeError("a load that fails")
     assert gc.get_threshold() == before
+
+
+def test_server_side_minute_from_two_histogram_readings() -> None:
+    before = {0.05: 10.0, 0.1: 10.0, 0.25: 10.0, float("inf"): 10.0}
+    # 100 sends between the readings: 90 within 50 ms, 8 more within 100 ms, 2 within 250 ms.
+    after = {0.05: 100.0, 0.1: 108.0, 0.25: 110.0, float("inf"): 110.0}
+    sends, within, p99 = served(before, after)
+    assert (sends, within, p99) == (100.0, 98.0, 250.0)
+    assert math.isnan(served(after, after)[1])
