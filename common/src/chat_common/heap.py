@@ -15,6 +15,11 @@ def freeze_startup_heap() -> None:
 
     Measured in chat-service at 300 sends/s: a full pass went from 77 ms median (107 ms
     at worst) to 9.5 ms, and time in collections from 3.4 % to 0.7 % of the run.
+
+    The price: a frozen object that later becomes garbage inside a reference cycle (a
+    client replaced after a reconnect, say) is never collected. That happens a bounded
+    number of times in a process's life, not per request; objects freed by reference
+    counting, most of them, are freed as before.
     """
     gc.collect()
     gc.freeze()
