@@ -5,39 +5,46 @@ partition it writes, so this is partition writes, whatever the number of request
 
 import asyncio
 from collections import Counter
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from cassandra.cluster import Session
 
 from bench.rows import connect
 from chat_service.config import Settings
 
-
-def _counts(settings: Settings, keyspaces: frozenset[str]) -> Counter[str]:
-    cluster, session = connect(settings)
-    try:
-        rows = session.execute(
-            "SELECT keyspace_name, table_name, count FROM system_views.coordinator_write_latency"
-        )
-        return Counter(
-            {
-                f"{row['keyspace_name']}.{row['table_name']}": row["count"]
-                for row in rows
-                if row["keyspace_name"] in keyspaces
-            }
-        )
-    finally:
-        cluster.shutdown()
+_COUNTS = "SELECT keyspace_name, table_name, count FROM system_views.coordinator_write_latency"
 
 
 class WriteMeter:
     """Writes per table between `start()` and `stop()`, in the given keyspaces."""
 
-    def __init__(self, settings: Settings, keyspaces: set[str]) -> None:
-        self.settings = settings
-        self.keyspaces = frozenset(keyspaces)
+    def __init__(self, session: Session, keyspaces: frozenset[str]) -> None:
+        self.session = session
+        self.keyspaces = keyspaces
         self.before: Counter[str] = Counter()
 
+    def _counts(self) -> Counter[str]:
+        return Counter(
+            {
+                f"{row['keyspace_name']}.{row['table_name']}": row["count"]
+                for row in self.session.execute(_COUNTS)
+                if row["keyspace_name"] in self.keyspaces
+            }
+        )
+
     async def start(self) -> None:
-        self.before = await asyncio.to_thread(_counts, self.settings, self.keyspaces)
+        self.before = await asyncio.to_thread(self._counts)
 
     async def stop(self) -> Counter[str]:
-        after = await asyncio.to_thread(_counts, self.settings, self.keyspaces)
-        return after - self.before
+        return await asyncio.to_thread(self._counts) - self.before
+
+
+@asynccontextmanager
+async def write_meter(settings: Settings, keyspaces: set[str]) -> AsyncIterator[WriteMeter]:
+    """A meter on one connection, kept for the whole part."""
+    cluster, session = await asyncio.to_thread(connect, settings)
+    try:
+        yield WriteMeter(session, frozenset(keyspaces))
+    finally:
+        await asyncio.to_thread(cluster.shutdown)

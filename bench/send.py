@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 import aiohttp
 
 from bench import api, charts, procs, rows, store_writes
-from bench.cassandra_writes import WriteMeter
+from bench.cassandra_writes import write_meter
 from bench.collector import no_full_collections
 from bench.options import Options
 from bench.private_service import settings
@@ -95,16 +95,17 @@ async def _store_level(options: Options, level: Level) -> None:
 
 async def run(options: Options, results: Results, url: str) -> None:
     most = max(options.concurrency)
+    # The bench service's keyspace, and the running service's (its inbox consumer's).
+    keyspaces = {options.keyspace, Settings().CASSANDRA_KEYSPACE}
     async with (
         api.session(options.auth_url, 8) as auth,
         api.session(url, most) as chat,
         api.session(options.chat_url, 1) as running,
+        write_meter(settings(options), keyspaces) as writes,
     ):
         users = await api.login_all(auth, [f"bench_send_{i}" for i in range(most + 1)])
         pairs = [(await api.open_chat(chat, users[i], users[i + 1]), users[i]) for i in range(most)]
         levels = []
-        # The bench service's keyspace, and the running service's (its inbox consumer's).
-        writes = WriteMeter(settings(options), {options.keyspace, Settings().CASSANDRA_KEYSPACE})
         for senders in options.concurrency:
             level = Level(senders)
             await writes.start()
