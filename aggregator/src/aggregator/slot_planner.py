@@ -22,6 +22,7 @@ later redelivery then walks the slots again (correct, just a few reads slower).
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 
@@ -68,13 +69,18 @@ class SlotPlanner:
 
     def __init__(self, memory_ms: int = 600_000) -> None:
         self.memory_ms = memory_ms
-        self._windows: dict[WindowKey, _Window] = {}
+        # Least recently touched first, so forgetting stops at the first window to keep: a
+        # scan of every window on each flush was a quarter of the aggregator's CPU at 300
+        # messages/s (ten minutes of windows are known).
+        self._windows: OrderedDict[WindowKey, _Window] = OrderedDict()
 
     def _window(self, key: WindowKey, now_ms: int) -> _Window:
         known = self._windows.get(key)
         if known is None:
             known = self._windows[key] = _Window(now_ms)
-        known.touched_ms = max(known.touched_ms, now_ms)
+        elif now_ms > known.touched_ms:
+            known.touched_ms = now_ms
+            self._windows.move_to_end(key)
         return known
 
     def plan(self, groups: Iterable[CompletedGroup], now_ms: int) -> list[PlannedDocument]:
@@ -125,9 +131,12 @@ class SlotPlanner:
         return replace(document, seq=known.next_seq, messages=rest)
 
     def _forget(self, now_ms: int) -> None:
+        # A clock that steps back can leave a window behind one touched earlier; it is then
+        # forgotten late, which only costs memory (forgetting is never needed for
+        # correctness, and a window forgotten is walked again).
         horizon = now_ms - self.memory_ms
-        for key in [k for k, w in self._windows.items() if w.touched_ms < horizon]:
-            del self._windows[key]
+        while self._windows and next(iter(self._windows.values())).touched_ms < horizon:
+            self._windows.popitem(last=False)
 
     @property
     def windows(self) -> int:

@@ -162,6 +162,19 @@ def test_known_windows_are_forgotten_after_the_memory_and_walked_again() -> None
     assert store.copies() == {m.entry_key: 1}
 
 
+def test_a_window_used_again_is_remembered_from_its_last_use() -> None:
+    planner, store = SlotPlanner(memory_ms=1000), FakeStore()
+    old, busy = msg(T0, 0), msg(T0 + 1000, 1)
+    write(planner, store, [group(old)], now=0)
+    write(planner, store, [group(busy)], now=100)
+    # The first window is used again later than the second: it is now the one to keep.
+    write(planner, store, [group(old, msg(T0 + 1, 2))], now=900)
+    assert planner.plan([], now_ms=1101) == [] and planner.windows == 1
+    assert planner.plan([group(old)], now_ms=1101) == []  # still known: nothing to plan
+    assert planner.plan([], now_ms=2101) == [] and planner.windows == 1
+    assert planner.plan([], now_ms=2102) == [] and planner.windows == 0
+
+
 def test_chunks_keep_a_windows_documents_in_one_commit() -> None:
     plan = SlotPlanner().plan(
         [group(msg(T0 + i, i, sender=s)) for s in ("a", "b", "c") for i in range(3)], 0
