@@ -12,7 +12,7 @@ from bench import procs
 from bench.collector import no_full_collections
 from bench.options import QUICK, Options, add_arguments, from_arguments
 from bench.results import Headline, Results, write
-from bench.soak.minutes import served
+from bench.soak.minutes import Sample, rows_of, served
 from bench.stats import cdf, per_minute, percentile, ratio
 
 
@@ -122,3 +122,17 @@ def test_server_side_minute_from_two_histogram_readings() -> None:
     sends, within, p99 = served(before, after)
     assert (sends, within, p99) == (100.0, 98.0, 250.0)
     assert math.isnan(served(after, after)[1])
+
+
+def _sample_at(at: float) -> Sample:
+    return Sample(at=at, memory={}, buckets={}, cpu={})
+
+
+def test_the_moment_after_the_last_minute_joins_it() -> None:
+    start, one, two, end = (_sample_at(t) for t in (0.0, 60.0, 120.0, 120.8))
+    assert rows_of([start, one, two, end]) == [start, one, end]
+    # A load that ends well past its last full minute keeps that part as a row of its own.
+    late_end = _sample_at(170.0)
+    assert rows_of([start, one, two, late_end]) == [start, one, two, late_end]
+    # A load shorter than a minute is one row, however short.
+    assert rows_of([start, _sample_at(5.0)]) == [start, _sample_at(5.0)]
