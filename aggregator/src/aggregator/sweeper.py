@@ -6,7 +6,8 @@ field does this (`gcloud firestore fields ttls update expire_at --collection-gro
 are outside the emulator's faithful subset, so the sweep walks chats one by one: those
 listed under `chats` (missing parent documents included) plus those this process wrote to,
 each until its last batch has expired and been swept, at most `SWEEP_MAX_CHATS` of them
-(the least recently written are dropped first). Where a TTL policy exists the sweep is
+(the least recently written are dropped first); a chat it wrote to is only queried once its
+first batch may have expired. Where a TTL policy exists the sweep is
 switched off (`SWEEP_ENABLED=false`).
 """
 
@@ -35,23 +36,35 @@ class SweepFailed(RuntimeError):
 
 
 class ChatsToSweep:
-    """Chats written to, each with the expiry of its newest batch; at most `limit` of them."""
+    """Chats written to, each with the expiry of its oldest and newest batch written since
+    it was last forgotten; at most `limit` of them."""
 
     def __init__(self, limit: int) -> None:
         self.limit = limit
-        self._expiry: OrderedDict[str, datetime] = OrderedDict()
+        # chat -> (earliest, latest) expire_at of the batches this process wrote there.
+        self._expiry: OrderedDict[str, tuple[datetime, datetime]] = OrderedDict()
 
     def add(self, chat_id: str, expire_at: datetime) -> None:
         if self.limit <= 0:
             return
         previous = self._expiry.pop(chat_id, None)
-        self._expiry[chat_id] = expire_at if previous is None else max(previous, expire_at)
+        self._expiry[chat_id] = (
+            (expire_at, expire_at)
+            if previous is None
+            else (min(previous[0], expire_at), max(previous[1], expire_at))
+        )
         while len(self._expiry) > self.limit:
             self._expiry.popitem(last=False)  # the least recently written
 
+    def due(self, now: datetime) -> list[str]:
+        """Chats holding a batch that may have expired by `now`. Querying the others finds
+        nothing, and the emulator answers a query by scanning every batch of the chat: a
+        sweep of every chat written in a soak took a core for a second each minute."""
+        return [chat for chat, (earliest, _) in self._expiry.items() if earliest <= now]
+
     def swept(self, now: datetime) -> None:
         """A sweep at `now` succeeded: chats whose every batch had expired by then are done."""
-        for chat_id in [c for c, expire_at in self._expiry.items() if expire_at <= now]:
+        for chat_id in [c for c, (_, latest) in self._expiry.items() if latest <= now]:
             del self._expiry[chat_id]
 
     def __iter__(self) -> Iterator[str]:
@@ -119,7 +132,7 @@ async def sweep_forever(client: AsyncClient, interval: float, written: ChatsToSw
         await asyncio.sleep(interval)
         now = datetime.now(UTC)
         try:
-            await sweep(client, written, now)
+            await sweep(client, written.due(now), now)
         except (gexc.GoogleAPIError, SweepFailed) as exc:
             logger.warning("sweep failed, next one in %.0fs: %r", interval, exc)
         else:

@@ -27,9 +27,12 @@ async def test_sweep_deletes_only_expired_batches(firestore: AsyncClient) -> Non
     assert list(short.chats) == [chat]
 
     col = firestore.collection("chats").document(chat).collection("batches")
-    assert await sweep(firestore, short.chats, now=datetime.now(UTC)) == 0
-    later = datetime.now(UTC) + timedelta(minutes=5)
-    assert await sweep(firestore, short.chats, now=later) == 1
+    now = datetime.now(UTC)
+    assert await sweep(firestore, short.chats, now=now) == 0
+    assert short.chats.due(now) == []  # nothing there can have expired yet: not queried
+    later = now + timedelta(minutes=5)
+    assert short.chats.due(later) == [chat]
+    assert await sweep(firestore, short.chats.due(later), now=later) == 1
     remaining = [s.to_dict() async for s in col.stream()]
     assert [d["sender_id"] for d in remaining] == [bob]
     # Every batch the short-lived sink wrote there has expired and gone: it forgets the chat.

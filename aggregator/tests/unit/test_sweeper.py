@@ -18,6 +18,19 @@ def test_a_chat_is_kept_until_a_sweep_after_its_newest_batch_expired() -> None:
     assert list(chats) == [] and len(chats) == 0
 
 
+def test_a_chat_is_due_once_its_oldest_batch_may_have_expired() -> None:
+    chats = ChatsToSweep(limit=10)
+    chats.add("a", NOW + timedelta(seconds=60))
+    chats.add("b", NOW + timedelta(seconds=10))
+    chats.add("a", NOW + timedelta(seconds=30))  # a shorter life, written later
+    assert chats.due(NOW) == []
+    assert chats.due(NOW + timedelta(seconds=10)) == ["b"]
+    assert chats.due(NOW + timedelta(seconds=30)) == ["b", "a"]
+    chats.swept(NOW + timedelta(seconds=30))
+    # "a" still holds a batch that expires later: due at every sweep until it is forgotten.
+    assert chats.due(NOW + timedelta(seconds=31)) == ["a"]
+
+
 def test_at_most_limit_chats_least_recently_written_dropped_first() -> None:
     chats = ChatsToSweep(limit=2)
     later = NOW + timedelta(hours=1)
