@@ -13,7 +13,11 @@
 import { readFileSync, renameSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 
-import { FirestoreServer, FirestoreStateCollection, FirestoreStateDocument } from "@firestore-emulator/server";
+import {
+  FirestoreServer,
+  FirestoreStateCollection,
+  FirestoreStateDocument,
+} from "@firestore-emulator/server";
 import { ServerCredentials } from "@grpc/grpc-js";
 
 const require = createRequire(import.meta.url);

@@ -59,7 +59,7 @@ class ChatsToSweep:
     def due(self, now: datetime) -> list[str]:
         """Chats holding a batch that may have expired by `now`. Querying the others finds
         nothing, and the emulator answers a query by scanning every batch of the chat: a
-        sweep of every chat written in a soak took a core for a second each minute."""
+        sweep of every chat written to took two-thirds of a core for a second each minute."""
         return [chat for chat, (earliest, _) in self._expiry.items() if earliest <= now]
 
     def swept(self, now: datetime) -> None:
