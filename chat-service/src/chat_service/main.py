@@ -2,7 +2,8 @@
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Mapping
+import sys
+from collections.abc import AsyncIterator, Iterator, Mapping
 
 import httpx
 from fastapi import APIRouter, Depends, FastAPI
@@ -44,12 +45,30 @@ _RELAY_STOP_SECONDS = 5.0
 _LISTENER_OPEN_THREADS = 8
 
 
+@contextlib.contextmanager
+def gil_switch_interval(seconds: float) -> Iterator[None]:
+    """CPython's thread switch interval set to `seconds` inside, restored after."""
+    before = sys.getswitchinterval()
+    sys.setswitchinterval(seconds)
+    try:
+        yield
+    finally:
+        sys.setswitchinterval(before)
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     """The chat service application; `settings` defaults to the environment's."""
     settings = settings or get_settings()
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # The driver's reactor thread hands each Cassandra answer over (see the setting).
+        with gil_switch_interval(settings.GIL_SWITCH_INTERVAL_SECONDS):
+            async with services(app):
+                yield
+
+    @contextlib.asynccontextmanager
+    async def services(app: FastAPI) -> AsyncIterator[None]:
         store = CassandraStore(
             settings.cassandra_contact_points,
             settings.CASSANDRA_PORT,

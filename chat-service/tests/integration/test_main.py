@@ -1,5 +1,6 @@
 """Operations routes and OpenAPI of the running app."""
 
+import sys
 import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -54,3 +55,13 @@ async def test_kafka_down_keeps_the_pod_serving_and_readyz_says_so(
         "checks": {"cassandra": "ok", "kafka": "unavailable"},
     }
     assert full.status_code == 503
+
+
+async def test_the_switch_interval_is_set_while_the_app_runs(
+    app_factory: Callable[..., Any],
+) -> None:
+    before = sys.getswitchinterval()
+    async with app_factory(GIL_SWITCH_INTERVAL_SECONDS=0.002) as (_, client):
+        assert (await client.get("/healthz")).status_code == 200
+        assert sys.getswitchinterval() == 0.002
+    assert sys.getswitchinterval() == before
