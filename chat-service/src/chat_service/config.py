@@ -27,8 +27,9 @@ class Settings(ServiceSettings, ValidatorSettings, CassandraAccessSettings, Kafk
     # The Cassandra driver reads every answer on its own reactor thread, which must take
     # the GIL from the busy event loop; a waiting thread only asks for it after CPython's
     # switch interval (5 ms by default), so each answer could wait that long. At 300
-    # sends/s, 0.5 ms cut the seconds with a send over 100 ms from 12–33 of 71 to 0–11
-    # (six runs each; 1 ms and 0.2 ms did no better). Applied while the app runs.
+    # sends/s, 0.5 ms cut the seconds in which over 20 sends took more than 100 ms from
+    # 12–33 of 71 to 0–11 (six runs each; 1 ms and 0.2 ms did no better). Applied while
+    # the app runs.
     GIL_SWITCH_INTERVAL_SECONDS: float = Field(default=0.0005, gt=0, le=0.1)
     # One partition of `message` holds one chat's messages of one bucket. An hour keeps
     # even an abusive chat well under 100 MB per partition: one 4,000-character message
