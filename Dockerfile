@@ -3,7 +3,7 @@
 # hold constraints.txt, common/ and auth-validator/), naming the service, its port and the
 # command that starts it:
 #   docker build --build-arg SERVICE=chat-service --build-arg PORT=8002 \
-#     --build-arg START="uvicorn chat_service.main:create_app --factory --host 0.0.0.0 --port 8002" \
+#     --build-arg START="uvicorn chat_service.api.app:create_app --factory --host 0.0.0.0 --port 8002" \
 #     -t chat-backend/chat-service .
 # docker-compose.yml and the Tiltfile hold each service's arguments.
 # Targets: `runtime` (default, last stage) and `dev` (Tilt: restarts on synced source changes).

@@ -29,8 +29,8 @@ from cassandra.concurrent import execute_concurrent_with_args
 from cassandra.util import uuid_from_time
 
 from chat_service.config import Settings
-from chat_service.migrate import migrate_blocking
-from chat_service.store import build_cluster
+from chat_service.store.cassandra import build_cluster
+from chat_service.store.migrate import migrate_blocking
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "bench" / "results" / "capacity-probe"

@@ -17,7 +17,7 @@ import aiohttp
 
 from bench.options import Options
 from chat_service.config import Settings
-from chat_service.migrate import migrate
+from chat_service.store.migrate import migrate
 from infra.stack.components import SERVICE_ENV
 
 READY_TIMEOUT_SECONDS = 60.0
@@ -77,7 +77,7 @@ async def running(options: Options, log: Path) -> AsyncIterator[str]:
     }
     command = [
         str(Path(sys.executable).with_name("uvicorn")),
-        "chat_service.main:create_app",
+        "chat_service.api.app:create_app",
         "--factory",
         "--no-access-log",
         "--log-level",

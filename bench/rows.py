@@ -1,6 +1,6 @@
 """Rows written with the raw driver: the insert baseline and the deep chat's history.
 
-Both use the chat-service's own statements (`chat_service.repository.STATEMENTS`) in the
+Both use the chat-service's own statements (`chat_service.store.chats.STATEMENTS`) in the
 bench keyspace, so the baseline is the same single-row insert into the same table.
 """
 
@@ -16,10 +16,10 @@ from cassandra.query import BatchStatement, BatchType
 from cassandra.util import uuid_from_time
 
 from chat_service.config import Settings
-from chat_service.cql_schema import qualify
-from chat_service.repository import STATEMENTS
-from chat_service.store import build_cluster
-from chat_service.timeuuids import bucket_start
+from chat_service.domain.timeuuids import bucket_start
+from chat_service.store.cassandra import build_cluster
+from chat_service.store.chats import STATEMENTS
+from chat_service.store.schema import qualify
 
 SEED_END = datetime(2026, 1, 1, tzinfo=UTC)
 SEED_BATCH = 100  # rows per unlogged batch while seeding

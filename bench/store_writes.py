@@ -8,10 +8,10 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 
 from chat_service.config import Settings
-from chat_service.domain import Message, OutboxEntry
-from chat_service.repository import STATEMENTS, ChatRepository
-from chat_service.store import CassandraStore
-from chat_service.timeuuids import bucket_start, new_message_id
+from chat_service.domain.model import Message, OutboxEntry
+from chat_service.domain.timeuuids import bucket_start, new_message_id
+from chat_service.store.cassandra import CassandraStore
+from chat_service.store.chats import STATEMENTS, ChatRepository
 
 # The relay acknowledges per flush; batches far larger would pass Cassandra's batch size limit.
 ACKS_PER_BATCH = 200

@@ -169,7 +169,7 @@ SERVICES = (
     _service(
         "chat-service",
         _uvicorn(
-            "chat_service.main:create_app",
+            "chat_service.api.app:create_app",
             "chat-service",
             "--no-access-log",
             # Open SSE streams would otherwise hold shutdown until their clients leave.
@@ -178,7 +178,7 @@ SERVICES = (
         ),
         "/readyz",
         "/app",
-        before_start=((PY, "-m", "chat_service.migrate"),),
+        before_start=((PY, "-m", "chat_service.store.migrate"),),
     ),
     _service(
         "aggregator",

@@ -21,6 +21,6 @@ async def kafka_topics() -> None:
 async def cassandra_keyspace() -> None:
     """The chat service's keyspace and tables, made by its own migration (defined once)."""
     from chat_service.config import Settings
-    from chat_service.migrate import migrate
+    from chat_service.store.migrate import migrate
 
     await migrate(Settings(CASSANDRA_HOSTS="127.0.0.1", CASSANDRA_PORT=9042))

@@ -79,7 +79,7 @@ def test_migrations_run_before_their_services(compose: dict[str, Any]) -> None:
     assert "chat-migrate" in services["chat-service"]["depends_on"]
     for job, command in (
         ("auth-migrate", ["python", "-m", "auth_service.migrate"]),
-        ("chat-migrate", ["python", "-m", "chat_service.migrate"]),
+        ("chat-migrate", ["python", "-m", "chat_service.store.migrate"]),
     ):
         assert is_one_shot(services[job]), job
         assert services[job]["command"] == command

@@ -112,6 +112,10 @@ def test_healthcheck_uses_python_on_the_service_port(
         assert re.search(r"\bSERVICE_PORT=\$\{PORT\}", last(stages_, "ENV") or "")
 
 
+# The module of each web service's app factory.
+APP_FACTORIES = {"auth-service": "auth_service.main", "chat-service": "chat_service.api.app"}
+
+
 def test_runtime_command_and_exposed_port(
     service: str, repo: Path, build_args: dict[str, str]
 ) -> None:
@@ -122,11 +126,10 @@ def test_runtime_command_and_exposed_port(
     assert command == ["/bin/sh", "-c", "exec $SERVICE_START"]
     assert re.search(r"\bSERVICE_START=\$\{START\}", last(runtime, "ENV") or "")
     start = build_args["START"].split()
-    package = service.replace("-", "_")
     if service == "aggregator":
         assert start == ["python", "-m", "aggregator"]
     else:
-        assert start[:3] == ["uvicorn", f"{package}.main:create_app", "--factory"]
+        assert start[:3] == ["uvicorn", f"{APP_FACTORIES[service]}:create_app", "--factory"]
         assert start[-4:] == ["--host", "0.0.0.0", "--port", str(SERVICES[service])]
 
 

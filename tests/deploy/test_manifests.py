@@ -205,7 +205,7 @@ def test_one_migration_job_per_migrating_service(rendered: dict[str, list[Manife
     }
     assert commands == {
         "auth-service-migrate": ["python", "-m", "auth_service.migrate"],
-        "chat-service-migrate": ["python", "-m", "chat_service.migrate"],
+        "chat-service-migrate": ["python", "-m", "chat_service.store.migrate"],
     }
 
 

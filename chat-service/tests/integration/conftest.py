@@ -23,9 +23,9 @@ from support import StartChat, User
 from tcp_proxy import TcpProxy
 
 from chat_common.waiting import wait_until_ready
+from chat_service.api.app import create_app
 from chat_service.config import Settings
-from chat_service.main import create_app
-from chat_service.migrate import migrate
+from chat_service.store.migrate import migrate
 
 TEST_KEYSPACE = "chat_test"
 # Tiny buckets, so a few seconds of messages cross several bucket boundaries.

@@ -3,7 +3,7 @@
 from cassandra.cluster import Cluster
 
 from chat_service.config import Settings
-from chat_service.migrate import migrate
+from chat_service.store.migrate import migrate
 
 
 async def test_migration_runs_twice_and_creates_every_table(

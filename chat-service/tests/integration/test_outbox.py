@@ -12,10 +12,10 @@ import httpx
 from support import StartChat, User
 
 from chat_common.contract.times import rfc3339_millis, uuid_time
-from chat_service.domain import CHAT_CREATED, Chat, Message, OutboxEntry, chat_id_for
-from chat_service.outbox import SWEEP_LAG
-from chat_service.service import ChatService
-from chat_service.timeuuids import bucket_start, new_message_id
+from chat_service.domain.chats import ChatService
+from chat_service.domain.model import CHAT_CREATED, Chat, Message, OutboxEntry, chat_id_for
+from chat_service.domain.timeuuids import bucket_start, new_message_id
+from chat_service.outbox.relay import SWEEP_LAG
 
 
 async def test_each_message_is_announced_with_the_contract_event(

@@ -9,8 +9,8 @@ import httpx
 from cassandra.util import uuid_from_time
 
 from chat_common.contract.times import truncate_millis
-from chat_service.domain import Message, OutboxEntry
-from chat_service.timeuuids import bucket_start, new_message_id
+from chat_service.domain.model import Message, OutboxEntry
+from chat_service.domain.timeuuids import bucket_start, new_message_id
 
 
 async def test_touching_more_chats_than_one_batch_moves_every_members_activity(

@@ -9,8 +9,8 @@ from cassandra.cluster import NoHostAvailable
 from pydantic import SecretStr
 
 from chat_service.config import Settings
-from chat_service.events import EventPublisher, KafkaUnavailable
-from chat_service.store import build_cluster
+from chat_service.outbox.publisher import EventPublisher, KafkaUnavailable
+from chat_service.store.cassandra import build_cluster
 
 
 def settings_for_test(**overrides: object) -> Settings:

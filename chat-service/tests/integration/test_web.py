@@ -22,8 +22,8 @@ from chat_common.contract.documents import (
     inbox_path,
 )
 from chat_common.contract.firestore import async_firestore_client, firestore_client
-from chat_service.inbox_relay import inbox_stream
-from chat_service.realtime import BatchFeed, event_stream
+from chat_service.api.inbox_relay import inbox_stream
+from chat_service.api.realtime import BatchFeed, event_stream
 
 EMULATOR = "127.0.0.1:8080"
 PROJECT = "demo-chat"

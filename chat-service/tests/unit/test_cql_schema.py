@@ -1,6 +1,6 @@
 import pytest
 
-from chat_service.cql_schema import create_keyspace_cql
+from chat_service.store.schema import create_keyspace_cql
 
 
 def test_keyspace_statement_carries_name_and_factor() -> None:

@@ -1,7 +1,7 @@
 import uuid
 from datetime import UTC, datetime, timedelta
 
-from chat_service.domain import Chat, ChatActivity, chat_id_for
+from chat_service.domain.model import Chat, ChatActivity, chat_id_for
 
 
 def test_chat_id_is_the_same_whoever_starts() -> None:

@@ -6,9 +6,9 @@ from cassandra.util import uuid_from_time
 
 from chat_common.contract.events import ChatCreated, MessageCreated, parse_chat_event
 from chat_common.contract.times import is_time_uuid
-from chat_service.domain import Chat, Message, OutboxEntry
-from chat_service.events import created_event, entry_event
-from chat_service.timeuuids import new_message_id
+from chat_service.domain.model import Chat, Message, OutboxEntry
+from chat_service.domain.timeuuids import new_message_id
+from chat_service.outbox.events import created_event, entry_event
 
 
 def test_a_stored_message_is_announced_as_the_contracts_message_created() -> None:

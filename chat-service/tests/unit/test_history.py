@@ -7,9 +7,9 @@ import pytest
 from cassandra.util import uuid_from_time
 
 from chat_common.contract.times import unix_micros
-from chat_service.domain import Chat, Message, chat_id_for
-from chat_service.history import read_history
-from chat_service.timeuuids import bucket_start
+from chat_service.domain.history import read_history
+from chat_service.domain.model import Chat, Message, chat_id_for
+from chat_service.domain.timeuuids import bucket_start
 
 BUCKET = 60
 

@@ -8,10 +8,10 @@ from datetime import UTC, datetime
 
 from chat_common.contract.events import ChatCreated, ChatRead, MessageCreated
 from chat_common.contract.times import min_time_uuid, time_order
-from chat_service.inbox.applying import ChatApplier, Event
-from chat_service.inbox.counting import ChatCounts, InboxEvent
-from chat_service.inbox.counts_store import StoredCounts
-from chat_service.inbox.documents import inbox_key, receipt_key
+from chat_service.domain.counting import ChatCounts, InboxEvent
+from chat_service.projections.inbox.applying import ChatApplier, Event
+from chat_service.projections.inbox.documents import inbox_key, receipt_key
+from chat_service.store.counts import StoredCounts
 
 ALICE, BOB = sorted((uuid.uuid4(), uuid.uuid4()))
 CHAT = uuid.uuid4()

@@ -1,6 +1,6 @@
 """Coalesced document writes and the offsets that may be committed (fake clock)."""
 
-from chat_service.inbox.coalescing import Coalescer
+from chat_service.projections.inbox.coalescing import Coalescer
 
 
 def test_a_quiet_document_goes_out_at_once_and_a_busy_one_once_a_second() -> None:

@@ -4,7 +4,7 @@ import uuid
 from datetime import UTC, datetime
 
 from chat_common.contract.times import min_time_uuid
-from chat_service.inbox.counting import (
+from chat_service.domain.counting import (
     PREVIEW_CHARACTERS,
     ChatCounts,
     apply_created,

@@ -6,8 +6,13 @@ from datetime import UTC, datetime
 from chat_common.contract.documents import InboxDocument, inbox_path
 from chat_common.contract.events import ChatCreated, ChatRead, MessageDeleted, MessageEdited
 from chat_common.contract.times import min_time_uuid
-from chat_service.inbox.counting import ChatCounts, apply_change, apply_created, apply_read
-from chat_service.inbox.documents import document_write, documents_of, inbox_key, receipt_key
+from chat_service.domain.counting import ChatCounts, apply_change, apply_created, apply_read
+from chat_service.projections.inbox.documents import (
+    document_write,
+    documents_of,
+    inbox_key,
+    receipt_key,
+)
 
 ALICE, BOB = sorted((uuid.uuid4(), uuid.uuid4()))
 CHAT = uuid.uuid4()

@@ -5,7 +5,7 @@ import uuid
 from datetime import UTC, datetime
 
 from chat_common.contract.documents import InboxDocument, LastMessage
-from chat_service.inbox_relay import InboxEvent
+from chat_service.api.inbox_relay import InboxEvent
 
 
 def test_an_inbox_event_carries_the_document_and_resumes_from_its_update_time() -> None:

@@ -11,12 +11,12 @@ import pytest
 from cassandra.util import uuid_from_time
 
 from chat_common.contract.times import unix_micros, uuid_time
-from chat_service.cql_schema import OUTBOX_SHARDS, OUTBOX_SLOT_SECONDS
-from chat_service.domain import Message, OutboxEntry
-from chat_service.events import KafkaUnavailable
-from chat_service.exceptions import StoreUnavailable
-from chat_service.outbox import SWEEP_LAG, OutboxRelay, latest_per_chat, slots_between
-from chat_service.outbox_store import outbox_shard
+from chat_service.domain.errors import StoreUnavailable
+from chat_service.domain.model import Message, OutboxEntry
+from chat_service.outbox.publisher import KafkaUnavailable
+from chat_service.outbox.relay import SWEEP_LAG, OutboxRelay, latest_per_chat, slots_between
+from chat_service.store.outbox import outbox_shard
+from chat_service.store.schema import OUTBOX_SHARDS, OUTBOX_SLOT_SECONDS
 
 WAIT = 5.0
 

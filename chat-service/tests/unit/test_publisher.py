@@ -8,10 +8,10 @@ from typing import Any
 
 import pytest
 
-from chat_service import events
-from chat_service.domain import Message, OutboxEntry
-from chat_service.events import EventPublisher, KafkaUnavailable
-from chat_service.timeuuids import new_message_id
+from chat_service.domain.model import Message, OutboxEntry
+from chat_service.domain.timeuuids import new_message_id
+from chat_service.outbox import publisher as events
+from chat_service.outbox.publisher import EventPublisher, KafkaUnavailable
 
 REQUEST_TIMEOUT_MS = 1000
 

@@ -4,9 +4,9 @@ import uuid
 from datetime import UTC, datetime
 
 from chat_common.contract.events import ChatRead, parse_chat_event
-from chat_service.domain import Chat
-from chat_service.events import entry_event
-from chat_service.read_marks import read_entry
+from chat_service.domain.model import Chat
+from chat_service.domain.read_marks import read_entry
+from chat_service.outbox.events import entry_event
 
 
 def test_a_read_mark_is_announced_as_chat_read_keyed_by_chat() -> None:

@@ -3,8 +3,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from chat_common.contract.times import min_time_uuid
-from chat_service.realtime import BatchEvent, parse_since
-from chat_service.sse import sse_event
+from chat_service.api.realtime import BatchEvent, parse_since
+from chat_service.api.sse import sse_event
 
 CHAT, SENDER = "5d9f3e0c-0000-4000-8000-000000000001", "a11ce000-0000-4000-8000-000000000002"
 M1, M2 = (

@@ -5,7 +5,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 from chat_common.contract.documents import BatchDelete, BatchDocument, BatchEdit
-from chat_service.realtime import BatchEvent
+from chat_service.api.realtime import BatchEvent
 
 
 def test_batch_event_carries_edits_and_deletes() -> None:

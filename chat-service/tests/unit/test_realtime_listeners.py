@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from chat_common.contract.documents import BatchDocument, BatchMessage
-from chat_service.realtime import STREAMS_OPEN, BatchFeed, stream_start
+from chat_service.api.realtime import STREAMS_OPEN, BatchFeed, stream_start
 
 WAIT = 5.0
 

@@ -1,7 +1,7 @@
 import pytest
 from pydantic import ValidationError
 
-from chat_service.schemas import MAX_TEXT_LENGTH, MessageCreate
+from chat_service.api.schemas import MAX_TEXT_LENGTH, MessageCreate
 
 
 def test_text_is_trimmed() -> None:

@@ -2,7 +2,7 @@
 
 import pytest
 
-from chat_service.send_rate import SendRateLimiter, retry_after_header
+from chat_service.api.send_rate import SendRateLimiter, retry_after_header
 
 
 class FakeClock:

@@ -1,6 +1,6 @@
 """Caps on open SSE streams, per user and per pod."""
 
-from chat_service.stream_slots import StreamSlots
+from chat_service.api.stream_slots import StreamSlots
 
 
 def test_a_user_gets_at_most_per_user_streams() -> None:

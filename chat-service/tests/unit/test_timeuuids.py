@@ -5,7 +5,7 @@ from datetime import UTC, datetime
 from cassandra.util import uuid_from_time
 
 from chat_common.contract.times import is_time_uuid, unix_micros, uuid_time
-from chat_service.timeuuids import bucket_start, new_message_id
+from chat_service.domain.timeuuids import bucket_start, new_message_id
 
 
 def test_new_ids_are_version_1_and_increasing() -> None:

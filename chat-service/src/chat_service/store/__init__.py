@@ -1,0 +1,1 @@
+"""Cassandra: the session, the schema and its migration, and every query (repositories)."""
