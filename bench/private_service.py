@@ -63,13 +63,8 @@ async def running(options: Options, log: Path) -> AsyncIterator[str]:
         **os.environ,
         **SERVICE_ENV,  # the settings `make up` gives the running chat-service
         "CASSANDRA_KEYSPACE": options.keyspace,
-        # No inbox consumer: the running service's already consumes every message once (the
-        # bench's too). A second group would do that work twice, and at each start catch up
-        # on everything sent since its last run (a soak: 180,000 messages) while the
-        # Firestore part measures delays.
-        "INBOX_ENABLED": "false",
-        # Its erasures write the bench keyspace: a group of its own, like the inbox's.
-        "USER_EVENTS_GROUP_ID": f"chat-service-erase-{options.keyspace}",
+        # Only chat-api: the running chat-worker's inbox projection already consumes every
+        # message once (the bench's too); a second group would do that work twice.
         "LOG_LEVEL": "WARNING",
         # The send figures measure the write path, not the per-user rate limit.
         "SEND_RATE_PER_SECOND": "1000000",

@@ -11,7 +11,8 @@ COMPONENTS = (
     "cassandra",
     "firestore",
     "auth-service",
-    "chat-service",
+    "chat-api",
+    "chat-worker",
     "aggregator",
 )
 # Cassandra's warning when a read walks past tombstone_warn_threshold, and its error

@@ -21,12 +21,12 @@ from bench import api, procs
 from bench.options import Options
 from bench.results import Headline, Results, fmt, table
 
-SERVICE = "chat-service"
+SERVICE = "chat-api"
 SEND_ROUTE = {"method": "POST", "route": "/chat/{chat_id}/messages"}
 DURATION_BUCKETS = "http_request_duration_seconds_bucket"
 
 # Whose CPU the table shows, in cores: the busy components, and this load generator.
-CPU_OF = ("cassandra", SERVICE, "firestore", "aggregator", "kafka")
+CPU_OF = ("cassandra", SERVICE, "chat-worker", "firestore", "aggregator", "kafka")
 LOAD_GENERATOR = "load generator"
 
 Memory = dict[str, procs.Resident | None]

@@ -73,10 +73,10 @@ def test_log_watch_counts_only_new_tombstone_warnings(tmp_path: Path) -> None:
 def test_memory_and_cpu_of_this_process(tmp_path: Path) -> None:
     import os
 
-    (tmp_path / "chat-service").mkdir()
-    (tmp_path / "chat-service" / "pid").write_text(str(os.getpid()))
+    (tmp_path / "chat-api").mkdir()
+    (tmp_path / "chat-api" / "pid").write_text(str(os.getpid()))
     memory = procs.memory(tmp_path)
-    mine = memory["chat-service"]
+    mine = memory["chat-api"]
     assert mine is not None and mine.pid == os.getpid() and mine.mib > 1
     assert memory["cassandra"] is None
     assert procs.cpu_seconds(os.getpid()) > 0

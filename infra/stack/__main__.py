@@ -5,6 +5,7 @@ import asyncio
 import logging
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -122,8 +123,12 @@ async def up() -> None:
     await status()
 
 
+# Components of earlier versions, stopped by `make down` if a stack of theirs still runs.
+RETIRED = ("chat-service",)
+
+
 def down() -> None:
-    stopped = []
+    stopped = [name for name in RETIRED if process.stop(name, signal.SIGTERM, 30.0)]
     for component in reversed((*SERVERS, *SERVICES)):
         if process.stop(component.name, component.stop_signal, component.stop_timeout):
             stopped.append(component.name)

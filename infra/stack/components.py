@@ -44,8 +44,9 @@ PORTS = {
     "cassandra-jmx": 7199,
     "firestore": 8080,
     "auth-service": 8001,
-    "chat-service": 8002,
+    "chat-api": 8002,
     "aggregator": 8003,
+    "chat-worker": 8004,
 }
 
 
@@ -140,11 +141,13 @@ def _service(
     page: str,
     before_start: tuple[tuple[str, ...], ...] = (),
     env: dict[str, str] = SERVICE_ENV,
+    package: str | None = None,
 ) -> Component:
-    """One of our Python services: its package, port and URLs all follow from its name."""
+    """One of our Python services: its port and URLs follow from its name, and so does its
+    package's folder unless `package` names it (chat-api and chat-worker share one)."""
     return Component(
         name=name,
-        package=name,
+        package=package or name,
         port=PORTS[name],
         before_start=before_start,
         argv=argv,
@@ -167,10 +170,10 @@ SERVICES = (
         ),
     ),
     _service(
-        "chat-service",
+        "chat-api",
         _uvicorn(
             "chat_service.api.app:create_app",
-            "chat-service",
+            "chat-api",
             "--no-access-log",
             # Open SSE streams would otherwise hold shutdown until their clients leave.
             "--timeout-graceful-shutdown",
@@ -179,6 +182,15 @@ SERVICES = (
         "/readyz",
         "/app",
         before_start=((PY, "-m", "chat_service.store.migrate"),),
+        package="chat-service",
+    ),
+    _service(
+        "chat-worker",
+        (PY, "-m", "chat_service.worker"),
+        "/readyz",
+        "/metrics",
+        env={**SERVICE_ENV, "WORKER_PORT": str(PORTS["chat-worker"])},
+        package="chat-service",
     ),
     _service(
         "aggregator",

@@ -1,6 +1,6 @@
 """What the servers need before the services use them: topics and the keyspace."""
 
-TOPICS = {"chat-messages": 6, "chat-messages-dlq": 1, "user-events": 3}
+TOPICS = {"chat-messages": 6, "chat-messages-dlq": 1, "user-events": 3, "user-events-dlq": 1}
 
 
 async def kafka_topics() -> None:

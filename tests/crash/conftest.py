@@ -101,7 +101,7 @@ class Stack:
             except httpx.HTTPError:
                 return False
 
-        await until("chat-service ready", answers, SETTLE_SECONDS)
+        await until("chat-api ready", answers, SETTLE_SECONDS)
 
     async def user(self) -> User:
         name = f"crash{uuid.uuid4().hex[:12]}"

@@ -1,4 +1,4 @@
-"""An account's erasure survives kill -9 of chat-service halfway: after `make up` every
+"""An account's erasure survives kill -9 of chat-worker halfway: after `make up` every
 message of the deleted account is deleted, its text gone from Cassandra and from the live
 batches, and each deletion is in exactly one batch document."""
 
@@ -60,7 +60,7 @@ class MessageRows:
         self.cluster.shutdown()
 
 
-async def test_kill9_of_chat_service_halfway_through_an_erasure(stack: Any) -> None:
+async def test_kill9_of_chat_worker_halfway_through_an_erasure(stack: Any) -> None:
     chat = await stack.chat()
     leaver = chat.members[0]
     ids = await _send_all(stack, chat, MESSAGES)
@@ -70,7 +70,7 @@ async def test_kill9_of_chat_service_halfway_through_an_erasure(stack: Any) -> N
             "DELETE", f"{AUTH_URL}/users/me", json={"password": PASSWORD}, headers=leaver.headers
         )
         assert deleted.status_code == 204, deleted.text
-        # Wait for the erasure to start, then kill chat-service in the middle of it.
+        # Wait for the erasure to start, then kill chat-worker in the middle of it.
         deadline = time.monotonic() + ERASE_SECONDS
         while True:
             done = sum(gone for _, gone in rows.read().values())
@@ -78,7 +78,7 @@ async def test_kill9_of_chat_service_halfway_through_an_erasure(stack: Any) -> N
                 break
             assert time.monotonic() < deadline, "the erasure never started"
             await asyncio.sleep(0.005)
-        kill9("chat-service")
+        kill9("chat-worker")
         at_kill = sum(gone for _, gone in rows.read().values())
         if at_kill == MESSAGES:
             pytest.fail("the erasure finished before the kill: the test did not crash it midway")

@@ -1,6 +1,6 @@
-"""Unread counts survive kill -9 of the process that keeps them (chat-service, whose
-inbox consumer is the one ordered writer per chat): after the restart the relay announces
-again what it had not recorded as sent and the consumer replays what it had not committed,
+"""Unread counts survive kill -9 of the process that keeps them (chat-worker, whose inbox
+projection is the one ordered writer per chat): after the restart the projection replays
+what it had not committed,
 and still no message is counted twice and no read mark is lost, in GET /chats and in the
 Firestore inbox. Every wait is on an event, bounded."""
 
@@ -59,7 +59,7 @@ async def inbox_committed_past(ends: dict[TopicPartition, int]) -> bool:
     return all(tp in committed and committed[tp].offset >= end for tp, end in ends.items())
 
 
-async def test_unread_is_exact_after_chat_service_is_killed_mid_counting(stack: Any) -> None:
+async def test_unread_is_exact_after_chat_worker_is_killed_mid_counting(stack: Any) -> None:
     chat = await stack.chat()
     sender, reader = chat.members
     one_way = type(chat)(chat.id, (sender, sender))  # `burst` then sends as `sender` only
@@ -69,7 +69,7 @@ async def test_unread_is_exact_after_chat_service_is_killed_mid_counting(stack: 
         f"{CHAT_URL}/chat/{chat.id}/read", json={"up_to": mark}, headers=reader.headers
     )
     assert read.status_code == 204, read.text
-    kill9("chat-service")
+    kill9("chat-worker")
     await make_up()
     await stack.ready()
     more, _ = await stack.burst(one_way, 5)

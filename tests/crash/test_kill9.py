@@ -1,4 +1,4 @@
-"""A 201 survives kill -9 of Cassandra, chat-service or Kafka: the message is in history
+"""A 201 survives kill -9 of Cassandra, chat-api or Kafka: the message is in history
 and in exactly one Firestore batch document. (The aggregator's kill -9 test lives in
 aggregator/tests/integration/test_crash_and_scale_out.py.)"""
 
@@ -15,10 +15,10 @@ async def test_cassandra_killed_right_after_201s_keeps_every_message(stack: Any)
     await stack.assert_in_firestore_exactly_once(chat, acknowledged, last_ack)
 
 
-async def test_chat_service_killed_right_after_201s_announces_every_message_once(
+async def test_chat_api_killed_right_after_201s_announces_every_message_once(
     stack: Any,
 ) -> None:
-    chat, acknowledged, last_ack = await stack.burst_then_kill("chat-service", BURST)
+    chat, acknowledged, last_ack = await stack.burst_then_kill("chat-api", BURST)
     assert set(acknowledged) <= set(await stack.history(chat))
     await stack.assert_in_firestore_exactly_once(chat, acknowledged, last_ack)
 

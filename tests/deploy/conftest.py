@@ -44,8 +44,9 @@ def local_ports() -> dict[str, int]:
     """The host ports of a local run (`make up`), which compose and Tilt must publish too."""
     return {
         "auth-service": 8001,
-        "chat-service": 8002,
+        "chat-api": 8002,
         "aggregator": 8003,
+        "chat-worker": 8004,
         "postgres": 5432,
         "kafka": 9092,
         "cassandra": 9042,

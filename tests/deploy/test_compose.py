@@ -76,7 +76,8 @@ def test_dependencies_have_no_cycle(compose: dict[str, Any]) -> None:
 def test_migrations_run_before_their_services(compose: dict[str, Any]) -> None:
     services = compose["services"]
     assert "auth-migrate" in services["auth-service"]["depends_on"]
-    assert "chat-migrate" in services["chat-service"]["depends_on"]
+    assert "chat-migrate" in services["chat-api"]["depends_on"]
+    assert "chat-migrate" in services["chat-worker"]["depends_on"]
     for job, command in (
         ("auth-migrate", ["python", "-m", "auth_service.migrate"]),
         ("chat-migrate", ["python", "-m", "chat_service.store.migrate"]),
@@ -133,3 +134,15 @@ def test_stores_use_the_same_images_as_the_dev_overlay(compose: dict[str, Any], 
         }
         assert images == {compose["services"][store]["image"]}, store
         assert not compose["services"][store]["image"].endswith(":latest"), store
+
+
+def test_chat_worker_is_the_chat_image_running_the_worker(
+    compose: dict[str, Any], local_ports: dict[str, int]
+) -> None:
+    services = compose["services"]
+    api, worker = services["chat-api"], services["chat-worker"]
+    assert worker["image"] == api["image"] and worker["build"] == api["build"]
+    assert worker["command"] == ["python", "-m", "chat_service.worker"]
+    # The image's own HEALTHCHECK probes the API's port: the worker says its own.
+    probe = " ".join(worker["healthcheck"]["test"])
+    assert f"127.0.0.1:{local_ports['chat-worker']}/readyz" in probe

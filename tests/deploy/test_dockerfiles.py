@@ -64,7 +64,7 @@ def service(request: pytest.FixtureRequest) -> str:
 def build_args(service: str, repo: Path) -> dict[str, str]:
     """The service's build of the one Dockerfile, as docker-compose.yml declares it."""
     compose = yaml.safe_load((repo / "docker-compose.yml").read_text())
-    build = compose["services"][service]["build"]
+    build = compose[f"x-{service}-build"]
     assert build["context"] == "." and build.get("dockerfile", "Dockerfile") == "Dockerfile"
     args: dict[str, str] = build["args"]
     return args

@@ -73,12 +73,20 @@ def test_the_validator_rejects_a_broken_manifest(rendered: dict[str, list[Manife
         validate(broken, KUBERNETES_VERSIONS[-1], strict=True)
 
 
-# chat-service keeps serving through a Kafka outage (the outbox holds announcements), so
+# chat-api keeps serving through a Kafka outage (the outbox holds announcements), so
 # Kubernetes routes to it by /readyz/serving, which does not count Kafka.
 READINESS_PATHS = {
     "auth-service": "/readyz",
-    "chat-service": "/readyz/serving",
+    "chat-api": "/readyz/serving",
+    "chat-worker": "/readyz",
     "aggregator": "/readyz",
+}
+# The image each Deployment runs: chat-api and chat-worker are one package's two commands.
+IMAGES = {
+    "auth-service": "auth-service",
+    "chat-api": "chat-service",
+    "chat-worker": "chat-service",
+    "aggregator": "aggregator",
 }
 
 
@@ -88,7 +96,7 @@ def test_api_services_expose_metrics_only_off_the_service(
 ) -> None:
     deployments = named(rendered[overlay], "Deployment")
     services = named(rendered[overlay], "Service")
-    for name in ("auth-service", "chat-service"):
+    for name in ("auth-service", "chat-api"):
         container = deployments[name]["spec"]["template"]["spec"]["containers"][0]
         ports = {port["name"]: port["containerPort"] for port in container["ports"]}
         assert "metrics" in ports, name
@@ -101,7 +109,7 @@ def test_services_have_probes_limits_and_run_as_non_root(
     rendered: dict[str, list[Manifest]], overlay: str
 ) -> None:
     deployments = named(rendered[overlay], "Deployment")
-    assert set(deployments) == {"auth-service", "chat-service", "aggregator"}
+    assert set(deployments) == set(READINESS_PATHS)
     for name, deployment in deployments.items():
         spec = deployment["spec"]["template"]["spec"]
         assert spec["securityContext"]["runAsNonRoot"] is True, name
@@ -113,7 +121,7 @@ def test_services_have_probes_limits_and_run_as_non_root(
             for bound in ("requests", "limits"):
                 assert set(container["resources"][bound]) >= {"cpu", "memory"}, (name, bound)
             assert container["securityContext"]["allowPrivilegeEscalation"] is False, name
-            assert container["image"].startswith(f"chat-backend/{name}:"), name
+            assert container["image"].startswith(f"chat-backend/{IMAGES[name]}:"), name
 
 
 def test_base_is_read_only_and_dev_allows_live_update(
@@ -184,17 +192,34 @@ def test_selectors_match_the_pods_they_are_meant_for(
             assert selects(workload["spec"]["selector"]["matchLabels"], labels), workload
 
 
-def test_chat_service_autoscales_and_owns_its_replica_count(
+def test_chat_api_autoscales_and_owns_its_replica_count(
     rendered: dict[str, list[Manifest]],
 ) -> None:
     for overlay in ("base", "dev"):
         docs = rendered[overlay]
         autoscalers = named(docs, "HorizontalPodAutoscaler")
-        assert set(autoscalers) == {"chat-service"}
-        target = autoscalers["chat-service"]["spec"]["scaleTargetRef"]
-        assert (target["kind"], target["name"]) == ("Deployment", "chat-service")
+        assert set(autoscalers) == {"chat-api"}
+        target = autoscalers["chat-api"]["spec"]["scaleTargetRef"]
+        assert (target["kind"], target["name"]) == ("Deployment", "chat-api")
         # A fixed replica count would fight the autoscaler on every apply.
-        assert "replicas" not in named(docs, "Deployment")["chat-service"]["spec"]
+        assert "replicas" not in named(docs, "Deployment")["chat-api"]["spec"]
+
+
+@pytest.mark.parametrize("overlay", ["base", "dev"])
+def test_chat_worker_runs_the_worker_with_its_own_probes_and_metrics(
+    rendered: dict[str, list[Manifest]], overlay: str
+) -> None:
+    worker = named(rendered[overlay], "Deployment")["chat-worker"]
+    pod = worker["spec"]["template"]
+    container = pod["spec"]["containers"][0]
+    assert container["command"] == ["python", "-m", "chat_service.worker"]
+    ports = {port["name"]: port["containerPort"] for port in container["ports"]}
+    env = {d["metadata"]["name"]: d for d in rendered[overlay] if d["kind"] == "ConfigMap"}
+    config = next(c["data"] for n, c in env.items() if n.startswith("chat-service-config"))
+    assert ports == {"health": int(config["WORKER_PORT"]), "metrics": int(config["OPS_PORT"])}
+    assert pod["metadata"]["annotations"]["prometheus.io/port"] == config["OPS_PORT"]
+    # No Service: nothing calls the worker; Prometheus scrapes the pods.
+    assert "chat-worker" not in named(rendered[overlay], "Service")
 
 
 def test_one_migration_job_per_migrating_service(rendered: dict[str, list[Manifest]]) -> None:
@@ -205,7 +230,7 @@ def test_one_migration_job_per_migrating_service(rendered: dict[str, list[Manife
     }
     assert commands == {
         "auth-service-migrate": ["python", "-m", "auth_service.migrate"],
-        "chat-service-migrate": ["python", "-m", "chat_service.store.migrate"],
+        "chat-migrate": ["python", "-m", "chat_service.store.migrate"],
     }
 
 
@@ -223,11 +248,18 @@ def test_stores_live_only_in_the_dev_overlay(
 # What each service's pods may reach, besides DNS: its own stores and the APIs it calls.
 EXPECTED_EGRESS = {
     "auth-service": {("postgres", 5432)},
-    "chat-service": {
+    "chat-api": {
         ("cassandra", 9042),
         ("kafka", 9092),
         ("auth-service", 8001),
         # The SSE relay reads the aggregator's batches from Firestore.
+        ("firestore-emulator", 8080),
+        ("0.0.0.0/0", 443),
+    },
+    # The inbox and receipt documents, erasure's blanking of batches: Firestore.
+    "chat-worker": {
+        ("cassandra", 9042),
+        ("kafka", 9092),
         ("firestore-emulator", 8080),
         ("0.0.0.0/0", 443),
     },
@@ -269,9 +301,9 @@ def test_network_policies_let_each_service_reach_only_its_own_stores(
 # Who may connect to each dev store: its services' workloads (migration Jobs included).
 EXPECTED_STORE_CLIENTS = {
     "postgres": {"auth-service", "auth-service-migrate"},
-    "cassandra": {"chat-service", "chat-service-migrate"},
-    "kafka": {"chat-service", "aggregator", "kafka-topics"},
-    "firestore-emulator": {"chat-service", "aggregator"},
+    "cassandra": {"chat-api", "chat-migrate", "chat-worker"},
+    "kafka": {"chat-api", "chat-worker", "aggregator", "kafka-topics"},
+    "firestore-emulator": {"chat-api", "chat-worker", "aggregator"},
 }
 
 

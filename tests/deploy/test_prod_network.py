@@ -68,13 +68,14 @@ def egress(prod: Objects, peers: Peers, service: str) -> set[tuple[str, int]]:
 def test_services_reach_only_their_stores_apis_and_firestore(prod: Objects, peers: Peers) -> None:
     kafka = ("kafka", kafka_port(prod))
     assert egress(prod, peers, "auth-service") == {("postgres", 5432)}
-    assert egress(prod, peers, "chat-service") == {
+    assert egress(prod, peers, "chat-api") == {
         ("cassandra", 9042),
         kafka,
         ("auth-service", 8001),
         FIRESTORE,
         METADATA,
     }
+    assert egress(prod, peers, "chat-worker") == {("cassandra", 9042), kafka, FIRESTORE, METADATA}
     assert egress(prod, peers, "aggregator") == {kafka, FIRESTORE, METADATA}
 
 
@@ -88,8 +89,9 @@ EXPECTED_STORE_INGRESS = {
         ("namespace cnpg-system", 8000),
     },
     "cassandra": {
-        ("chat-service", 9042),
-        ("chat-service-migrate", 9042),
+        ("chat-api", 9042),
+        ("chat-migrate", 9042),
+        ("chat-worker", 9042),
         ("cassandra", 7000),  # gossip and streaming between the nodes
         ("cassandra", 7001),
         ("namespace cass-operator", 8080),
@@ -130,5 +132,5 @@ def test_kafka_listener_admits_only_the_services_that_use_kafka(prod: Objects) -
     for peer in listener["networkPolicyPeers"]:
         assert set(peer) == {"podSelector"}, peer
         admitted |= resolve(prod, peer["podSelector"]["matchLabels"])
-    # The API pods and the aggregator; not chat-service's migration Job.
-    assert admitted == {"chat-service", "aggregator"}
+    # The API pods, the worker and the aggregator; not the chat migration Job.
+    assert admitted == {"chat-api", "chat-worker", "aggregator"}

@@ -11,7 +11,7 @@ from kubernetes_validate import ValidationError, validate
 Manifest = dict[str, Any]
 Objects = dict[str, dict[str, Manifest]]
 KUBERNETES_VERSIONS = ["1.30.0", "1.37.0"]
-SERVICES = {"auth-service", "chat-service", "aggregator"}
+SERVICES = {"auth-service", "chat-api", "chat-worker", "aggregator"}
 OPERATOR_KINDS = {
     "Kafka",
     "KafkaNodePool",
@@ -110,7 +110,7 @@ def test_unknown_fields_are_caught_by_closing_the_schemas(prod: Objects, crds: A
 
 
 def test_a_value_outside_the_schema_fails_too(prod: Objects, crds: Any) -> None:
-    doc = copy.deepcopy(prod["KafkaUser"]["chat-service"])
+    doc = copy.deepcopy(prod["KafkaUser"]["chat-api"])
     doc["spec"]["authorization"]["acls"][0]["operations"] = ["Scribble"]
     assert crds.errors(doc)
 
@@ -143,6 +143,16 @@ def test_aggregator_never_outnumbers_the_partitions(prod: Objects) -> None:
     # Members beyond the partition count of chat-messages would sit idle.
     partitions = prod["KafkaTopic"]["chat-messages"]["spec"]["partitions"]
     assert prod["HorizontalPodAutoscaler"]["aggregator"]["spec"]["maxReplicas"] <= partitions
+
+
+def test_chat_worker_never_outnumbers_the_partitions_it_reads(prod: Objects) -> None:
+    # It is a member of a group on chat-messages and one on user-events: past the smaller
+    # partition count, a worker would idle in that group.
+    partitions = min(
+        prod["KafkaTopic"][topic]["spec"]["partitions"]
+        for topic in ("chat-messages", "user-events")
+    )
+    assert prod["HorizontalPodAutoscaler"]["chat-worker"]["spec"]["maxReplicas"] <= partitions
 
 
 def test_production_runs_as_production(prod: Objects) -> None:

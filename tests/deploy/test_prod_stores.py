@@ -16,10 +16,18 @@ SecretRef = tuple[str, str]
 # What each service does on Kafka, by the names its settings give (see kafka-users.yaml).
 EXPECTED_ACLS = {
     "auth-service": {("topic", "USER_EVENTS_TOPIC", "Write")},
-    "chat-service": {
+    "chat-api": {
         ("topic", "KAFKA_TOPIC", "Write"),
         ("topic", "USER_EVENTS_TOPIC", "Read"),
+    },
+    "chat-worker": {
+        ("topic", "KAFKA_TOPIC", "Read"),
+        ("topic", "KAFKA_TOPIC", "Write"),
+        ("group", "INBOX_GROUP_ID", "Read"),
+        ("topic", "USER_EVENTS_TOPIC", "Read"),
         ("group", "USER_EVENTS_GROUP_ID", "Read"),
+        ("topic", "KAFKA_DLQ_TOPIC", "Write"),
+        ("topic", "USER_EVENTS_DLQ_TOPIC", "Write"),
     },
     "aggregator": {
         ("topic", "KAFKA_TOPIC", "Read"),
@@ -35,17 +43,25 @@ def only(objects: dict[str, Manifest]) -> Manifest:
 
 
 def workloads(prod: Objects, service: str) -> list[Manifest]:
-    """The service's Deployment and its migration Job, if it has one."""
-    jobs = [j for j in prod["Job"].values() if j["metadata"]["name"] == f"{service}-migrate"]
+    """The service's Deployment and the migration Job that shares its name label, if any."""
+    jobs = [
+        job
+        for job in prod["Job"].values()
+        if job["metadata"]["labels"]["app.kubernetes.io/name"] == service
+    ]
     return [prod["Deployment"][service], *jobs]
 
 
 def settings(prod: Objects, workload: Manifest) -> dict[str, str]:
-    """The container's environment from its ConfigMap (secret values are not read here)."""
+    """The container's environment from its ConfigMap and its own plain values (secret
+    values are not read here), as Kubernetes resolves it: `env` wins over `envFrom`."""
     container = workload["spec"]["template"]["spec"]["containers"][0]
     env: dict[str, str] = {}
     for source in container["envFrom"]:
         env.update(prod["ConfigMap"][source["configMapRef"]["name"]]["data"])
+    env.update(
+        {item["name"]: item["value"] for item in container.get("env", []) if "value" in item}
+    )
     return env
 
 
@@ -57,6 +73,7 @@ def secret_env(workload: Manifest) -> dict[str, SecretRef]:
             item["valueFrom"]["secretKeyRef"]["key"],
         )
         for item in container.get("env", [])
+        if "secretKeyRef" in item.get("valueFrom", {})
     }
 
 
@@ -116,9 +133,15 @@ def test_kafka_runs_three_controllers_and_three_brokers_replicating_everything_t
 
 def test_topics_are_the_ones_the_services_use(prod: Objects) -> None:
     kafka = only(prod["Kafka"])["metadata"]["name"]
-    chat = settings(prod, prod["Deployment"]["chat-service"])
+    chat = settings(prod, prod["Deployment"]["chat-worker"])
     aggregator = settings(prod, prod["Deployment"]["aggregator"])
-    used = {chat["KAFKA_TOPIC"], aggregator["KAFKA_TOPIC"], aggregator["KAFKA_DLQ_TOPIC"]}
+    used = {
+        chat["KAFKA_TOPIC"],
+        chat["KAFKA_DLQ_TOPIC"],
+        chat["USER_EVENTS_DLQ_TOPIC"],
+        aggregator["KAFKA_TOPIC"],
+        aggregator["KAFKA_DLQ_TOPIC"],
+    }
     # user-events: DESIGN.md's `user.deleted` events (key user_id).
     assert set(prod["KafkaTopic"]) == used | {"user-events"}
     for name, topic in prod["KafkaTopic"].items():
@@ -164,7 +187,9 @@ def test_services_reach_kafka_over_tls_as_their_user(prod: Objects, service: str
         assert ca == (f"{name}-cluster-ca-cert", "ca.crt")
 
 
+@pytest.mark.parametrize("service", ["chat-api", "chat-worker"])
 def test_cassandra_runs_three_nodes_in_three_zones_and_chat_service_uses_local_quorum(
+    service: str,
     prod: Objects,
 ) -> None:
     dc = only(prod["CassandraDatacenter"])
@@ -173,7 +198,7 @@ def test_cassandra_runs_three_nodes_in_three_zones_and_chat_service_uses_local_q
     zones = {rack["nodeAffinityLabels"]["topology.kubernetes.io/zone"] for rack in spec["racks"]}
     assert len(zones) == len(spec["racks"]) == 3
     superuser = spec.get("superuserSecretName") or f"{spec['clusterName']}-superuser"
-    for workload in workloads(prod, "chat-service"):
+    for workload in workloads(prod, service):
         env = settings(prod, workload)
         assert env["CASSANDRA_HOSTS"] == f"{spec['clusterName']}-{dc['metadata']['name']}-service"
         # The migration Job creates the keyspace: NetworkTopologyStrategy, 3 in this DC.
@@ -204,7 +229,7 @@ def test_postgres_runs_three_instances_with_synchronous_replication(prod: Object
         assert mounted_file(workload, env["DATABASE_SSL_CA_FILE"]) == (f"{name}-ca", "ca.crt")
 
 
-@pytest.mark.parametrize("service", ["chat-service", "aggregator"])
+@pytest.mark.parametrize("service", ["chat-api", "chat-worker", "aggregator"])
 def test_firestore_is_real_and_reached_through_workload_identity(
     prod: Objects, service: str
 ) -> None:

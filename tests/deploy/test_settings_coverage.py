@@ -10,10 +10,19 @@ from typing import Any
 import pytest
 from pydantic_settings import BaseSettings
 
+# Each process (a compose service, a Deployment) and the settings module it reads: chat-api
+# and chat-worker are two commands of one package, with one Settings and one ConfigMap.
 SETTINGS = {
     "auth-service": "auth_service.config",
-    "chat-service": "chat_service.config",
+    "chat-api": "chat_service.config",
+    "chat-worker": "chat_service.config",
     "aggregator": "aggregator.config",
+}
+CONFIG_MAPS = {
+    "auth-service": "auth-service-config",
+    "chat-api": "chat-service-config",
+    "chat-worker": "chat-service-config",
+    "aggregator": "aggregator-config",
 }
 # Optional settings that are deliberately left unset, with the reason. Each must still be a
 # real field whose default is None, so this list cannot hide a required setting.
@@ -23,14 +32,16 @@ UNSET_BY_DESIGN = {
         "JWT_PREVIOUS_PUBLIC_KEY_FILE": "set only while a signing key is being rotated",
         "FIREBASE_SERVICE_ACCOUNT_JSON": "the key comes as a file, FIREBASE_SERVICE_ACCOUNT_FILE",
     },
-    "chat-service": {"AUTH_PUBLIC_KEY": "keys come from the JWKS at AUTH_JWKS_URL"},
+    "chat-api": {"AUTH_PUBLIC_KEY": "keys come from the JWKS at AUTH_JWKS_URL"},
+    "chat-worker": {"AUTH_PUBLIC_KEY": "keys come from the JWKS at AUTH_JWKS_URL"},
     "aggregator": {},
 }
 # Store passwords: the bundled dev stores take none; the prod overlay must give each one from
 # a Secret (test_prod_overlay.py checks that).
 STORE_PASSWORDS = {
     "auth-service": {"DATABASE_PASSWORD", "KAFKA_SASL_PASSWORD"},
-    "chat-service": {"CASSANDRA_PASSWORD", "KAFKA_SASL_PASSWORD"},
+    "chat-api": {"CASSANDRA_PASSWORD", "KAFKA_SASL_PASSWORD"},
+    "chat-worker": {"CASSANDRA_PASSWORD", "KAFKA_SASL_PASSWORD"},
     "aggregator": {"KAFKA_SASL_PASSWORD"},
 }
 SIGNING_KEY_PATH = "/run/secrets/chat/jwt-signing-key.pem"
@@ -84,19 +95,12 @@ def test_compose_provides_every_setting(
     repo: Path,
     read_env_file: Callable[[Path], dict[str, str]],
 ) -> None:
-    containers = {
-        name: spec
-        for name, spec in compose["services"].items()
-        if spec.get("image", "").startswith(f"chat-backend/{service}:")
-    }
-    assert service in containers
-    for name, spec in containers.items():
-        env = compose_env(spec, repo, read_env_file)
-        if name == service:
-            check_coverage(service, env, f"docker-compose.yml service {name}")
-        if "JWT_PRIVATE_KEY_FILE" in env and name == service:
-            targets = {secret["target"] for secret in spec.get("secrets", [])}
-            assert env["JWT_PRIVATE_KEY_FILE"] in targets, name
+    spec = compose["services"][service]
+    env = compose_env(spec, repo, read_env_file)
+    check_coverage(service, env, f"docker-compose.yml service {service}")
+    if "JWT_PRIVATE_KEY_FILE" in env:
+        targets = {secret["target"] for secret in spec.get("secrets", [])}
+        assert env["JWT_PRIVATE_KEY_FILE"] in targets, service
 
 
 def secret_files(pod_spec: dict[str, Any]) -> set[str]:
@@ -174,7 +178,7 @@ def test_compose_and_kubernetes_run_one_configuration(
         for d in rendered["base"]
         if d["kind"] == "ConfigMap"
     }
-    assert base_env == {f"{s}-config": "prod" for s in SETTINGS}
+    assert base_env == dict.fromkeys(CONFIG_MAPS.values(), "prod")
 
 
 @pytest.mark.parametrize("overlay", ["base", "prod"])

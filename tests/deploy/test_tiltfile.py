@@ -74,7 +74,7 @@ def test_builds_each_service_image_used_by_the_overlay(
         # The same image as compose builds: the one Dockerfile, the same arguments.
         assert build["dockerfile"] == "Dockerfile"
         name = build["ref"].split("/")[1]
-        assert build["build_args"] == compose["services"][name]["build"]["args"], name
+        assert build["build_args"] == compose[f"x-{name}-build"]["args"], name
         dockerfile = repo / build["dockerfile"]
         assert re.search(rf"^FROM \S+ AS {build['target']}$", dockerfile.read_text(), re.M)
 

@@ -39,23 +39,31 @@ class Settings(ServiceSettings, ValidatorSettings, CassandraAccessSettings, Kafk
     MESSAGE_BUCKET_SECONDS: int = Field(default=3600, ge=1)
     KAFKA_BOOTSTRAP_SERVERS: str = "127.0.0.1:9092"
     KAFKA_TOPIC: str = "chat-messages"
-    # Account deletions: every instance tails USER_EVENTS_TOPIC (no group) to refuse the
-    # deleted users' tokens at once; the group USER_EVENTS_GROUP_ID erases their messages.
+    # Where chat-worker's consumers park a record they cannot handle (DLQ_AFTER_FAILURES
+    # times in a row, never for a store that is down): each topic has its dead-letter topic.
+    KAFKA_DLQ_TOPIC: str = "chat-messages-dlq"
+    # Account deletions: every chat-api replica tails USER_EVENTS_TOPIC (no group) to refuse
+    # the deleted users' tokens at once; chat-worker's group USER_EVENTS_GROUP_ID erases
+    # their messages.
     USER_EVENTS_TOPIC: str = "user-events"
     USER_EVENTS_GROUP_ID: str = "chat-service-erase"
+    USER_EVENTS_DLQ_TOPIC: str = "user-events-dlq"
+    DLQ_AFTER_FAILURES: int = Field(default=3, ge=1)
     KAFKA_REQUEST_TIMEOUT_MS: int = Field(default=10_000, ge=1000)
-    # How often the outbox relay re-reads the outbox for messages that the fast path
-    # could not announce (Kafka down, process restarted).
+    # How often chat-worker's sweeper re-reads the outbox for messages that the fast path
+    # could not announce (Kafka down, a process restarted).
     OUTBOX_SCAN_INTERVAL_SECONDS: float = Field(default=2.0, gt=0)
-    # The inbox consumer (unread counts, the Firestore inbox and receipts): a consumer
-    # group of KAFKA_TOPIC of its own, one ordered writer per chat. Each document is
+    # chat-worker's inbox projection (unread counts, the Firestore inbox and receipts): a
+    # consumer group of KAFKA_TOPIC of its own, one ordered writer per chat. Each document is
     # rewritten at most once per INBOX_WRITE_INTERVAL_SECONDS (an inbox entry: how late a
     # new message may show) or INBOX_RECEIPT_INTERVAL_SECONDS (a receipt). Receipts wait
     # longer so that a chatty pair (4 documents, 10 msg/s) stays within 0.5 writes/message.
-    INBOX_ENABLED: bool = True
     INBOX_GROUP_ID: str = "chat-inbox"
     INBOX_WRITE_INTERVAL_SECONDS: float = Field(default=1.0, gt=0)
     INBOX_RECEIPT_INTERVAL_SECONDS: float = Field(default=4.0, gt=0)
+    # chat-worker's /healthz, /readyz and /metrics (it serves no API).
+    WORKER_HOST: str = "127.0.0.1"
+    WORKER_PORT: int = Field(default=8004, ge=1, le=65_535)
     AUTH_SERVICE_URL: str = "http://127.0.0.1:8001"
     AUTH_SERVICE_TIMEOUT_SECONDS: float = Field(default=2.0, gt=0)
     # The realtime relay (GET /chat/{id}/events) listens to Firestore for browsers.

@@ -1,6 +1,6 @@
 """One Prometheus counter per side effect of the chat service."""
 
-from prometheus_client import Counter
+from prometheus_client import Counter, Gauge
 
 CHATS_CREATED = Counter("chat_chats_created_total", "Chats created (first POST /chats of a pair).")
 MESSAGES_STORED = Counter("chat_messages_stored_total", "Messages stored in Cassandra.")
@@ -15,4 +15,8 @@ OUTBOX_ENTRIES_SWEPT = Counter(
 INBOX_EVENTS_APPLIED = Counter(
     "chat_inbox_events_applied_total",
     "Events the inbox consumer applied to its counts (its progress through chat-messages).",
+)
+OUTBOX_UNANNOUNCED_AGE = Gauge(
+    "chat_outbox_unannounced_age_seconds",
+    "Age of the oldest outbox entry the sweeper found not yet announced on Kafka (0: none).",
 )

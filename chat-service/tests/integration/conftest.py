@@ -26,6 +26,7 @@ from chat_common.waiting import wait_until_ready
 from chat_service.api.app import create_app
 from chat_service.config import Settings
 from chat_service.store.migrate import migrate
+from chat_service.worker.app import create_app as create_worker_app
 
 TEST_KEYSPACE = "chat_test"
 # Tiny buckets, so a few seconds of messages cross several bucket boundaries.
@@ -40,10 +41,10 @@ def settings_for_test(**overrides: Any) -> Settings:
         "CASSANDRA_KEYSPACE": TEST_KEYSPACE,
         "MESSAGE_BUCKET_SECONDS": TEST_BUCKET_SECONDS,
         "OUTBOX_SCAN_INTERVAL_SECONDS": 0.5,
-        # The inbox consumer runs only where a test asks for it, in a group of the tests'
-        # own (the running service's group counts the service's keyspace).
-        "INBOX_ENABLED": False,
-        "INBOX_GROUP_ID": "chat-inbox-test",
+        # A worker's inbox projection reads in a group of the tests' own, new each time, so
+        # it starts at the topic's end (the running worker's group counts the service's
+        # keyspace; a group kept between runs would first read all the topic got since).
+        "INBOX_GROUP_ID": f"chat-inbox-test-{uuid.uuid4().hex[:12]}",
         # Erasing in the test keyspace: never take the running service's partitions.
         "USER_EVENTS_GROUP_ID": "chat-service-erase-test",
     }
@@ -191,9 +192,12 @@ async def kafka_events(kafka_topic: str) -> AsyncIterator[EventLog]:
         await consumer.stop()
 
 
-async def running_app(settings: Settings) -> AsyncIterator[tuple[FastAPI, httpx.AsyncClient]]:
-    """An app with its lifespan running, and an in-process client of it."""
-    app = create_app(settings)
+async def running_app(
+    settings: Settings, create: Callable[[Settings], FastAPI] = create_app
+) -> AsyncIterator[tuple[FastAPI, httpx.AsyncClient]]:
+    """An app (chat-api's, or `create`'s) with its lifespan running, and an in-process
+    client of it."""
+    app = create(settings)
     async with LifespanManager(app, startup_timeout=30, shutdown_timeout=30):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://chat") as client:
@@ -249,6 +253,29 @@ def app_factory(cassandra_keyspace: str) -> Callable[..., Any]:
             yield pair
 
     return run
+
+
+@pytest.fixture
+def worker_factory(cassandra_keyspace: str, kafka_topic: str) -> Callable[..., Any]:
+    """Run a chat-worker: `async with worker_factory(**overrides) as (app, client)`; the
+    client reaches its ops routes."""
+
+    @contextlib.asynccontextmanager
+    async def run(**overrides: Any) -> AsyncIterator[tuple[FastAPI, httpx.AsyncClient]]:
+        async for pair in running_app(settings_for_test(**overrides), create_worker_app):
+            yield pair
+
+    return run
+
+
+@pytest.fixture(scope="session")
+async def worker(
+    cassandra_keyspace: str, kafka_topic: str
+) -> AsyncIterator[tuple[FastAPI, httpx.AsyncClient]]:
+    """A chat-worker over the test keyspace for the whole session (its sweeper announces
+    what the tests' apps did not)."""
+    async for pair in running_app(settings_for_test(), create_worker_app):
+        yield pair
 
 
 @pytest.fixture

@@ -7,7 +7,6 @@ emulator (the running aggregator writes the chats' batches from the same topic).
 """
 
 import asyncio
-import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any, NamedTuple
 
@@ -45,23 +44,20 @@ class Opened(NamedTuple):
 
 
 @pytest.fixture
-async def inbox_app(app_factory: Callable[..., Any], kafka_topic: str) -> AsyncIterator[InboxApp]:
-    """An app whose inbox consumer has its partitions (so nothing sent is missed). Its
-    group is new each time, so it starts at the topic's end: a group kept between runs
-    would first have to read everything the shared topic got since the last run."""
-    group = f"chat-inbox-test-{uuid.uuid4().hex[:12]}"
-    async with app_factory(
-        INBOX_ENABLED=True, INBOX_GROUP_ID=group, INBOX_WRITE_INTERVAL_SECONDS=0.5
-    ) as pair:
-        app = pair[0]
+async def inbox_app(
+    app_and_client: InboxApp, worker_factory: Callable[..., Any]
+) -> AsyncIterator[InboxApp]:
+    """The API, and a worker whose inbox projection has its partitions (so nothing sent is
+    missed); its group is new each time (see `settings_for_test`)."""
+    async with worker_factory(INBOX_WRITE_INTERVAL_SECONDS=0.5) as (worker, _):
 
         async def consumer_assigned() -> None:
-            while app.state.inbox.consumer is None:
+            while worker.state.inbox.consumer is None:
                 await asyncio.sleep(0.05)
-            await app.state.inbox.consumer.assigned.wait()
+            await worker.state.inbox.consumer.assigned.wait()
 
         await asyncio.wait_for(consumer_assigned(), 60)
-        yield pair
+        yield app_and_client
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ from chat_common.contract.times import rfc3339_millis, uuid_time
 from chat_service.domain.chats import ChatService
 from chat_service.domain.model import CHAT_CREATED, Chat, Message, OutboxEntry, chat_id_for
 from chat_service.domain.timeuuids import bucket_start, new_message_id
-from chat_service.outbox.relay import SWEEP_LAG
+from chat_service.outbox.sweeper import SWEEP_LAG
 
 
 async def test_each_message_is_announced_with_the_contract_event(
@@ -50,16 +50,21 @@ async def test_each_message_is_announced_with_the_contract_event(
 async def test_send_while_kafka_is_unreachable_is_announced_when_it_is_back(
     pair: tuple[User, User],
     app_factory: Callable[..., Any],
+    worker_factory: Callable[..., Any],
     tcp_proxy: Callable[[str, int], Awaitable[Any]],
     kafka_events: Any,
     settings: Any,
 ) -> None:
     alice, bob = pair
     host, port = settings.KAFKA_BOOTSTRAP_SERVERS.split(",")[0].rsplit(":", 1)
-    # The service reaches Kafka only through this forwarder, which starts out down
-    # (nothing listens on its port): Kafka is unreachable for the service.
+    # The API and the worker reach Kafka only through this forwarder, which starts out down
+    # (nothing listens on its port): Kafka is unreachable for both.
     proxy = await tcp_proxy(host, int(port))
-    async with app_factory(KAFKA_BOOTSTRAP_SERVERS=f"127.0.0.1:{proxy.port}") as (app, client):
+    brokers = f"127.0.0.1:{proxy.port}"
+    async with (
+        app_factory(KAFKA_BOOTSTRAP_SERVERS=brokers) as (_, client),
+        worker_factory(KAFKA_BOOTSTRAP_SERVERS=brokers),
+    ):
         created = await client.post("/chats", json={"user_id": str(bob.id)}, headers=alice.headers)
         chat_id = created.json()["id"]
         sent = []
@@ -76,12 +81,13 @@ async def test_send_while_kafka_is_unreachable_is_announced_when_it_is_back(
         assert (await client.get("/readyz")).status_code == 503
         # Accepted while Kafka could not be reached: none of them is announced yet.
         assert not any(message_id in kafka_events.events for message_id in sent)
-        # Kafka is back: the same running relay finds the outbox rows and announces them.
+        # Kafka is back: the running worker's sweeper finds the outbox rows and announces them.
         await proxy.up()
         await kafka_events.wait_for(sent, timeout=30)
 
 
 async def test_a_send_that_died_after_its_outbox_row_is_repaired_and_announced(
+    worker: Any,
     app_and_client: tuple[Any, httpx.AsyncClient],
     pair: tuple[User, User],
     start_chat: StartChat,
@@ -96,7 +102,7 @@ async def test_a_send_that_died_after_its_outbox_row_is_repaired_and_announced(
     bucket = bucket_start(message.id, app.state.settings.MESSAGE_BUCKET_SECONDS)
     entry = OutboxEntry(new_message_id(), message, bucket, bob.id, datetime.now(UTC))
     await app.state.chat_service.repository.outbox.append(entry)
-    # No fast path knows it: the sweep finds it once it is SWEEP_LAG old.
+    # No fast path knows it: the worker's sweep finds it once it is SWEEP_LAG old.
     await kafka_events.wait_for([str(message.id)], timeout=SWEEP_LAG.total_seconds() + 30)
     page = await client.get(f"/chat/{chat_id}", headers=bob.headers)
     assert page.status_code == 200
@@ -104,7 +110,10 @@ async def test_a_send_that_died_after_its_outbox_row_is_repaired_and_announced(
 
 
 async def test_a_chat_opened_by_a_process_that_died_before_announcing_it_is_announced(
-    app_and_client: tuple[Any, httpx.AsyncClient], pair: tuple[User, User], kafka_events: Any
+    worker: Any,
+    app_and_client: tuple[Any, httpx.AsyncClient],
+    pair: tuple[User, User],
+    kafka_events: Any,
 ) -> None:
     app, _ = app_and_client
     alice, bob = pair

@@ -1,23 +1,19 @@
-"""Deleted accounts, from `user-events`: refuse their tokens, erase their messages.
+"""Deleted accounts, from `user-events`: refuse their tokens on every chat-api replica.
 
-Two consumers run in the lifespan, each (re)started with backoff while Kafka is down:
-
-- the *tail*: every instance reads the whole topic (no group, from the beginning) into a
-  set of deleted user ids, and `refuse_deleted_users` answers 401 to a token of any of
-  them. An access token verifies locally until its `exp` (the validator caches verified
-  tokens up to then); this is what stops it earlier: within the time the event takes to
-  reach the instance (about a second), and never later than the token's own lifetime
-  (ACCESS_TOKEN_TTL_SECONDS, 15 minutes by default), which bounds the cache.
-- the *eraser*: the group USER_EVENTS_GROUP_ID (one instance per partition) erases each
-  deleted user's messages (`AccountEraser`) and commits the record's offset only after the
-  erasure finished. A crash halfway redelivers the event; erasing is idempotent.
+The *tail* is a per-replica listener: each replica reads the whole topic (no consumer
+group, from the beginning, so scaling rebalances nothing) into a set of deleted user ids,
+and `refuse_deleted_users` answers 401 to a token of any of them. An access token
+verifies locally until its `exp` (the validator caches verified tokens up to then); this
+is what stops it earlier: within the time the event takes to reach the replica (about a
+second), and never later than the token's own lifetime (ACCESS_TOKEN_TTL_SECONDS, 15
+minutes by default), which bounds the cache. It is (re)started with backoff while Kafka
+is down. The erasure of their messages is chat-worker's (`projections.erasure`).
 """
 
 import asyncio
 import contextlib
 import logging
 import uuid
-from collections.abc import Awaitable, Callable
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from fastapi import Request
@@ -62,38 +58,29 @@ def _event(value: bytes | None) -> UserDeleted | None:
         return None
 
 
-class DeletedAccountsRunner:
-    """Runs the tail and the eraser until `stop`."""
+class DeletedAccountsTail:
+    """Reads every `user.deleted` into `deleted` until `stop`."""
 
-    def __init__(
-        self,
-        source: KafkaSource,
-        deleted: DeletedUsers,
-        erase: Callable[[uuid.UUID], Awaitable[int]],
-    ) -> None:
+    def __init__(self, source: KafkaSource, deleted: DeletedUsers) -> None:
         self._source = source
         self._topic = source.topic
         self._deleted = deleted
-        self._erase = erase
         self._stopping = asyncio.Event()
 
     def stop(self) -> None:
         self._stopping.set()
 
     async def run(self) -> None:
-        await asyncio.gather(self._retrying(self._tail), self._retrying(self._erase_loop))
-
-    async def _retrying(self, loop: Callable[[AIOKafkaConsumer], Awaitable[None]]) -> None:
         backoff = Backoff(_FIRST_RETRY_SECONDS, _MAX_RETRY_SECONDS)
         while not self._stopping.is_set():
-            consumer = self._source.consumer("earliest", grouped=loop == self._erase_loop)
+            consumer = self._source.consumer("earliest")
             try:
                 await consumer.start()
                 backoff.succeeded()
-                await loop(consumer)
-            except Exception as exc:  # Kafka or a store down: start over after a pause
+                await self._tail(consumer)
+            except Exception as exc:  # Kafka down: start over after a pause
                 retry = backoff.failed()
-                logger.warning("user-events %s: %r; retrying in %.1fs", loop.__name__, exc, retry)
+                logger.warning("user-events tail: %r; retrying in %.1fs", exc, retry)
                 await wait_or_stop(self._stopping, retry)
             finally:
                 with contextlib.suppress(Exception):
@@ -114,16 +101,3 @@ class DeletedAccountsRunner:
                     event = _event(record.value)
                     if event is not None:
                         self._deleted.add(event.user_id)
-
-    async def _erase_loop(self, consumer: AIOKafkaConsumer) -> None:
-        consumer.subscribe([self._topic])
-        while not self._stopping.is_set():
-            batches = await consumer.getmany(timeout_ms=500, max_records=1)
-            for partition, records in batches.items():
-                for record in records:
-                    event = _event(record.value)
-                    if event is not None:
-                        self._deleted.add(event.user_id)
-                        await self._erase(event.user_id)
-                    # Only after the erasure: a crash before this redelivers the event.
-                    await consumer.commit({partition: record.offset + 1})

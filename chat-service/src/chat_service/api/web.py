@@ -26,7 +26,7 @@ from chat_service.config import Settings
 from chat_service.domain.errors import TooManyStreams
 from chat_service.domain.model import Chat
 
-web_router = APIRouter(tags=["web"])
+router = APIRouter(tags=["web"])
 
 # Comments on an idle stream this often keep proxies from closing it.
 SSE_KEEPALIVE_SECONDS = 15.0
@@ -139,7 +139,7 @@ def get_relay(
 RelayDep = Annotated[Relay, Depends(get_relay)]
 
 
-@web_router.get(
+@router.get(
     "/chat/{chat_id}/events",
     response_class=StreamingResponse,
     responses={
@@ -160,7 +160,7 @@ async def chat_events(chat: StreamChat, relay: RelayDep) -> StreamingResponse:
     )
 
 
-@web_router.get(
+@router.get(
     "/inbox/events",
     response_class=StreamingResponse,
     responses=_stream_responses("ready, inbox…"),
@@ -183,7 +183,7 @@ def _page_template() -> str:
     return resources.files("chat_service.api").joinpath("static/app.html").read_text("utf-8")
 
 
-@web_router.get("/app", response_class=HTMLResponse, include_in_schema=False)
+@router.get("/app", response_class=HTMLResponse, include_in_schema=False)
 async def chat_page(settings: SettingsDep) -> HTMLResponse:
     """The single-page web client (plain HTML and JS, no build step)."""
     page = _page_template().replace("__AUTH_URL__", html.escape(settings.PUBLIC_AUTH_URL))

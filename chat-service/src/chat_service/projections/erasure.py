@@ -11,19 +11,25 @@ member's side of the chat stays; clients show the user as deleted (the auth serv
 longer knows them).
 """
 
+import asyncio
+import contextlib
 import logging
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from aiokafka import AIOKafkaConsumer
 from google.cloud.firestore import AsyncClient
 from google.cloud.firestore_v1.base_query import FieldFilter
 
+from chat_common.backoff import Backoff, wait_or_stop
 from chat_common.contract.documents import chat_batches
+from chat_common.contract.events import MalformedEvent, parse_user_event
 from chat_common.contract.times import min_time_uuid
 from chat_service.domain.changes import MessageChanges
 from chat_service.domain.model import Chat
+from chat_service.kafka_source import KafkaSource
 from chat_service.store.changes import ChangeRepository
 from chat_service.store.chats import ChatRepository
 
@@ -104,3 +110,52 @@ class AccountEraser:
                 await snapshot.reference.update(
                     {"messages": messages, "edits": edits}, timeout=_FIRESTORE_TIMEOUT_SECONDS
                 )
+
+
+_FIRST_RETRY_SECONDS = 0.5
+_MAX_RETRY_SECONDS = 5.0
+
+
+class ErasureRunner:
+    """The group USER_EVENTS_GROUP_ID (one worker per partition) erases each deleted user's
+    messages and commits the record's offset only after the erasure finished. A crash
+    halfway redelivers the event; erasing is idempotent."""
+
+    def __init__(self, source: KafkaSource, eraser: AccountEraser) -> None:
+        self._source = source
+        self._eraser = eraser
+        self._stopping = asyncio.Event()
+
+    def stop(self) -> None:
+        self._stopping.set()
+
+    async def run(self) -> None:
+        backoff = Backoff(_FIRST_RETRY_SECONDS, _MAX_RETRY_SECONDS)
+        while not self._stopping.is_set():
+            consumer = self._source.consumer("earliest")
+            try:
+                await consumer.start()
+                backoff.succeeded()
+                await self._erase_loop(consumer)
+            except Exception as exc:  # Kafka or a store down: start over after a pause
+                retry = backoff.failed()
+                logger.warning("user-events erasure: %r; retrying in %.1fs", exc, retry)
+                await wait_or_stop(self._stopping, retry)
+            finally:
+                with contextlib.suppress(Exception):
+                    await consumer.stop()
+
+    async def _erase_loop(self, consumer: AIOKafkaConsumer) -> None:
+        consumer.subscribe([self._source.topic])
+        while not self._stopping.is_set():
+            batches = await consumer.getmany(timeout_ms=500, max_records=1)
+            for partition, records in batches.items():
+                for record in records:
+                    try:
+                        event = parse_user_event(record.value)
+                    except MalformedEvent as exc:
+                        logger.warning("skipping a malformed user event: %s", exc)
+                    else:
+                        await self._eraser.erase(event.user_id)
+                    # Only after the erasure: a crash before this redelivers the event.
+                    await consumer.commit({partition: record.offset + 1})
