@@ -16,12 +16,15 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from aggregator.aggregation import AggregationConfig, Message
-from aggregator.consumer import AggregatingConsumer, start_kafka_clients
+from aggregator.config import Settings
 from aggregator.events import parse_event
+from aggregator.main import consume_loop
+from aggregator.projection import AggregatorProjection
 from aggregator.sink import FirestoreSink, batch_document
 from bench.options import Options
 from bench.progress import bars
 from bench.results import Headline, Results, fmt, table
+from chat_common.consume.dead_letters import KafkaDeadLetterSink
 from chat_common.contract.documents import chat_batches
 from chat_common.contract.events import MessageCreated
 from chat_common.contract.firestore import async_firestore_client
@@ -58,19 +61,23 @@ async def _fill(options: Options, topic: str, chats: list[uuid.UUID]) -> None:
 async def _aggregator(options: Options, topic: str) -> tuple[float, int]:
     """Seconds the aggregator took to write the whole backlog, and its document count."""
     db = async_firestore_client(options.firestore_project, options.firestore)
-    consumer, producer = await start_kafka_clients(options.kafka, f"{topic}-aggregator")
-    runner = AggregatingConsumer(
-        consumer, producer, FirestoreSink(db, 3600), AggregationConfig(), topic, f"{topic}-dlq"
+    settings = Settings(
+        KAFKA_BOOTSTRAP_SERVERS=options.kafka,
+        KAFKA_TOPIC=topic,
+        KAFKA_DLQ_TOPIC=f"{topic}-dlq",
+        KAFKA_GROUP_ID=f"{topic}-aggregator",
     )
-    runner.subscribe()
-    task = asyncio.create_task(runner.run())
+    runner = AggregatorProjection(FirestoreSink(db, 3600), AggregationConfig())
+    dead_letters = KafkaDeadLetterSink(options.kafka, settings)
+    loop = consume_loop(settings, runner, dead_letters)
+    task = asyncio.create_task(loop.run())
     try:
         with bars() as progress:
             bar = progress.add_task("aggregator on the backlog", total=options.backlog)
             deadline = time.monotonic() + 60 + options.backlog / DRAIN_MIN_RATE
             started = None
             while runner.messages_written < options.backlog and time.monotonic() < deadline:
-                if started is None and runner.assigned:
+                if started is None and loop.assigned.is_set():
                     started = time.perf_counter()
                 progress.update(bar, completed=runner.messages_written)
                 await asyncio.sleep(0.05)  # sampling a counter; the run itself is the event
@@ -81,10 +88,9 @@ async def _aggregator(options: Options, topic: str) -> tuple[float, int]:
                 )
         return time.perf_counter() - (started or time.perf_counter()), runner.documents_written
     finally:
-        runner.stop()
+        loop.stop()
         await task
-        await consumer.stop()
-        await producer.stop()
+        await dead_letters.close()
         db.close()
 
 

@@ -20,6 +20,8 @@ from typing import Any
 
 import httpx
 import pytest
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
 from cassandra.cluster import Cluster
 from google.cloud import firestore
 
@@ -198,10 +200,13 @@ class Stack:
             metrics = (await self.http.get(f"{AGGREGATOR_URL}/metrics")).text
         except httpx.HTTPError:
             return False
+        # The consume loop's lag per partition and what the projection holds unwritten.
+        group = 'group="aggregator"'
         gauges = [
             float(line.rsplit(" ", 1)[1])
             for line in metrics.splitlines()
-            if line.startswith(("aggregator_consumer_lag{", "aggregator_backlog_messages "))
+            if line.startswith(("chat_consumer_lag_records{", "chat_consumer_backlog{"))
+            and group in line
         ]
         return bool(gauges) and not any(gauges)
 
@@ -234,3 +239,38 @@ async def stack() -> AsyncIterator[Stack]:
         # Whatever a test killed is running again for the next one (and other suites).
         await make_up()
     store.close()
+
+
+KAFKA = "127.0.0.1:9092"
+TOPIC = "chat-messages"
+INBOX_GROUP = "chat-inbox"
+
+
+async def topic_ends() -> dict[TopicPartition, int]:
+    """Each partition's end offset now."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=KAFKA)
+    await admin.start()
+    try:
+        (described,) = await admin.describe_topics([TOPIC])
+    finally:
+        await admin.close()
+    partitions = [TopicPartition(TOPIC, p["partition"]) for p in described["partitions"]]
+    assert partitions, f"topic {TOPIC} has no partitions"
+    consumer = AIOKafkaConsumer(bootstrap_servers=KAFKA)
+    await consumer.start()
+    try:
+        return dict(await consumer.end_offsets(partitions))
+    finally:
+        await consumer.stop()
+
+
+async def inbox_committed_past(ends: dict[TopicPartition, int]) -> bool:
+    """True once the inbox group has committed up to `ends` (it commits only behind what
+    it has counted and written to Firestore)."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=KAFKA)
+    await admin.start()
+    try:
+        committed = await admin.list_consumer_group_offsets(INBOX_GROUP, partitions=list(ends))
+    finally:
+        await admin.close()
+    return all(tp in committed and committed[tp].offset >= end for tp, end in ends.items())

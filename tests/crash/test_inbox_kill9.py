@@ -1,62 +1,27 @@
 """Unread counts survive kill -9 of the process that keeps them (chat-worker, whose inbox
 projection is the one ordered writer per chat): after the restart the projection replays
-what it had not committed,
-and still no message is counted twice and no read mark is lost, in GET /chats and in the
-Firestore inbox. Every wait is on an event, bounded."""
+what it had not committed, and still no message is counted twice and no read mark is
+lost, in GET /chats and in the Firestore inbox. Every wait is on an event, bounded."""
 
 import asyncio
 import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from aiokafka import AIOKafkaConsumer, TopicPartition
-from aiokafka.admin import AIOKafkaAdminClient
-
 from chat_common.contract.documents import inbox_path
 from tests.crash.conftest import (
     CHAT_URL,
     SETTLE_SECONDS,
+    inbox_committed_past,
     kill9,
     make_up,
     swept_past,
+    topic_ends,
     until,
 )
 
-KAFKA = "127.0.0.1:9092"
-TOPIC = "chat-messages"
-INBOX_GROUP = "chat-inbox"
 BURST = 40
 READ_AT = 10
-
-
-async def topic_ends() -> dict[TopicPartition, int]:
-    """Each partition's end offset now."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=KAFKA)
-    await admin.start()
-    try:
-        (described,) = await admin.describe_topics([TOPIC])
-    finally:
-        await admin.close()
-    partitions = [TopicPartition(TOPIC, p["partition"]) for p in described["partitions"]]
-    assert partitions, f"topic {TOPIC} has no partitions"
-    consumer = AIOKafkaConsumer(bootstrap_servers=KAFKA)
-    await consumer.start()
-    try:
-        return dict(await consumer.end_offsets(partitions))
-    finally:
-        await consumer.stop()
-
-
-async def inbox_committed_past(ends: dict[TopicPartition, int]) -> bool:
-    """True once the inbox group has committed up to `ends` (it commits only behind what
-    it has counted and written to Firestore)."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=KAFKA)
-    await admin.start()
-    try:
-        committed = await admin.list_consumer_group_offsets(INBOX_GROUP, partitions=list(ends))
-    finally:
-        await admin.close()
-    return all(tp in committed and committed[tp].offset >= end for tp, end in ends.items())
 
 
 async def test_unread_is_exact_after_chat_worker_is_killed_mid_counting(stack: Any) -> None:

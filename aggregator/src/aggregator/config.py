@@ -21,6 +21,9 @@ class Settings(ServiceSettings, KafkaAccessSettings):
     KAFKA_TOPIC: str = "chat-messages"
     KAFKA_DLQ_TOPIC: str = "chat-messages-dlq"
     KAFKA_GROUP_ID: str = "aggregator"
+    # A record that fails this many times in a row (never for Firestore being down) goes to
+    # KAFKA_DLQ_TOPIC; one that cannot be decoded fails every time.
+    DLQ_AFTER_FAILURES: int = Field(default=3, ge=1)
     # How soon the group notices a crashed member (kill -9) and hands its partitions on.
     KAFKA_SESSION_TIMEOUT_MS: int = Field(default=10_000, ge=6000)
     FIRESTORE_PROJECT: str = "demo-chat"

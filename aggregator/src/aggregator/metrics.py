@@ -1,16 +1,9 @@
-"""Prometheus metrics of the aggregator: one counter per side effect, lag and delay."""
+"""Prometheus metrics of the aggregator: one counter per side effect, and the delay (lag,
+backlog, dead letters and commits are the consume loop's: `chat_common.consume.metrics`)."""
 
 from prometheus_client import Counter, Gauge, Histogram
 
 MESSAGES_IN = Counter("aggregator_messages_in_total", "Valid chat message events consumed.")
-MALFORMED = Counter(
-    "aggregator_malformed_events_total",
-    "Events sent to the DLQ: malformed, refused by the contract, or dated too far ahead.",
-)
-DEAD_LETTER_FAILURES = Counter(
-    "aggregator_dead_letter_failures_total",
-    "Dead-letter produces that failed (the record is fetched again, never passed).",
-)
 GROUPS_OUT = Counter(
     "aggregator_groups_completed_total", "Completed groups by completion reason.", ["reason"]
 )
@@ -30,12 +23,6 @@ WRITES_PER_MESSAGE = Gauge(
     "aggregator_writes_per_message",
     "Firestore documents created per message written since start (the naive design is 1.0).",
 )
-COMMITS = Counter("aggregator_kafka_commits_total", "Kafka offset commits.")
-CONSUMER_LAG = Gauge(
-    "aggregator_consumer_lag", "High watermark minus next offset to process.", ["partition"]
-)
-BACKLOG = Gauge("aggregator_backlog_messages", "Messages held in open or unwritten groups.")
-PAUSED = Gauge("aggregator_paused", "1 while consumption is paused for backpressure.")
 END_TO_END_DELAY = Histogram(
     "aggregator_end_to_end_delay_seconds",
     "Message time (from its time UUID) to its batch document written.",

@@ -23,6 +23,7 @@ from google.api_core import exceptions as gexc
 from google.cloud.firestore import AsyncClient
 from google.cloud.firestore_v1.base_query import FieldFilter
 
+from chat_common.backoff import wait_or_stop
 from chat_common.contract.documents import chat_batches
 
 logger = logging.getLogger(__name__)
@@ -126,14 +127,27 @@ async def sweep(client: AsyncClient, also: Iterable[str] = (), now: datetime | N
     return deleted
 
 
-async def sweep_forever(client: AsyncClient, interval: float, written: ChatsToSweep) -> None:
-    """Sweep every `interval` seconds until cancelled; a failed pass waits for the next."""
-    while True:
-        await asyncio.sleep(interval)
-        now = datetime.now(UTC)
-        try:
-            await sweep(client, written.due(now), now)
-        except (gexc.GoogleAPIError, SweepFailed) as exc:
-            logger.warning("sweep failed, next one in %.0fs: %r", interval, exc)
-        else:
-            written.swept(now)
+class Sweeper:
+    """Sweeps every `interval` seconds until `stop`; a failed pass waits for the next."""
+
+    def __init__(self, client: AsyncClient, interval: float, written: ChatsToSweep) -> None:
+        self._client = client
+        self._interval = interval
+        self._written = written
+        self._stopping = asyncio.Event()
+
+    def stop(self) -> None:
+        self._stopping.set()
+
+    async def run(self) -> None:
+        while True:
+            await wait_or_stop(self._stopping, self._interval)
+            if self._stopping.is_set():
+                return
+            now = datetime.now(UTC)
+            try:
+                await sweep(self._client, self._written.due(now), now)
+            except (gexc.GoogleAPIError, SweepFailed) as exc:
+                logger.warning("sweep failed, next one in %.0fs: %r", self._interval, exc)
+            else:
+                self._written.swept(now)

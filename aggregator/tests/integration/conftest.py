@@ -27,9 +27,12 @@ from event_sender import EventSender
 from google.cloud.firestore import AsyncClient
 
 from aggregator.aggregation import AggregationConfig
-from aggregator.consumer import AggregatingConsumer
-from aggregator.kafka_clients import start_kafka_clients
+from aggregator.config import Settings
+from aggregator.main import consume_loop
+from aggregator.projection import AggregatorProjection
 from aggregator.sink import FirestoreSink
+from chat_common.consume.dead_letters import KafkaDeadLetterSink
+from chat_common.consume.loop import ConsumeLoop
 from chat_common.contract.firestore import async_firestore_client, firestore_client
 from chat_common.waiting import wait_until_ready
 
@@ -196,36 +199,36 @@ def start_aggregator(
             agg.proc.wait(10)
 
 
-RunInProcess = Callable[..., Awaitable[AggregatingConsumer]]
+RunInProcess = Callable[..., Awaitable[ConsumeLoop]]
 
 
 @pytest.fixture
 async def run_in_process(topics: Topics) -> AsyncIterator[RunInProcess]:
-    """Starts an AggregatingConsumer in this process on the test's topics, with a short
-    window, writing to Firestore at `emulator_host`; stops it and its clients after."""
-    started: list[tuple[AggregatingConsumer, asyncio.Task[None], AsyncClient]] = []
+    """Runs the aggregator's consume loop in this process on the test's topics, with a
+    short window, writing to Firestore at `emulator_host`; stops it and its clients after."""
+    started: list[tuple[ConsumeLoop, asyncio.Task[None], AsyncClient, KafkaDeadLetterSink]] = []
 
-    async def _start(emulator_host: str = FIRESTORE_HOST) -> AggregatingConsumer:
+    async def _start(emulator_host: str = FIRESTORE_HOST) -> ConsumeLoop:
         client = async_firestore_client(PROJECT, emulator_host)
-        consumer, producer = await start_kafka_clients(KAFKA, topics.group)
-        runner = AggregatingConsumer(
-            consumer,
-            producer,
-            FirestoreSink(client, 3600),
-            AggregationConfig(window_ms=300, lateness_ms=50),
-            topic=topics.name,
-            dlq_topic=topics.dlq,
+        settings = Settings(
+            KAFKA_BOOTSTRAP_SERVERS=KAFKA,
+            KAFKA_TOPIC=topics.name,
+            KAFKA_DLQ_TOPIC=topics.dlq,
+            KAFKA_GROUP_ID=topics.group,
         )
-        runner.subscribe()
-        started.append((runner, asyncio.create_task(runner.run()), client))
-        return runner
+        projection = AggregatorProjection(
+            FirestoreSink(client, 3600), AggregationConfig(window_ms=300, lateness_ms=50)
+        )
+        dead_letters = KafkaDeadLetterSink(KAFKA, settings)
+        loop = consume_loop(settings, projection, dead_letters)
+        started.append((loop, asyncio.create_task(loop.run()), client, dead_letters))
+        return loop
 
     yield _start
-    for runner, task, client in started:
-        runner.stop()
+    for loop, task, client, dead_letters in started:
+        loop.stop()
         await asyncio.wait_for(task, 15)
-        await runner.consumer.stop()
-        await runner.producer.stop()
+        await dead_letters.close()
         client.close()
 
 

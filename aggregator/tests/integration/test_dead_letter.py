@@ -23,8 +23,9 @@ async def max_message_bytes(admin: AIOKafkaAdminClient, topic: str, value: int) 
     await admin.alter_configs([resource])
 
 
-def dead_letter_failures() -> float:
-    return REGISTRY.get_sample_value("aggregator_dead_letter_failures_total") or 0.0
+def dead_letter_failures(topics: Any) -> float:
+    labels = {"group": topics.group, "topic": topics.name}
+    return REGISTRY.get_sample_value("chat_dead_letter_failures_total", labels) or 0.0
 
 
 async def test_a_record_that_cannot_be_dead_lettered_holds_its_partition_until_it_can(
@@ -44,11 +45,11 @@ async def test_a_record_that_cannot_be_dead_lettered_holds_its_partition_until_i
     await events.send(chat, "alice", "behind the poison")
     await events.flush()
 
-    failures_before = dead_letter_failures()
+    failures_before = dead_letter_failures(topics)
     await run_in_process()
     # The event: the dead-letter produce was refused, and refused again on the refetch.
     deadline = time.monotonic() + 30
-    while dead_letter_failures() < failures_before + 2:
+    while dead_letter_failures(topics) < failures_before + 2:
         assert time.monotonic() < deadline, "the dead-letter topic was never tried twice"
         await asyncio.sleep(0.1)
     assert await group_offsets() == (0, 2), "committed past a record not dead-lettered"

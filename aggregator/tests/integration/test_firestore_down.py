@@ -71,8 +71,8 @@ async def test_nothing_lost_or_committed_while_firestore_is_down(
     await events.flush()
 
     async def paused_by_failing_writes() -> None:
-        if runner.sink_healthy or not runner.paused:
-            raise AssertionError("the runner has not yet paused on a failed write")
+        if not (runner.writes_failing and runner.paused):
+            raise AssertionError("the loop has not yet paused on a failed write")
 
     # The event itself: a write failed and consumption paused (no time guessed).
     await wait_until_ready(paused_by_failing_writes, "pause on Firestore down", 30, 0.05)
@@ -88,4 +88,4 @@ async def test_nothing_lost_or_committed_while_firestore_is_down(
     while (await group_offsets())[0] < 30 and time.monotonic() < deadline:
         await asyncio.sleep(0.3)
     assert await group_offsets() == (30, 30)
-    assert runner.sink_healthy and not runner.paused
+    assert not runner.writes_failing and not runner.paused

@@ -1,9 +1,9 @@
-"""The inbox consumer on the real servers: unread counts in GET /chats, and the Firestore
+"""The inbox projection on the real servers: unread counts in GET /chats, and the Firestore
 inbox and receipt documents a member's listeners see follow opened chats, messages, read
 marks, edits and deletes.
 
-An app with the inbox consumer runs against real Cassandra, Kafka and the Firestore
-emulator (the running aggregator writes the chats' batches from the same topic).
+The API and a worker with the inbox projection run against real Cassandra, Kafka and the
+Firestore emulator (the running aggregator writes the chats' batches from the same topic).
 """
 
 import asyncio
@@ -50,19 +50,13 @@ async def inbox_app(
     """The API, and a worker whose inbox projection has its partitions (so nothing sent is
     missed); its group is new each time (see `settings_for_test`)."""
     async with worker_factory(INBOX_WRITE_INTERVAL_SECONDS=0.5) as (worker, _):
-
-        async def consumer_assigned() -> None:
-            while worker.state.inbox.consumer is None:
-                await asyncio.sleep(0.05)
-            await worker.state.inbox.consumer.assigned.wait()
-
-        await asyncio.wait_for(consumer_assigned(), 60)
+        await asyncio.wait_for(worker.state.inbox.assigned.wait(), 60)
         yield app_and_client
 
 
 @pytest.fixture
 async def opened(inbox_app: InboxApp, pair: tuple[User, User]) -> Opened:
-    """The chat of two fresh users, opened once the inbox consumer listens."""
+    """The chat of two fresh users, opened once the inbox projection listens."""
     (_, client), (alice, bob) = inbox_app, pair
     response = await client.post("/chats", json={"user_id": str(bob.id)}, headers=alice.headers)
     assert response.status_code == 201, response.text

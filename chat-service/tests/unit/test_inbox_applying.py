@@ -3,67 +3,20 @@ opened chat, messages announced twice, and replays after a crash count nothing t
 clear no preview."""
 
 import uuid
-from collections.abc import Sequence
 from datetime import UTC, datetime
 
+from inbox_fakes import MemoryLedger
+
 from chat_common.contract.events import ChatCreated, ChatRead, MessageCreated
-from chat_common.contract.times import min_time_uuid, time_order
+from chat_common.contract.times import min_time_uuid
 from chat_service.domain.counting import ChatCounts, InboxEvent
 from chat_service.projections.inbox.applying import ChatApplier, Event
 from chat_service.projections.inbox.documents import inbox_key, receipt_key
-from chat_service.store.counts import StoredCounts
 
 ALICE, BOB = sorted((uuid.uuid4(), uuid.uuid4()))
 CHAT = uuid.uuid4()
 AT = datetime(2026, 3, 1, 9, 30, tzinfo=UTC)
 OPENED = ChatCreated(chat_id=CHAT, members=(ALICE, BOB), created_at=AT)
-
-
-class MemoryLedger:
-    """The counts store's contract, in memory: the saved state and the counted messages."""
-
-    def __init__(self) -> None:
-        self.saved: ChatCounts | None = None
-        self.counted: dict[tuple[uuid.UUID, uuid.UUID], int] = {}
-        self.writes: list[str] = []  # "save", or "counted <n rows>", in the order made
-
-    async def load(self, chat_id: uuid.UUID) -> StoredCounts:
-        return StoredCounts(self.saved, (None, None))
-
-    async def save(self, state: ChatCounts) -> None:
-        # Like the cell timestamps: an older offset never overrides a newer save.
-        self.writes.append("save")
-        if self.saved is None or state.applied_offset >= self.saved.applied_offset:
-            self.saved = state
-
-    async def counted_at(
-        self, chat_id: uuid.UUID, sender_id: uuid.UUID, message_id: uuid.UUID
-    ) -> int | None:
-        return self.counted.get((sender_id, message_id))
-
-    async def record_counted(
-        self, chat_id: uuid.UUID, counted: Sequence[tuple[uuid.UUID, uuid.UUID, int]]
-    ) -> None:
-        self.writes.append(f"counted {len(counted)}")
-        for sender_id, message_id, offset in counted:
-            self.counted[(sender_id, message_id)] = offset
-
-    async def counted_between(
-        self,
-        chat_id: uuid.UUID,
-        sender_id: uuid.UUID,
-        after: uuid.UUID | None,
-        up_to: uuid.UUID,
-        before_offset: int | None = None,
-    ) -> int:
-        return sum(
-            1
-            for (sender, message), offset in self.counted.items()
-            if sender == sender_id
-            and (after is None or time_order(message) > time_order(after))
-            and time_order(message) <= time_order(up_to)
-            and (before_offset is None or offset < before_offset)
-        )
 
 
 def message(second: int) -> MessageCreated:

@@ -1,48 +1,48 @@
-"""Coalesced document writes and the offsets that may be committed (fake clock)."""
+"""Coalesced document writes (fake clock)."""
 
 from chat_service.projections.inbox.coalescing import Coalescer
 
 
+def every_second(_doc: str) -> float:
+    return 1.0
+
+
 def test_a_quiet_document_goes_out_at_once_and_a_busy_one_once_a_second() -> None:
-    coalescer: Coalescer[str, int] = Coalescer(interval=1.0)
-    coalescer.changed("inbox", 0, 10)
+    coalescer: Coalescer[str] = Coalescer(every_second)
+    assert coalescer.changed("inbox")
     assert coalescer.due(now=100.0) == ["inbox"]
     coalescer.written(["inbox"], now=100.0)
-    for step, offset in enumerate(range(11, 20)):
-        coalescer.changed("inbox", 0, offset)
+    for step in range(9):
+        coalescer.changed("inbox")
         assert coalescer.due(now=100.0 + 0.1 * step) == []
+    assert coalescer.next_due(now=100.5) == 0.5
     assert coalescer.due(now=101.0) == ["inbox"]
 
 
-def test_offsets_are_committable_only_behind_unwritten_documents() -> None:
-    coalescer: Coalescer[str, int] = Coalescer(interval=1.0)
-    coalescer.changed("a", 0, 5)
-    coalescer.changed("a", 0, 6)
-    coalescer.changed("b", 1, 3)
-    coalescer.consumed(0, 6)
-    coalescer.consumed(1, 3)
-    assert coalescer.committable() == {0: 5, 1: 3}
+def test_a_document_is_dirty_once_until_written() -> None:
+    coalescer: Coalescer[str] = Coalescer(every_second)
+    assert coalescer.changed("a") is True
+    assert coalescer.changed("a") is False
+    assert coalescer.pending == 1
     coalescer.written(["a"], now=0.0)
-    assert coalescer.committable() == {0: 7, 1: 3}
-    coalescer.written(["b"], now=0.0)
-    assert coalescer.committable() == {0: 7, 1: 4}
+    assert (coalescer.pending, coalescer.next_due(now=0.0)) == (0, None)
+    assert coalescer.changed("a") is True
 
 
-def test_revoked_partitions_are_forgotten() -> None:
-    coalescer: Coalescer[str, int] = Coalescer(interval=1.0)
-    coalescer.changed("a", 0, 5)
-    coalescer.consumed(0, 5)
-    coalescer.drop_partitions([0])
-    assert coalescer.committable() == {}
-    assert coalescer.pending == 0
+def test_dropped_documents_are_no_longer_due() -> None:
+    coalescer: Coalescer[str] = Coalescer(every_second)
+    coalescer.changed("a")
+    coalescer.changed("b")
+    coalescer.drop(["a"])
+    assert coalescer.due(now=0.0) == ["b"]
 
 
 def test_a_document_kind_may_have_an_interval_of_its_own() -> None:
-    coalescer: Coalescer[str, int] = Coalescer(1.0, lambda doc: 2.5 if doc == "receipt" else 1.0)
+    coalescer: Coalescer[str] = Coalescer(lambda doc: 2.5 if doc == "receipt" else 1.0)
     for doc in ("inbox", "receipt"):
-        coalescer.changed(doc, 0, 1)
+        coalescer.changed(doc)
     coalescer.written(coalescer.due(now=0.0), now=0.0)
     for doc in ("inbox", "receipt"):
-        coalescer.changed(doc, 0, 2)
+        coalescer.changed(doc)
     assert coalescer.due(now=1.0) == ["inbox"]
     assert sorted(coalescer.due(now=2.5)) == ["inbox", "receipt"]

@@ -39,12 +39,15 @@ def body(frame: str) -> dict[str, Any]:
 def test_a_batch_document_becomes_messages_shaped_like_the_rest_api() -> None:
     sent = body(BatchEvent.from_document("s1_0_0", DOC).to_sse())
     assert sent["count"] == 2
+    # The REST API's own message type, as GET /chat/{id} returns it.
     assert sent["messages"][1] == {
         "id": M2,
         "chat_id": CHAT,
         "sender_id": SENDER,
         "text": "there\nfriend",
         "sent_at": "2026-01-02T03:04:05.500Z",
+        "edited_at": None,
+        "deleted": False,
     }
     assert sent["first_sent_at"] == "2026-01-02T03:04:05.006Z"
     assert sent["last_sent_at"] == "2026-01-02T03:04:05.500Z"

@@ -8,8 +8,11 @@ cancelled if it overstays, so a stuck loop cannot hold a shutdown forever.
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import Protocol
+
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.responses import JSONResponse
 
 logger = logging.getLogger(__name__)
 
@@ -56,3 +59,32 @@ async def running(loops: Sequence[Loop], stop_seconds: float = 5.0) -> AsyncIter
 def _log_unexpected_end(task: "asyncio.Task[None]") -> None:
     if not task.cancelled() and (error := task.exception()) is not None:
         logger.error("background loop %s died", task.get_name(), exc_info=error)
+
+
+def liveness_router() -> APIRouter:
+    """A /healthz for a service whose work is its loops: it fails once one of the loops on
+    `app.state.loops` (the `Running` of `running`) has ended, so the process is restarted.
+    No I/O. Registered ahead of the shared ops routes, so it answers instead of theirs."""
+    router = APIRouter()
+
+    @router.get("/healthz", include_in_schema=False)
+    async def healthz(request: Request) -> JSONResponse:
+        loops: Running | None = getattr(request.app.state, "loops", None)
+        ended = loops.ended() if loops is not None else []
+        if ended:
+            return JSONResponse({"status": f"ended: {', '.join(ended)}"}, status_code=503)
+        return JSONResponse({"status": "ok"})
+
+    return router
+
+
+def loops_check(app: FastAPI) -> Callable[[], Awaitable[None]]:
+    """A readiness check that fails once one of `app.state.loops` has ended."""
+
+    async def loops_running() -> None:
+        loops: Running | None = getattr(app.state, "loops", None)
+        ended = loops.ended() if loops is not None else []
+        if ended:
+            raise RuntimeError(f"ended: {', '.join(ended)}")
+
+    return loops_running

@@ -6,6 +6,7 @@ from fastapi import APIRouter, Query, Response, status
 from fastapi.exceptions import RequestValidationError
 
 from auth_validator.fastapi import BearerToken, CurrentPrincipal
+from chat_common.contract.documents import LastMessage
 from chat_common.error_model import error_responses
 from chat_common.openapi_links import link
 from chat_service.api.dependencies import ChatListDep, ChatServiceDep
@@ -14,7 +15,6 @@ from chat_service.api.schemas import (
     ChatList,
     ChatPublic,
     ChatSummary,
-    LastMessagePreview,
 )
 from chat_service.domain.chat_list import ChatListing, InvalidCursor
 
@@ -68,7 +68,11 @@ def _summary(listing: ChatListing) -> ChatSummary:
         members=list(chat.members),
         created_at=chat.created_at,
         last_message_at=listing.activity.last_message_at,
-        last_message=LastMessagePreview.model_validate(last) if last else None,
+        last_message=(
+            LastMessage(id=last.id, sender_id=last.sender_id, text=last.text, sent_at=last.sent_at)
+            if last
+            else None
+        ),
         unread=listing.unread,
         read_up_to=listing.read_up_to,
         other_read_up_to=listing.other_read_up_to,

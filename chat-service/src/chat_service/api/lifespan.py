@@ -2,16 +2,19 @@
 
 import contextlib
 from collections.abc import AsyncIterator, Mapping
+from functools import partial
 
 import httpx
 from fastapi import FastAPI
 
 from auth_validator import TokenValidator
 from chat_common.background import running
+from chat_common.consume.clients import tail_consumer
+from chat_common.consume.tail import Tail
 from chat_common.contract.firestore import firestore_client
 from chat_common.observability import ReadinessCheck
 from chat_common.service_app import state_of
-from chat_service.api.deleted_accounts import DeletedAccountsTail, DeletedUsers
+from chat_service.api.deleted_accounts import DeletedUsers
 from chat_service.api.realtime import BatchFeed
 from chat_service.api.send_rate import SendRateLimiter
 from chat_service.api.stream_slots import StreamSlots
@@ -21,7 +24,6 @@ from chat_service.core import Core, open_core
 from chat_service.domain.chat_list import ChatList
 from chat_service.domain.chats import ChatService
 from chat_service.domain.read_marks import ReadMarks
-from chat_service.kafka_source import KafkaSource
 
 # Threads that open SSE listeners (each open is a short blocking gRPC call).
 _LISTENER_OPEN_THREADS = 8
@@ -46,10 +48,12 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         )
         stack.callback(app.state.batch_feed.close)
         _serve(app, settings, core, UserDirectory(auth_http, settings.AUTH_SERVICE_URL))
-        user_events = KafkaSource(
-            settings.KAFKA_BOOTSTRAP_SERVERS, settings.USER_EVENTS_TOPIC, None, settings
+        tail = Tail(
+            partial(tail_consumer, settings.KAFKA_BOOTSTRAP_SERVERS, settings),
+            settings.USER_EVENTS_TOPIC,
+            app.state.deleted_users.read,
         )
-        async with running([DeletedAccountsTail(user_events, app.state.deleted_users)]):
+        async with running([tail]):
             yield
 
 

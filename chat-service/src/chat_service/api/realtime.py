@@ -23,6 +23,7 @@ from prometheus_client import Counter, Gauge
 
 from chat_common.contract.documents import BatchDocument, chat_batches
 from chat_common.contract.times import rfc3339_millis
+from chat_service.api.schemas import MessagePublic
 from chat_service.api.sse import RelayEvent, Updates, relay_stream
 from chat_service.domain.ports import DocumentSource
 
@@ -61,16 +62,16 @@ class BatchEvent:
             "chat_id": chat_id,
             "sender_id": sender_id,
             "count": doc.count,
-            # Each message carries chat and sender, shaped like the REST API's messages, so
-            # a client merges realtime and history with one code path.
+            # Each message is the REST API's message (one type), so a client merges realtime
+            # and history with one code path.
             "messages": [
-                {
-                    "id": str(message.id),
-                    "chat_id": chat_id,
-                    "sender_id": sender_id,
-                    "text": message.text,
-                    "sent_at": rfc3339_millis(message.sent_at),
-                }
+                MessagePublic(
+                    id=message.id,
+                    chat_id=doc.chat_id,
+                    sender_id=doc.sender_id,
+                    text=message.text,
+                    sent_at=message.sent_at,
+                ).model_dump(mode="json")
                 for message in doc.messages
             ],
             # Clients apply these to messages they show; a delete is final, so an edit of

@@ -5,6 +5,7 @@ from typing import Annotated, Self
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
+from chat_common.contract.documents import LastMessage
 from chat_common.contract.times import Instant, TimeUUID
 from chat_common.text import RawMaxLength, SafeText
 
@@ -43,23 +44,13 @@ class ChatPublic(BaseModel):
     created_at: Timestamp
 
 
-class LastMessagePreview(BaseModel):
-    """A chat's newest message in the list; `text` is cut to 100 characters, null once the
-    message was deleted."""
-
-    model_config = ConfigDict(from_attributes=True)
-
-    id: uuid.UUID
-    sender_id: uuid.UUID
-    text: str | None
-    sent_at: Timestamp
-
-
 class ChatSummary(ChatPublic):
     """A chat in the caller's list: latest activity, preview, unread count, read marks."""
 
     last_message_at: Timestamp | None
-    last_message: LastMessagePreview | None
+    last_message: LastMessage | None = Field(
+        description="The newest message: `text` cut to 100 characters, null once deleted."
+    )
     unread: int = Field(ge=0, description="Messages from the other member newer than read_up_to.")
     read_up_to: uuid.UUID | None = Field(description="The caller's read mark (a message id).")
     other_read_up_to: uuid.UUID | None = Field(description="The other member's read mark.")

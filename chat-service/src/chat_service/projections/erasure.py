@@ -1,4 +1,5 @@
-"""Erasing a deleted account's messages (`user.deleted` on `user-events`).
+"""Erasing a deleted account's messages: the projection of `user.deleted` on `user-events`
+(group USER_EVENTS_GROUP_ID, in chat-worker).
 
 For every chat of the user, every message they sent is deleted the way the sender's own
 DELETE does it (`MessageChanges.erase`: a lightweight transaction that drops the text and
@@ -11,25 +12,25 @@ member's side of the chat stays; clients show the user as deleted (the auth serv
 longer knows them).
 """
 
-import asyncio
-import contextlib
 import logging
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from aiokafka import AIOKafkaConsumer
+from aiokafka import ConsumerRecord, TopicPartition
+from google.api_core import exceptions as google_errors
 from google.cloud.firestore import AsyncClient
 from google.cloud.firestore_v1.base_query import FieldFilter
 
-from chat_common.backoff import Backoff, wait_or_stop
+from chat_common.consume.projection import Immediate, Item, Ledger, Poison
 from chat_common.contract.documents import chat_batches
-from chat_common.contract.events import MalformedEvent, parse_user_event
+from chat_common.contract.events import MalformedEvent, UserDeleted, parse_user_event
 from chat_common.contract.times import min_time_uuid
 from chat_service.domain.changes import MessageChanges
+from chat_service.domain.errors import StoreUnavailable
 from chat_service.domain.model import Chat
-from chat_service.kafka_source import KafkaSource
 from chat_service.store.changes import ChangeRepository
 from chat_service.store.chats import ChatRepository
 
@@ -97,6 +98,13 @@ class AccountEraser:
         what clients can still read. Only `messages` and `edits` are replaced (`update`, a
         field mask), so the aggregator's create-only writes never meet it in a conflict.
         """
+        try:
+            await self._blank(chat_id, user_id)
+        except google_errors.GoogleAPIError as exc:
+            # Firestore down (or refusing us): a store that is down, retried; never poison.
+            raise StoreUnavailable(f"Firestore: {exc!r}") from exc
+
+    async def _blank(self, chat_id: uuid.UUID, user_id: uuid.UUID) -> None:
         query = self.firestore.collection(chat_batches(chat_id)).where(
             filter=FieldFilter("sender_id", "==", str(user_id))
         )
@@ -112,50 +120,21 @@ class AccountEraser:
                 )
 
 
-_FIRST_RETRY_SECONDS = 0.5
-_MAX_RETRY_SECONDS = 5.0
+@dataclass(eq=False)
+class ErasureProjection(Immediate):
+    """Each `user.deleted` erases that user's messages (at once: nothing is held). A crash
+    halfway redelivers the event; erasing again changes nothing."""
 
+    eraser: AccountEraser
+    transient: tuple[type[BaseException], ...] = (StoreUnavailable,)
 
-class ErasureRunner:
-    """The group USER_EVENTS_GROUP_ID (one worker per partition) erases each deleted user's
-    messages and commits the record's offset only after the erasure finished. A crash
-    halfway redelivers the event; erasing is idempotent."""
+    def decode(self, record: ConsumerRecord) -> uuid.UUID | None:
+        try:
+            event = parse_user_event(record.value)
+        except MalformedEvent as exc:
+            raise Poison(str(exc)) from exc
+        return event.user_id if isinstance(event, UserDeleted) else None
 
-    def __init__(self, source: KafkaSource, eraser: AccountEraser) -> None:
-        self._source = source
-        self._eraser = eraser
-        self._stopping = asyncio.Event()
-
-    def stop(self) -> None:
-        self._stopping.set()
-
-    async def run(self) -> None:
-        backoff = Backoff(_FIRST_RETRY_SECONDS, _MAX_RETRY_SECONDS)
-        while not self._stopping.is_set():
-            consumer = self._source.consumer("earliest")
-            try:
-                await consumer.start()
-                backoff.succeeded()
-                await self._erase_loop(consumer)
-            except Exception as exc:  # Kafka or a store down: start over after a pause
-                retry = backoff.failed()
-                logger.warning("user-events erasure: %r; retrying in %.1fs", exc, retry)
-                await wait_or_stop(self._stopping, retry)
-            finally:
-                with contextlib.suppress(Exception):
-                    await consumer.stop()
-
-    async def _erase_loop(self, consumer: AIOKafkaConsumer) -> None:
-        consumer.subscribe([self._source.topic])
-        while not self._stopping.is_set():
-            batches = await consumer.getmany(timeout_ms=500, max_records=1)
-            for partition, records in batches.items():
-                for record in records:
-                    try:
-                        event = parse_user_event(record.value)
-                    except MalformedEvent as exc:
-                        logger.warning("skipping a malformed user event: %s", exc)
-                    else:
-                        await self._eraser.erase(event.user_id)
-                    # Only after the erasure: a crash before this redelivers the event.
-                    await consumer.commit({partition: record.offset + 1})
+    async def apply(self, partition: TopicPartition, items: Sequence[Item], ledger: Ledger) -> None:
+        for _, user_id in items:
+            await self.eraser.erase(user_id)

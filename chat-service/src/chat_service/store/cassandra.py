@@ -87,7 +87,11 @@ def build_cluster(
         connect_timeout=connect_timeout,
         control_connection_timeout=connect_timeout,
         # The default backs off up to 10 minutes; a restarted node should be back in seconds.
-        reconnection_policy=ExponentialReconnectionPolicy(base_delay=0.5, max_delay=5.0),
+        # No attempt limit: the default gives up after 64 tries (about 5 minutes at the cap),
+        # and a node down longer than that would then never be used again by this process.
+        reconnection_policy=ExponentialReconnectionPolicy(
+            base_delay=0.5, max_delay=5.0, max_attempts=None
+        ),
         protocol_version=5,
         monitor_reporting_enabled=False,
         **cassandra_cluster_kwargs(access),

@@ -7,7 +7,7 @@ from chat_common.contract.times import unix_micros
 from chat_service.domain.errors import MessageNotFound
 from chat_service.domain.model import Message
 from chat_service.store.cassandra import CassandraStore
-from chat_service.store.chats import MESSAGE_COLUMNS, message_from_row
+from chat_service.store.messages import MESSAGE_COLUMNS, message_from_row
 
 CHANGE_STATEMENTS: dict[str, str] = {
     "edit_message": (

@@ -11,12 +11,12 @@ transaction.
 import asyncio
 import uuid
 from collections.abc import Sequence
-from datetime import UTC, datetime
 from typing import Any
 
 from chat_common.contract.times import unix_micros
 from chat_service.domain.counting import ChatCounts, LastMessage, MemberCounts
 from chat_service.store.cassandra import CassandraStore
+from chat_service.store.rows import utc
 
 # Rows of `counted_message` read per round trip when a mark moves over many messages.
 _RANGE_PAGE = 5000
@@ -67,10 +67,6 @@ COUNTS_STATEMENTS: dict[str, str] = {
 _NO_MARK = uuid.UUID("00000000-0000-1000-8080-808080808080")
 
 
-def _utc(value: datetime | None) -> datetime | None:
-    return value.replace(tzinfo=UTC) if value is not None and value.tzinfo is None else value
-
-
 def _state(chat_id: uuid.UUID, row: dict[str, Any]) -> ChatCounts:
     sides = tuple(
         MemberCounts(
@@ -78,7 +74,7 @@ def _state(chat_id: uuid.UUID, row: dict[str, Any]) -> ChatCounts:
             newest_sent=row[f"newest_{side}"],
             read_up_to=row[f"counted_mark_{side}"],
             read_count=row[f"read_count_{side}"] or 0,
-            read_at=_utc(row[f"read_at_{side}"]),
+            read_at=utc(row[f"read_at_{side}"]),
         )
         for side in _SIDES
     )

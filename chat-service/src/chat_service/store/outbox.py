@@ -10,6 +10,7 @@ from cassandra.util import max_uuid_from_time
 from chat_common.contract.times import uuid_time
 from chat_service.domain.model import Message, OutboxEntry
 from chat_service.store.cassandra import CassandraStore
+from chat_service.store.rows import utc
 from chat_service.store.schema import OUTBOX_SHARDS, OUTBOX_SLOT_SECONDS
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -49,11 +50,6 @@ def outbox_slot(instant: datetime) -> int:
 def after_time(instant: datetime) -> uuid.UUID:
     """The largest time UUID of an instant: reading ids above it reads what came after."""
     return max_uuid_from_time(instant.timestamp())
-
-
-def _utc(value: datetime | None) -> datetime | None:
-    # The driver returns naive datetimes that are UTC.
-    return value.replace(tzinfo=UTC) if value is not None and value.tzinfo is None else value
 
 
 class OutboxRepository:
@@ -103,9 +99,9 @@ class OutboxRepository:
                 ),
                 bucket=row["bucket"],
                 recipient_id=row["recipient_id"],
-                chat_created_at=_utc(row["chat_created_at"]) or _EPOCH,
+                chat_created_at=utc(row["chat_created_at"]) or _EPOCH,
                 kind=row["kind"],
-                changed_at=_utc(row["changed_at"]),
+                changed_at=utc(row["changed_at"]),
             )
             for row in rows
         ]
@@ -134,7 +130,7 @@ class OutboxRepository:
     async def get_watermark(self, shard: int) -> datetime | None:
         """How far the relay has announced a shard; None if it never recorded it."""
         rows = await self._store.execute("select_watermark", (shard,))
-        return _utc(rows[0]["swept_to"]) if rows else None
+        return utc(rows[0]["swept_to"]) if rows else None
 
     async def set_watermark(self, shard: int, swept_to: datetime) -> None:
         await self._store.execute("update_watermark", (swept_to, shard))

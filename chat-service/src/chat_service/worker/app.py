@@ -2,9 +2,10 @@
 
 from fastapi import FastAPI
 
+from chat_common.background import liveness_router
 from chat_common.service_app import ServiceSpec, create_service_app
 from chat_service.config import Settings, get_settings
-from chat_service.worker.lifespan import lifespan, liveness_router, readiness_checks
+from chat_service.worker.lifespan import lifespan, readiness_checks
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -13,7 +14,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         name="chat-worker",
         lifespan=lifespan,
         checks=readiness_checks,
-        routers=[liveness_router],
+        routers=[liveness_router()],
         api=False,
     )
     return create_service_app(spec, settings or get_settings())

@@ -1,25 +1,31 @@
 """chat-worker's lifespan: the consumer groups and the outbox sweeper, as background loops.
 
-On SIGTERM uvicorn ends the lifespan: each loop writes what it holds and commits, then the
-core closes. A loop that dies fails /healthz, so the process is restarted.
+Each consumer group is a projection run by the shared consume loop (`chat_common.consume`):
+the inbox and receipts (group INBOX_GROUP_ID of KAFKA_TOPIC) and the erasure of deleted
+accounts (group USER_EVENTS_GROUP_ID of USER_EVENTS_TOPIC), each parking what it cannot
+handle on its topic's dead-letter topic. On SIGTERM uvicorn ends the lifespan: each loop
+writes what it holds and commits, then the core closes. A loop that dies fails /healthz.
 """
 
 import contextlib
 from collections.abc import AsyncIterator, Mapping
+from functools import partial
+from typing import Literal
 
-from fastapi import APIRouter, FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi import FastAPI
 
-from chat_common.background import Loop, Running, running
+from chat_common.background import Loop, loops_check, running
+from chat_common.consume.dead_letters import KafkaDeadLetterSink
+from chat_common.consume.loop import ConsumeLoop, group_loop
+from chat_common.consume.projection import Projection
 from chat_common.contract.firestore import async_firestore_client
 from chat_common.observability import ReadinessCheck
 from chat_common.service_app import state_of
 from chat_service.config import Settings
 from chat_service.core import Core, open_core
-from chat_service.kafka_source import KafkaSource
 from chat_service.outbox.sweeper import Sweeper
-from chat_service.projections.erasure import AccountEraser, ErasureRunner
-from chat_service.projections.inbox.runner import inbox_runner
+from chat_service.projections.erasure import AccountEraser, ErasureProjection
+from chat_service.projections.inbox.projection import InboxProjection
 
 
 @contextlib.asynccontextmanager
@@ -31,43 +37,59 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
             settings.FIRESTORE_PROJECT, settings.FIRESTORE_EMULATOR_HOST
         )
         stack.callback(firestore.close)
-        eraser = AccountEraser(core.chats, core.changes, core.message_changes, firestore)
-        user_events = KafkaSource(
-            settings.KAFKA_BOOTSTRAP_SERVERS,
-            settings.USER_EVENTS_TOPIC,
-            settings.USER_EVENTS_GROUP_ID,
-            settings,
+        dead_letters = KafkaDeadLetterSink(settings.KAFKA_BOOTSTRAP_SERVERS, settings)
+        stack.push_async_callback(dead_letters.close)
+        consume = partial(_consume_loop, settings, dead_letters)
+        inbox = InboxProjection(
+            core.counts,
+            firestore,
+            settings.INBOX_WRITE_INTERVAL_SECONDS,
+            settings.INBOX_RECEIPT_INTERVAL_SECONDS,
         )
-        app.state.inbox = inbox_runner(settings, core.counts)
+        eraser = AccountEraser(core.chats, core.changes, core.message_changes, firestore)
+        # A new inbox group starts at the end of the topic (its documents are rebuilt from
+        # the counts as chats move); a new erasure group reads every deletion still kept.
+        app.state.inbox = consume(
+            settings.KAFKA_TOPIC, settings.KAFKA_DLQ_TOPIC, settings.INBOX_GROUP_ID, inbox, "latest"
+        )
+        erasure = consume(
+            settings.USER_EVENTS_TOPIC,
+            settings.USER_EVENTS_DLQ_TOPIC,
+            settings.USER_EVENTS_GROUP_ID,
+            ErasureProjection(eraser),
+            "earliest",
+        )
         loops: list[Loop] = [
             Sweeper(core.chats, core.publisher, settings.OUTBOX_SCAN_INTERVAL_SECONDS),
-            ErasureRunner(user_events, eraser),
             app.state.inbox,
+            erasure,
         ]
         async with running(loops) as app.state.loops:
             yield
 
 
-# Registered ahead of the shared ops routes, so it answers instead of their /healthz.
-liveness_router = APIRouter()
-
-
-@liveness_router.get("/healthz", include_in_schema=False)
-async def healthz(request: Request) -> JSONResponse:
-    """Fails once a loop has ended, so the process is restarted. No I/O."""
-    loops: Running | None = getattr(request.app.state, "loops", None)
-    ended = loops.ended() if loops is not None else []
-    if ended:
-        return JSONResponse({"status": f"ended: {', '.join(ended)}"}, status_code=503)
-    return JSONResponse({"status": "ok"})
+def _consume_loop(
+    settings: Settings,
+    dead_letters: KafkaDeadLetterSink,
+    topic: str,
+    dlq_topic: str,
+    group: str,
+    projection: Projection,
+    offset_reset: Literal["earliest", "latest"],
+) -> ConsumeLoop:
+    return group_loop(
+        settings,
+        settings.KAFKA_BOOTSTRAP_SERVERS,
+        group,
+        topic,
+        dlq_topic,
+        projection,
+        dead_letters,
+        offset_reset=offset_reset,
+        max_failures=settings.DLQ_AFTER_FAILURES,
+    )
 
 
 def readiness_checks(app: FastAPI) -> Mapping[str, ReadinessCheck]:
     core = state_of(app, "core", Core)
-
-    async def loops_running() -> None:
-        ended = state_of(app, "loops", Running).ended()
-        if ended:
-            raise RuntimeError(f"ended: {', '.join(ended)}")
-
-    return {"cassandra": core.store.ping, "kafka": core.publisher.check, "loops": loops_running}
+    return {"cassandra": core.store.ping, "kafka": core.publisher.check, "loops": loops_check(app)}

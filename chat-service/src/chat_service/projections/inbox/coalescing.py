@@ -1,85 +1,59 @@
-"""Coalescing of Firestore document writes, and the Kafka offsets that may be committed.
+"""Coalescing of Firestore document writes: which documents are due for a write.
 
 Pure (the clock is passed in). A document made dirty by an event is written at most once
-per `interval` seconds: the first change of a quiet document goes out at the next flush,
-later ones wait until `interval` after its last write and then go out together (the
-document is rewritten whole from the current state, so skipped versions lose nothing).
-An offset is committable only once every document it dirtied has been written: a crash
-replays from there, rebuilds the same state and writes the same documents again.
+per its interval: the first change of a quiet document goes out at the next flush, later
+ones wait until the interval after its last write and then go out together (the document
+is rewritten whole from the current state, so skipped versions lose nothing). Which Kafka
+offsets may be committed meanwhile is the offset ledger's business, not this module's.
 """
 
 from collections.abc import Callable, Hashable, Iterable
-from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
 Doc = TypeVar("Doc", bound=Hashable)
-Part = TypeVar("Part", bound=Hashable)
 
 
-@dataclass
-class _Dirty(Generic[Part]):
-    # The lowest offset per partition whose change this document has not written yet.
-    first_offsets: dict[Part, int] = field(default_factory=dict)
+class Coalescer(Generic[Doc]):
+    """Dirty documents, and when each may be written next."""
 
-
-class Coalescer(Generic[Doc, Part]):
-    """Which documents are due for a write, and how far each partition may be committed."""
-
-    def __init__(self, interval: float, interval_of: Callable[[Doc], float] | None = None) -> None:
-        # `interval_of` gives some documents an interval of their own.
-        self._interval_of = interval_of or (lambda _doc: interval)
-        self._dirty: dict[Doc, _Dirty[Part]] = {}
+    def __init__(self, interval_of: Callable[[Doc], float]) -> None:
+        self._interval_of = interval_of
+        self._dirty: set[Doc] = set()
         self._last_write: dict[Doc, float] = {}
-        self._next_offset: dict[Part, int] = {}
 
-    def changed(self, doc: Doc, partition: Part, offset: int) -> None:
-        """`doc` must show the event at (`partition`, `offset`)."""
-        dirty = self._dirty.setdefault(doc, _Dirty())
-        dirty.first_offsets.setdefault(partition, offset)
+    def changed(self, doc: Doc) -> bool:
+        """`doc` must show a new change; True when it was clean until now."""
+        if doc in self._dirty:
+            return False
+        self._dirty.add(doc)
+        return True
 
-    def consumed(self, partition: Part, offset: int) -> None:
-        """Every event of `partition` up to `offset` has been applied to the state."""
-        self._next_offset[partition] = max(self._next_offset.get(partition, 0), offset + 1)
+    def _due_at(self, doc: Doc) -> float:
+        return self._last_write.get(doc, float("-inf")) + self._interval_of(doc)
 
     def due(self, now: float) -> list[Doc]:
-        """Dirty documents not written within the last `interval` seconds."""
-        return [
-            doc
-            for doc in self._dirty
-            if now - self._last_write.get(doc, float("-inf")) >= self._interval_of(doc)
-        ]
+        """Dirty documents not written within their interval."""
+        return [doc for doc in self._dirty if self._due_at(doc) <= now]
+
+    def next_due(self, now: float) -> float | None:
+        """Seconds until the next dirty document is due (0: one is); None when none is dirty."""
+        if not self._dirty:
+            return None
+        return max(0.0, min(self._due_at(doc) for doc in self._dirty) - now)
 
     def written(self, docs: Iterable[Doc], now: float) -> None:
         """These documents were written (with the state as of now)."""
         for doc in docs:
-            self._dirty.pop(doc, None)
+            self._dirty.discard(doc)
             self._last_write[doc] = now
+
+    def drop(self, docs: Iterable[Doc]) -> None:
+        """Forget these documents' changes (another consumer writes them now)."""
+        self._dirty.difference_update(docs)
 
     def forget_written_before(self, cutoff: float) -> None:
         """Drop write times older than `cutoff` (they no longer hold any write back)."""
         self._last_write = {d: t for d, t in self._last_write.items() if t >= cutoff}
-
-    def committable(self) -> dict[Part, int]:
-        """Per partition, the offset to commit: the first one some unwritten document still
-        needs, else the one after the last consumed."""
-        offsets = dict(self._next_offset)
-        for dirty in self._dirty.values():
-            for partition, first in dirty.first_offsets.items():
-                if partition in offsets:
-                    offsets[partition] = min(offsets[partition], first)
-        return offsets
-
-    def drop_partitions(self, partitions: Iterable[Part]) -> None:
-        """Forget revoked partitions (their uncommitted events go to the next owner)."""
-        gone = set(partitions)
-        for partition in gone:
-            self._next_offset.pop(partition, None)
-        for doc in list(self._dirty):
-            offsets = self._dirty[doc].first_offsets
-            for partition in gone:
-                offsets.pop(partition, None)
-            if not offsets:
-                del self._dirty[doc]
 
     @property
     def pending(self) -> int:

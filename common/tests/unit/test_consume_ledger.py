@@ -1,6 +1,6 @@
 """The offset ledger: never commits past an open, unwritten or unhandled message."""
 
-from aggregator.offset_ledger import OffsetLedger
+from chat_common.consume.ledger import OffsetLedger
 
 P0, P1 = "p0", "p1"
 
