@@ -30,6 +30,8 @@ class Options:
     soak_pairs: int = 50
     auth_url: str = os.environ.get("BENCH_AUTH_URL", "http://127.0.0.1:8001")
     chat_url: str = os.environ.get("BENCH_CHAT_URL", "http://127.0.0.1:8002")
+    # The running chat-worker's ops port: its inbox projection's progress (/metrics).
+    worker_url: str = os.environ.get("BENCH_WORKER_URL", "http://127.0.0.1:8004")
     kafka: str = os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092")
     firestore: str = os.environ.get("FIRESTORE_EMULATOR_HOST", "127.0.0.1:8080")
     firestore_project: str = os.environ.get("FIRESTORE_PROJECT", "demo-chat")

@@ -19,7 +19,7 @@ from bench.results import Headline, Results, fmt, table
 from bench.stats import percentile, ratio
 from chat_service.config import Settings
 
-# The running service's inbox consumer counts every message sent, the bench's too.
+# The running chat-worker's inbox projection counts every message sent, the bench's too.
 INBOX_APPLIED = "chat_inbox_events_applied_total"
 INBOX_CATCH_UP_SECONDS = 60.0
 
@@ -95,12 +95,12 @@ async def _store_level(options: Options, level: Level) -> None:
 
 async def run(options: Options, results: Results, url: str) -> None:
     most = max(options.concurrency)
-    # The bench service's keyspace, and the running service's (its inbox consumer's).
+    # The bench service's keyspace, and the running service's (its inbox projection's).
     keyspaces = {options.keyspace, Settings().CASSANDRA_KEYSPACE}
     async with (
         api.session(options.auth_url, 8) as auth,
         api.session(url, most) as chat,
-        api.session(options.chat_url, 1) as running,
+        api.session(options.worker_url, 1) as running,
         write_meter(settings(options), keyspaces) as writes,
     ):
         users = await api.login_all(auth, [f"bench_send_{i}" for i in range(most + 1)])
@@ -113,10 +113,10 @@ async def run(options: Options, results: Results, url: str) -> None:
             meter = CpuMeter(options)
             await _api_level(chat, pairs, options.sends_per_level, level)
             level.api_cpu = meter.per_thousand(len(level.api_latencies))
-            # Off the clock: the inbox consumer's writes for these sends are theirs too.
+            # Off the clock: the inbox projection's writes for these sends are theirs too.
             sent = applied + len(level.api_latencies)
             if not await api.until_metric(running, INBOX_APPLIED, sent, INBOX_CATCH_UP_SECONDS):
-                results.notes.append(f"send: the inbox consumer lagged at {senders} senders")
+                results.notes.append(f"send: the inbox projection lagged at {senders} senders")
             level.api_writes = await writes.stop()
             await writes.start()
             meter = CpuMeter(options)

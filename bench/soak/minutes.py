@@ -1,4 +1,4 @@
-"""The soak minute by minute, as the service itself saw it: chat-service's resident memory,
+"""The soak minute by minute, as the service itself saw it: chat-api's resident memory,
 its own request-duration histogram for sends, and the CPU every component used, read at the
 start of the load and at the end of every minute.
 
@@ -96,7 +96,7 @@ def rows_of(samples: list[Sample]) -> list[Sample]:
 
 
 def report(results: Results, samples: list[Sample]) -> None:
-    """The minute-by-minute section, and chat-service's growth after its first minute (a
+    """The minute-by-minute section, and chat-api's growth after its first minute (a
     leak grows on; buffers and pools filling as the load starts do not)."""
     rows = []
     for n, (before, after) in enumerate(pairwise(rows_of(samples)), 1):
@@ -106,8 +106,8 @@ def report(results: Results, samples: list[Sample]) -> None:
         row = [str(n), fmt(sends), fmt(within), bound, fmt(mib.mib if mib else None)]
         rows.append(row + [fmt(c, 2) for c in cores(before, after)])
     results.section(
-        "Soak: minute by minute, as chat-service saw it",
-        "Sends chat-service answered in each minute of the load (by when they were answered), "
+        "Soak: minute by minute, as chat-api saw it",
+        "Sends chat-api answered in each minute of the load (by when they were answered), "
         "the share it answered within 100 ms and the histogram bucket holding its p99, both "
         "timed inside the service; its resident memory at the end of the minute; the CPU "
         "cores each busy component and the load generator used in the minute (of 2).\n\n"
@@ -124,10 +124,10 @@ def report(results: Results, samples: list[Sample]) -> None:
         return  # not running throughout, or restarted: no growth to speak of
     after_first = procs.growth_pct(process[1], process[-1]) or 0.0
     from_start = procs.growth_pct(process[0], process[-1]) or 0.0
-    results.figure("soak.memory.chat-service.growth_after_first_minute_pct", after_first)
+    results.figure("soak.memory.chat-api.growth_after_first_minute_pct", after_first)
     results.headline(
         Headline(
-            "Soak: chat-service memory growth after its first minute",
+            "Soak: chat-api memory growth after its first minute",
             after_first,
             "%",
             "from the start",

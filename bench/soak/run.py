@@ -110,13 +110,13 @@ def _report(
     best = f("soak.p99_best_minute_ms", min(m[3] for m in minutes))
     f("soak.tombstone_warnings", len(warnings))
     memory_table = _memory(results, *memory)
-    growth = results.figures.get("soak.memory.chat-service.growth_pct")
+    growth = results.figures.get("soak.memory.chat-api.growth_pct")
     what = f"Soak ({options.soak_seconds / 60:g} min at {offered:g} msg/s)"
     for row in (
         Headline(f"{what}: accepted rate", rate, "msg/s", "offered", offered, "= 1"),
         Headline(f"{what}: errors", n_errors, "", target="0"),
         Headline(f"{what}: p99, worst minute", worst, "ms", "best minute", best, "< 100 ms, flat"),
-        Headline(f"{what}: chat-service memory growth", growth, "%", target="< 10 %"),
+        Headline(f"{what}: chat-api memory growth", growth, "%", target="< 10 %"),
         Headline(f"{what}: Cassandra tombstone warnings", len(warnings), "", target="0"),
         Headline(f"{what}: messages not in Firestore exactly once", missing + duplicated, "",
                  "accepted", len(accepted), "0"),

@@ -9,6 +9,7 @@ from typing import Any
 
 from aiokafka import ConsumerRecord, TopicPartition
 from aiokafka.abc import ConsumerRebalanceListener
+from aiokafka.errors import KafkaError
 from aiokafka.structs import OffsetAndMetadata
 
 from chat_common.consume.ledger import Hold
@@ -29,9 +30,13 @@ class FakeConsumer:
         self.paused: set[TopicPartition] = set()
         self.listener: ConsumerRebalanceListener | None = None
         self._assigned = False
+        self.starts = 0
+        # Polls that raise, as a consumer whose coordination task died does.
+        self.failing_polls = 0
 
     async def start(self) -> None:
-        return None
+        self.starts += 1
+        self._assigned = False
 
     async def stop(self) -> None:
         return None
@@ -42,6 +47,9 @@ class FakeConsumer:
     async def getmany(
         self, timeout_ms: int, max_records: int
     ) -> dict[TopicPartition, list[ConsumerRecord]]:
+        if self.failing_polls:
+            self.failing_polls -= 1
+            raise KafkaError("Unexpected error during coordination")
         if not self._assigned and self.listener is not None:
             self._assigned = True
             self.fetch_at = {tp: self.committed.get(tp, 0) for tp in self.logs}

@@ -153,5 +153,15 @@ async def test_a_revoke_writes_and_commits_before_the_partitions_go() -> None:
     assert projection.written == [0, 1]
 
 
+async def test_a_consumer_that_fails_is_replaced_and_nothing_is_lost() -> None:
+    consumer = FakeConsumer({partition(): log("1", "2")})
+    consumer.failing_polls = 1
+    projection = FakeProjection()
+    async with running(consumer, projection, FakeDeadLetterSink()):
+        await wait_until(committed(consumer, 2), "commit after the restart", WAIT, 0.01)
+    assert consumer.starts == 2
+    assert projection.written == [0, 1]
+
+
 async def _true(value: bool) -> bool:
     return value

@@ -13,6 +13,8 @@ Failures, by what they mean:
 - a record that fails deterministically (`Poison` from decode, or any other error when it
   is applied alone) `max_failures` times in a row: parked on its topic's dead-letter topic
   (`dead_letters`) and passed, so its partition flows on.
+- a consumer that fails (`getmany` raises): written and committed as on a stop, then
+  replaced by a new one.
 On revocation and on stop the open groups are completed, written (bounded retries) and
 committed; what could not be written stays uncommitted for the next owner.
 """
@@ -136,6 +138,8 @@ class ConsumeLoop:
                     await self._finish(self.ledger.assigned, stopping=True)
                 self._consumer = None
                 await consumer.stop()
+            if not self._stopping.is_set():
+                await wait_or_stop(self._stopping, backoff.failed())
 
     async def _poll_until_stopped(self, consumer: AIOKafkaConsumer) -> None:
         while not self._stopping.is_set():
@@ -144,10 +148,11 @@ class ConsumeLoop:
                     timeout_ms=self._poll_timeout_ms(), max_records=self.max_records
                 )
             except KafkaError as exc:
-                # Kafka restarting, most likely: keep the state, try again shortly.
-                logger.warning("%s fetch failed, retrying: %r", self.group, exc)
-                await wait_or_stop(self._stopping, FIRST_RETRY_SECONDS)
-                continue
+                # aiokafka rides out a broker restart inside getmany; what it raises is a
+                # consumer that cannot go on (a dead coordination task, as aiokafka#1038
+                # leaves under uvloop, never recovers): start a new one.
+                logger.error("%s consumer failed (%r); starting a new one", self.group, exc)
+                return
             retry_after = 0.0
             async with self._lock:
                 for partition, records in batches.items():
