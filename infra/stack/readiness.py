@@ -57,3 +57,8 @@ async def http_ok(url: str) -> None:
     async with httpx.AsyncClient(timeout=3) as client:
         response = await client.get(url)
         response.raise_for_status()
+
+
+async def prometheus(port: int) -> None:
+    # /-/ready answers 200 once the rules are loaded and the TSDB is open.
+    await http_ok(f"http://127.0.0.1:{port}/-/ready")

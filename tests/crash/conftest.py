@@ -152,6 +152,15 @@ class Stack:
         await self.ready()
         return chat, acknowledged, last_ack
 
+    def kill(self, component: str) -> None:
+        """kill -9 `component` and wait until it is gone; `restart` brings it back."""
+        kill9(component)
+
+    async def restart(self) -> None:
+        """`make up` until all is ready again."""
+        await make_up()
+        await self.ready()
+
     async def history(self, chat: Chat) -> list[str]:
         """Every message id of the chat, walking pages back to its start."""
         ids: list[str] = []

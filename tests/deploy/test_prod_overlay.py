@@ -19,6 +19,8 @@ OPERATOR_KINDS = {
     "KafkaUser",
     "Cluster",
     "CassandraDatacenter",
+    "PrometheusRule",
+    "PodMonitor",
 }
 
 
@@ -83,6 +85,10 @@ TYPOS = [
         {"storage": "1Gi"},
     ),
     ("KafkaTopic", "user-events", [], "specs", {}),
+    ("PrometheusRule", "chat-backend-alerts", ["spec", "groups", 0], "interval_", "1m"),
+    ("PrometheusRule", "chat-backend-alerts", ["spec", "groups", 1, "rules", 0], "fro", "5m"),
+    ("PodMonitor", "chat-backend", ["spec", "podMetricsEndpoints", 0], "scrapeInterval", "30s"),
+    ("PodMonitor", "chat-backend", ["spec"], "podSelector", {}),
 ]
 
 
@@ -156,7 +162,13 @@ def test_chat_worker_never_outnumbers_the_partitions_it_reads(prod: Objects) -> 
 
 
 def test_production_runs_as_production(prod: Objects) -> None:
-    for config in prod["ConfigMap"].values():
+    settings = [
+        config
+        for config in prod["ConfigMap"].values()
+        if "grafana_dashboard" not in config["metadata"].get("labels", {})
+    ]
+    assert settings
+    for config in settings:
         assert config["data"]["ENVIRONMENT"] == "prod", config["metadata"]["name"]
     # No store of the dev overlay, and no emulator: the operators run the stores.
     assert "StatefulSet" not in prod

@@ -12,7 +12,7 @@ import jwt
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from cryptography.hazmat.primitives.serialization import load_pem_public_key
 
-from auth_validator.errors import InvalidToken, KeysUnavailable
+from auth_validator.errors import InvalidToken, KeysUnavailable, VerificationFailure
 
 logger = logging.getLogger(__name__)
 
@@ -95,7 +95,7 @@ class StaticKeyStore:
             return self._single
         if isinstance(kid, str) and kid in self._by_kid:
             return self._by_kid[kid]
-        raise InvalidToken("unknown signing key id")
+        raise InvalidToken("unknown signing key id", VerificationFailure.UNKNOWN_KEY)
 
     async def aclose(self) -> None:
         return None
@@ -125,7 +125,7 @@ class JwksKeyStore:
 
     async def key_for(self, kid: str | None) -> Ed25519PublicKey:
         if not isinstance(kid, str) or not kid:
-            raise InvalidToken("token header has no key id")
+            raise InvalidToken("token header has no key id", VerificationFailure.UNKNOWN_KEY)
         key = self._keys.get(kid)
         if key is not None and not self._stale():
             return key
@@ -138,7 +138,7 @@ class JwksKeyStore:
             return key
         if not self._keys:
             raise KeysUnavailable(f"no verification keys: {self._last_error or 'none published'}")
-        raise InvalidToken("unknown signing key id")
+        raise InvalidToken("unknown signing key id", VerificationFailure.UNKNOWN_KEY)
 
     def _stale(self) -> bool:
         return self._fetched_at is not None and self.clock() - self._fetched_at >= self.max_age

@@ -13,7 +13,7 @@ import httpx
 import jwt
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from auth_validator.errors import InvalidToken
+from auth_validator.errors import InvalidToken, KeysUnavailable, VerificationFailure
 from auth_validator.keys import (
     ALGORITHM,
     JwksKeyStore,
@@ -21,6 +21,7 @@ from auth_validator.keys import (
     StaticKeyStore,
     load_public_key_pem,
 )
+from auth_validator.metrics import VERIFICATION_FAILURES
 from auth_validator.principal import Principal
 from auth_validator.settings import ValidatorSettings
 from auth_validator.verified import VerifiedToken, VerifiedTokens
@@ -59,9 +60,9 @@ def _header_fields(segment: str) -> tuple[object, object]:
     try:
         header = json.loads(base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4)))
     except (binascii.Error, ValueError) as exc:
-        raise InvalidToken("malformed token") from exc
+        raise InvalidToken("malformed token", VerificationFailure.MALFORMED) from exc
     if not isinstance(header, dict):
-        raise InvalidToken("malformed token")
+        raise InvalidToken("malformed token", VerificationFailure.MALFORMED)
     return header.get("alg"), header.get("kid")
 
 
@@ -113,13 +114,21 @@ class TokenValidator:
         return len(self._verified) if self._verified is not None else 0
 
     async def verify(self, token: str) -> Principal:
-        """Return the token's principal; raise InvalidToken or KeysUnavailable."""
-        seen = self._verified.get(token) if self._verified is not None else None
-        if seen is not None:
-            principal = await self._still_trusted(token, seen)
-            if principal is not None:
-                return principal
-        return await self._verify_fully(token)
+        """Return the token's principal; raise InvalidToken or KeysUnavailable (each
+        counted in `auth_token_verification_failures_total` by reason)."""
+        try:
+            seen = self._verified.get(token) if self._verified is not None else None
+            if seen is not None:
+                principal = await self._still_trusted(token, seen)
+                if principal is not None:
+                    return principal
+            return await self._verify_fully(token)
+        except InvalidToken as exc:
+            VERIFICATION_FAILURES.labels(exc.reason.value).inc()
+            raise
+        except KeysUnavailable:
+            VERIFICATION_FAILURES.labels(VerificationFailure.KEYS_UNAVAILABLE.value).inc()
+            raise
 
     async def _still_trusted(self, token: str, seen: VerifiedToken) -> Principal | None:
         """The cached principal while the key that verified it is still the published one.
@@ -143,12 +152,14 @@ class TokenValidator:
     async def _verify_fully(self, token: str) -> Principal:
         algorithm, kid = self._header(token.partition(".")[0])
         if algorithm != ALGORITHM:
-            raise InvalidToken(f"algorithm {algorithm!r} is not accepted")
+            raise InvalidToken(
+                f"algorithm {algorithm!r} is not accepted", VerificationFailure.ALGORITHM
+            )
         key_id = kid if isinstance(kid, str) else None
         key = await self.keys.key_for(key_id)
         claims = self._decode(token, key)
         if claims.get("token_type") != ACCESS_TOKEN_TYPE:
-            raise InvalidToken("not an access token")
+            raise InvalidToken("not an access token", VerificationFailure.NOT_ACCESS_TOKEN)
         principal = _principal(claims)
         if self._verified is not None:
             # Only now, after every check passed: nothing a refusal produces is kept.
@@ -159,19 +170,25 @@ class TokenValidator:
         try:
             claims = decode_claims(token, key, self._settings, REQUIRED_CLAIMS)
         except jwt.ExpiredSignatureError as exc:
-            raise InvalidToken("token has expired") from exc
+            raise InvalidToken("token has expired", VerificationFailure.EXPIRED) from exc
         except jwt.ImmatureSignatureError as exc:
-            raise InvalidToken("token is not yet valid") from exc
+            raise InvalidToken("token is not yet valid", VerificationFailure.NOT_YET_VALID) from exc
         except jwt.InvalidAudienceError as exc:
-            raise InvalidToken("token is for another audience") from exc
+            raise InvalidToken(
+                "token is for another audience", VerificationFailure.AUDIENCE
+            ) from exc
         except jwt.InvalidIssuerError as exc:
-            raise InvalidToken("token is from an unknown issuer") from exc
+            raise InvalidToken(
+                "token is from an unknown issuer", VerificationFailure.ISSUER
+            ) from exc
         except jwt.InvalidSignatureError as exc:
-            raise InvalidToken("signature does not verify") from exc
+            raise InvalidToken("signature does not verify", VerificationFailure.SIGNATURE) from exc
         except jwt.MissingRequiredClaimError as exc:
-            raise InvalidToken(f"token lacks the {exc.claim!r} claim") from exc
+            raise InvalidToken(
+                f"token lacks the {exc.claim!r} claim", VerificationFailure.CLAIMS
+            ) from exc
         except jwt.PyJWTError as exc:
-            raise InvalidToken("malformed token") from exc
+            raise InvalidToken("malformed token", VerificationFailure.MALFORMED) from exc
         return claims
 
     async def aclose(self) -> None:
@@ -184,9 +201,9 @@ class TokenValidator:
 def _principal(claims: Mapping[str, Any]) -> Principal:
     username = claims.get("username")
     if not isinstance(username, str) or not username:
-        raise InvalidToken("token lacks the 'username' claim")
+        raise InvalidToken("token lacks the 'username' claim", VerificationFailure.CLAIMS)
     try:
         user_id = uuid.UUID(str(claims["sub"]))
     except ValueError as exc:
-        raise InvalidToken("token subject is not a user id") from exc
+        raise InvalidToken("token subject is not a user id", VerificationFailure.CLAIMS) from exc
     return Principal(id=user_id, username=username, expires_at=float(claims["exp"]))
