@@ -212,9 +212,5 @@ SERVICES = (
 )
 
 # What the local Prometheus scrapes: every service's /metrics, the job named as the
-# component. chat-worker comes from chat-service's split into chat-api and chat-worker;
-# until that is in SERVICES here, its target is listed on its own (and is down).
-SCRAPE_TARGETS = {
-    **{service.name: _local(service.name) for service in SERVICES},
-    "chat-worker": _local("chat-worker"),
-}
+# component.
+SCRAPE_TARGETS = {service.name: _local(service.name) for service in SERVICES}

@@ -20,3 +20,10 @@ OUTBOX_UNANNOUNCED_AGE = Gauge(
     "chat_outbox_unannounced_age_seconds",
     "Age of the oldest outbox entry the sweeper found not yet announced on Kafka (0: none).",
 )
+INBOX_DOCUMENTS_WRITTEN = Counter(
+    "chat_inbox_documents_written_total",
+    "Inbox and receipt documents chat-worker wrote to Firestore, by kind.",
+    ["kind"],
+)
+for _kind in ("inbox", "receipt"):
+    INBOX_DOCUMENTS_WRITTEN.labels(_kind)  # the series exist before the first write

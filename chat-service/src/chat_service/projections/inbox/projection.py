@@ -11,6 +11,7 @@ documents are rewritten whole from the same state.
 import asyncio
 import time
 import uuid
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -23,7 +24,7 @@ from chat_common.consume.projection import Item, Ledger, Poison
 from chat_common.contract.events import MalformedEvent, parse_chat_event
 from chat_service.domain.counting import ChatCounts, InboxEvent
 from chat_service.domain.errors import StoreUnavailable
-from chat_service.metrics import INBOX_EVENTS_APPLIED
+from chat_service.metrics import INBOX_DOCUMENTS_WRITTEN, INBOX_EVENTS_APPLIED
 from chat_service.projections.inbox.applying import ChatApplier, CountsLedger, Event
 from chat_service.projections.inbox.coalescing import Coalescer
 from chat_service.projections.inbox.documents import DocKey, document_write
@@ -95,12 +96,14 @@ class InboxProjection:
             return
         stamp = datetime.now(UTC)
         writes = []
+        kinds: Counter[str] = Counter()
         for key in due:
             chat_id = key[2] if key[0] == "inbox" else key[1]
             state = self._states.get(chat_id)
             write = document_write(key, state, stamp) if state is not None else None
             if write is not None:
                 writes.append(write)
+                kinds[key[0]] += 1
         for start in range(0, len(writes), _FIRESTORE_BATCH):
             batch = self.firestore.batch()
             for path, fields in writes[start : start + _FIRESTORE_BATCH]:
@@ -109,6 +112,8 @@ class InboxProjection:
         self._coalescer.written(due, now)
         ledger.written(self._holds.pop(key) for key in due if key in self._holds)
         self.documents_written += len(writes)
+        for kind, count in kinds.items():
+            INBOX_DOCUMENTS_WRITTEN.labels(kind).inc(count)
         self._coalescer.forget_written_before(now - _FORGET_WRITES_AFTER_SECONDS)
         if len(self._states) > _MAX_CACHED_CHATS and not self._coalescer.pending:
             self._states.clear()  # reloaded from Cassandra on their next event
