@@ -16,6 +16,7 @@ from chat_common.contract.events import (
     MessageDeleted,
     MessageEdited,
     UserDeleted,
+    UserSessionsRevoked,
     parse_chat_event,
     parse_user_event,
 )
@@ -152,6 +153,20 @@ def test_user_deleted_round_trips_on_its_own_topic() -> None:
         parse_chat_event(event.encode())
     with pytest.raises(MalformedEvent):
         parse_user_event(encoded(created()))
+
+
+def test_sessions_revoked_round_trips_beside_deletion() -> None:
+    event = UserSessionsRevoked(user_id=ALICE, revoked_at=LATER)
+    assert json.loads(event.encode()) == {
+        "v": 2,
+        "type": "user.sessions_revoked",
+        "user_id": str(ALICE),
+        "revoked_at": "2024-05-01T12:00:05.250Z",
+    }
+    assert parse_user_event(event.encode()) == event
+    assert event.key() == str(ALICE).encode()
+    with pytest.raises(MalformedEvent):
+        parse_user_event(b'{"v": 2, "type": "user.renamed", "user_id": "%s"}' % str(ALICE).encode())
 
 
 def test_unknown_extra_fields_are_ignored() -> None:

@@ -4,7 +4,8 @@ Topic `chat-messages`, key = chat id (one chat's events stay ordered in one part
 version 1 `{"v":1, id, chat_id, sender_id, text, sent_at}` and version 2 with a `type`
 (`message.created`, `message.edited`, `message.deleted`, `chat.read`, and `chat.created`, an
 addition to DESIGN.md's list: a chat was opened, so its inbox entries appear). Topic
-`user-events`, key = user id: `user.deleted`. Producers build a model and call `encode`;
+`user-events`, key = user id: `user.deleted` and `user.sessions_revoked` (logout-all).
+Producers build a model and call `encode`;
 consumers call `parse_chat_event` / `parse_user_event`, which accept exactly these shapes
 (ids are UUIDs, message ids version-1, times RFC 3339 UTC with milliseconds; unknown extra
 fields are ignored so that a newer producer's additions do not stop an older consumer).
@@ -199,6 +200,22 @@ class UserDeleted(_Event):
         return str(self.user_id).encode()
 
 
+class UserSessionsRevoked(_Event):
+    """`user.sessions_revoked` on `user-events`: the user logged out everywhere; tokens
+    issued before `revoked_at` are refused from then on (DESIGN.md "Sessions")."""
+
+    v: Literal[2] = 2
+    type: Literal["user.sessions_revoked"] = "user.sessions_revoked"
+    user_id: uuid.UUID
+    revoked_at: Instant
+
+    def key(self) -> bytes:
+        """Record key: the user id."""
+        return str(self.user_id).encode()
+
+
+UserEvent = UserDeleted | UserSessionsRevoked
+
 ChatEvent = (
     MessageCreatedV1 | MessageCreated | MessageEdited | MessageDeleted | ChatRead | ChatCreated
 )
@@ -256,6 +273,19 @@ def parse_chat_event(value: bytes | None) -> ChatEvent:
     return _parse(_CHAT_EVENT.validate_json, value)
 
 
-def parse_user_event(value: bytes | None) -> UserDeleted:
+_USER_EVENT: TypeAdapter[UserEvent] = TypeAdapter(
+    Annotated[
+        Annotated[UserDeleted, Tag("user.deleted")]
+        | Annotated[UserSessionsRevoked, Tag("user.sessions_revoked")],
+        Discriminator(
+            _version_and_type,
+            custom_error_type="unknown_event",
+            custom_error_message="not a known user event: v 2 with a known type",
+        ),
+    ]
+)
+
+
+def parse_user_event(value: bytes | None) -> UserEvent:
     """The event in a `user-events` record value, or MalformedEvent saying why not."""
-    return _parse(UserDeleted.model_validate_json, value)
+    return _parse(_USER_EVENT.validate_json, value)
