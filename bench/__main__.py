@@ -18,6 +18,7 @@ from bench import (
     realtime,
     send,
     tokens,
+    worker_paused,
 )
 from bench.options import Options, add_arguments, from_arguments
 from bench.progress import console
@@ -26,8 +27,8 @@ from bench.soak import run as soak
 
 # Firestore delays before the send and history parts: those leave the aggregator and the
 # inbox consumers minutes of their messages to work through, which the delays would measure.
-PARTS = ("tokens", "firestore", "send", "history", "aggregator", "soak")
-PRIVATE = {"send", "history"}  # parts that run on the bench's own chat-service
+PARTS = ("tokens", "firestore", "send", "worker", "history", "aggregator", "soak")
+PRIVATE = {"send", "worker", "history"}  # parts that run on the bench's own chat-service
 SOAK_ALSO = {"auth_url", "chat_url", "firestore", "firestore_project", "state", "out", "compare"}
 
 
@@ -75,6 +76,7 @@ async def run(options: Options) -> int:
         parts: dict[str, Callable[[], Awaitable[None]]] = {
             "tokens": lambda: tokens.run(options, results),
             "send": lambda: send.run(options, results, url),
+            "worker": lambda: worker_paused.run(options, results, url),
             "history": lambda: history.run(options, results, url),
             "firestore": lambda: _firestore(options, results),
             "aggregator": lambda: aggregator_rate.run(options, results),

@@ -17,7 +17,8 @@ HEADLINE_KEYS = {
     "firestore.chatty.delay_p95_ms", "aggregator.rate_per_s", "aggregator.baseline_rate_per_s",
     "auth.verify.new_token_us", "auth.verify.seen_token_us", "auth.verify.bare_us", "soak.errors",
     "soak.p99_worst_minute_ms", "soak.tombstone_warnings", "soak.firestore_missing",
-    "soak.firestore_duplicated", "soak.memory.chat-api.growth_pct",
+    "soak.firestore_duplicated", "soak.memory.chat-api.growth_pct", "worker.running.p99_ms",
+    "worker.paused.p99_ms", "worker.paused_p99_ratio", "worker.catch_up_s",
 }  # fmt: skip
 CHARTS = {
     "send_latency_cdf.png", "send_throughput.png", "firestore_docs_per_message.png",
