@@ -9,7 +9,8 @@ PACKAGES := common auth-validator auth-service chat-service aggregator cli
 PRESENT := $(foreach p,$(PACKAGES),$(if $(wildcard $(p)/pyproject.toml),$(p)))
 STAMP := $(VENV)/.installed
 
-.PHONY: up down status clean test unit lint venv constraints demo bench
+.PHONY: up down status clean test unit lint venv constraints demo bench \
+	cqlsh psql kafka-topics kafka-console-consumer
 
 up: $(STAMP)
 	@$(PY) -m infra.stack up
@@ -27,11 +28,12 @@ clean: down
 venv: $(STAMP)
 
 # Reinstall when constraints or any package's metadata change.
-$(STAMP): constraints.txt tests/requirements.txt bench/requirements.txt $(foreach p,$(PRESENT),$(p)/pyproject.toml)
+$(STAMP): constraints.txt tests/requirements.txt bench/requirements.txt infra/tools/requirements.txt $(foreach p,$(PRESENT),$(p)/pyproject.toml)
 	@test -x $(PY) || { echo "Creating $(VENV) with $(PYTHON)"; $(PYTHON) -m venv $(VENV); }
 	@echo "Installing Python packages: $(PRESENT)"
 	@$(PY) -m pip install -q --upgrade pip -c constraints.txt 2>/dev/null || true
 	@$(PY) -m pip install -q -c constraints.txt -r tests/requirements.txt -r bench/requirements.txt \
+	  -r infra/tools/requirements.txt \
 	  $(foreach p,$(PRESENT),-e ./$(p)[dev])
 	@touch $@
 
@@ -49,6 +51,15 @@ bench: up
 demo: up
 	@$(PY) -m chat_cli.demo
 
+# The stores' own tools on the running stack (docs/stores.md): `make cqlsh`, `make psql`,
+# `make kafka-topics ARGS=--list`, `make kafka-console-consumer TOPIC=chat-messages`.
+cqlsh psql kafka-topics: $(STAMP)
+	@$(PY) -m infra.stack.store_tools $@ $(ARGS)
+
+kafka-console-consumer: $(STAMP)
+	@test -n "$(TOPIC)" || { echo "usage: make kafka-console-consumer TOPIC=<topic> [ARGS=...]"; exit 2; }
+	@$(PY) -m infra.stack.store_tools $@ --topic $(TOPIC) $(ARGS)
+
 # Every package's tests, then the cross-service tests; all run, any failure fails the target.
 test: up lint
 	@bash infra/tools/install-chromium.sh
@@ -61,7 +72,7 @@ unit: $(STAMP)
 # Re-pin every dependency from a fresh virtualenv (after editing a pyproject).
 constraints:
 	@rm -rf /tmp/chat-constraints-venv && $(PYTHON) -m venv /tmp/chat-constraints-venv
-	@/tmp/chat-constraints-venv/bin/pip install -q -r tests/requirements.txt -r bench/requirements.txt $(foreach p,$(PRESENT),./$(p)[dev])
+	@/tmp/chat-constraints-venv/bin/pip install -q -r tests/requirements.txt -r bench/requirements.txt -r infra/tools/requirements.txt $(foreach p,$(PRESENT),./$(p)[dev])
 	@{ head -n 2 constraints.txt; /tmp/chat-constraints-venv/bin/pip freeze --exclude-editable \
 	  | grep -v -E '^(chat-common|auth-validator|auth-service|chat-service|aggregator|chat-cli)[= ]'; } > constraints.new
 	@mv constraints.new constraints.txt && echo "constraints.txt updated"

@@ -1,0 +1,51 @@
+"""The stores' own command-line tools, connected to the local stack: `make cqlsh`,
+`make psql`, `make kafka-topics ARGS=...`, `make kafka-console-consumer TOPIC=...`.
+
+Each tool gets its address (and, where the store asks for one, its credentials) from the
+same settings `make up` gives the services, so it reaches exactly what they reach.
+"""
+
+import os
+import shutil
+import sys
+from collections.abc import Sequence
+from urllib.parse import urlsplit
+
+from infra.stack.components import PORTS, SERVICE_ENV
+from infra.stack.paths import REPO, VENV_BIN, state_dir
+
+KAFKA_TOOLS = {
+    "kafka-topics": "org.apache.kafka.tools.TopicCommand",
+    "kafka-console-consumer": "org.apache.kafka.tools.consumer.ConsoleConsumer",
+}
+
+
+def command(tool: str, args: Sequence[str]) -> tuple[list[str], dict[str, str]]:
+    """The argv and extra environment that run `tool` against the local stack."""
+    if tool == "cqlsh":
+        keyspace = SERVICE_ENV.get("CASSANDRA_KEYSPACE", "chat")
+        argv = [str(VENV_BIN / "cqlsh"), "-k", keyspace, "127.0.0.1", str(PORTS["cassandra"])]
+        return [*argv, *args], {}
+    if tool == "psql":
+        url = urlsplit(SERVICE_ENV["DATABASE_URL"])
+        psql = shutil.which("psql") or "psql"
+        user, database = url.username or "postgres", url.path.lstrip("/")
+        argv = [psql, "-h", "127.0.0.1", "-p", str(PORTS["postgres"]), "-U", user, database]
+        return [*argv, *args], {}
+    if tool in KAFKA_TOOLS:
+        script = str(REPO / "infra" / "kafka" / "tool.sh")
+        bootstrap = f"127.0.0.1:{PORTS['kafka']}"
+        argv = ["bash", script, KAFKA_TOOLS[tool], "--bootstrap-server", bootstrap, *args]
+        return argv, {"STATE_DIR": str(state_dir("kafka"))}
+    raise SystemExit(f"unknown tool {tool!r}; one of cqlsh, psql, {', '.join(KAFKA_TOOLS)}")
+
+
+def main(argv: Sequence[str]) -> None:
+    if not argv:
+        raise SystemExit("usage: python -m infra.stack.store_tools TOOL [ARGS...]")
+    args, env = command(argv[0], argv[1:])
+    os.execvpe(args[0], args, {**os.environ, **env})
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
