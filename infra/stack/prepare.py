@@ -1,6 +1,12 @@
 """What the servers need before the services use them: topics and the keyspace."""
 
-TOPICS = {"chat-messages": 6, "chat-messages-dlq": 1, "user-events": 3, "user-events-dlq": 1}
+TOPICS = {
+    "chat-messages": 6,
+    "chat-messages-dlq": 1,
+    "user-events": 3,
+    "user-events-dlq": 1,
+    "moderation": 3,
+}
 
 
 async def kafka_topics() -> None:
