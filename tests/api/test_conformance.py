@@ -134,6 +134,13 @@ include-method = "GET"
 # `time` and `after` together are refused (422) by the contract; OpenAPI cannot say that
 # two query parameters exclude each other.
 checks.positive_data_acceptance.expected-statuses = ["2xx", "401", "404", "422", "429", "5xx"]
+
+[[operations]]
+include-path-regex = "^/blocks/"
+# Blocking oneself is refused (422) by the contract, and the caller's own id is
+# schema-valid; a real peer, so that blocks are made and lifted, not only refused (404).
+parameters = {{ "path.user_id" = "{peer_id}" }}
+checks.positive_data_acceptance.expected-statuses = ["2xx", "401", "404", "422", "429", "5xx"]
 """
 
 # Links the stateful phase must follow: all of auth's; of chat's, the three from an

@@ -19,6 +19,7 @@ EXPECTED_ACLS = {
     "chat-api": {
         ("topic", "KAFKA_TOPIC", "Write"),
         ("topic", "USER_EVENTS_TOPIC", "Read"),
+        ("topic", "MODERATION_TOPIC", "Write"),
     },
     "chat-worker": {
         ("topic", "KAFKA_TOPIC", "Read"),
@@ -139,6 +140,7 @@ def test_topics_are_the_ones_the_services_use(prod: Objects) -> None:
         chat["KAFKA_TOPIC"],
         chat["KAFKA_DLQ_TOPIC"],
         chat["USER_EVENTS_DLQ_TOPIC"],
+        chat["MODERATION_TOPIC"],
         aggregator["KAFKA_TOPIC"],
         aggregator["KAFKA_DLQ_TOPIC"],
     }

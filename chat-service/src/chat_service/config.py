@@ -76,6 +76,14 @@ class Settings(ServiceSettings, ValidatorSettings, CassandraAccessSettings, Kafk
     # replica, so with N pods a user can reach N times it. 429 with Retry-After beyond.
     SEND_RATE_PER_SECOND: float = Field(default=10.0, gt=0)
     SEND_RATE_BURST: int = Field(default=20, ge=1)
+    # Blocks and reports (DESIGN.md "Safety"). A replica trusts what it read of a block for
+    # at most BLOCK_CACHE_SECONDS, so a block made on any replica holds on all within it.
+    # Reports go to MODERATION_TOPIC, at most REPORT_RATE_PER_SECOND per user (a bucket
+    # of REPORT_RATE_BURST per replica, as sends).
+    BLOCK_CACHE_SECONDS: float = Field(default=1.0, ge=0, le=5)
+    MODERATION_TOPIC: str = "moderation"
+    REPORT_RATE_PER_SECOND: float = Field(default=0.2, gt=0)
+    REPORT_RATE_BURST: int = Field(default=5, ge=1)
     # Each SSE stream holds a Firestore listener (a thread and a gRPC stream): caps per
     # user and per pod (429 beyond), and how many listener callbacks a stream may queue
     # for a slow client before it is ended (the client resumes from its Last-Event-ID).

@@ -12,6 +12,7 @@ from chat_service.config import Settings
 from chat_service.domain.changes import MessageChanges
 from chat_service.outbox.fast_path import FastPath
 from chat_service.outbox.publisher import EventPublisher, KafkaUnavailable
+from chat_service.store.blocks import BLOCK_STATEMENTS, BlockRepository
 from chat_service.store.cassandra import CassandraStore
 from chat_service.store.changes import CHANGE_STATEMENTS, ChangeRepository
 from chat_service.store.chats import STATEMENTS, ChatRepository
@@ -39,6 +40,7 @@ class Core:
     chats: ChatRepository
     changes: ChangeRepository
     counts: CountsStore
+    blocks: BlockRepository
     publisher: EventPublisher
     fast_path: FastPath
     message_changes: MessageChanges
@@ -53,7 +55,7 @@ async def open_core(settings: Settings) -> AsyncIterator[Core]:
             settings.cassandra_contact_points,
             settings.CASSANDRA_PORT,
             settings.CASSANDRA_KEYSPACE,
-            {**STATEMENTS, **CHANGE_STATEMENTS, **COUNTS_STATEMENTS},
+            {**STATEMENTS, **CHANGE_STATEMENTS, **COUNTS_STATEMENTS, **BLOCK_STATEMENTS},
             connect_timeout=settings.CASSANDRA_CONNECT_TIMEOUT_SECONDS,
             request_timeout=settings.CASSANDRA_REQUEST_TIMEOUT_SECONDS,
             access=settings,
@@ -79,6 +81,7 @@ async def open_core(settings: Settings) -> AsyncIterator[Core]:
                     chats=chats,
                     changes=changes,
                     counts=CountsStore(store),
+                    blocks=BlockRepository(store),
                     publisher=publisher,
                     fast_path=fast_path,
                     message_changes=MessageChanges(chats, changes, fast_path.notify),

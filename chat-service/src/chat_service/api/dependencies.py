@@ -18,12 +18,14 @@ from auth_validator.fastapi import CurrentPrincipal
 from chat_common.contract.times import TIME_UUID_PATTERN, is_time_uuid
 from chat_common.service_app import request_state, state_dependency
 from chat_service.api.send_rate import SendRateLimiter, retry_after_header
+from chat_service.domain.blocks import Blocks
 from chat_service.domain.changes import MessageChanges
 from chat_service.domain.chat_list import ChatList
 from chat_service.domain.chats import ChatService
-from chat_service.domain.errors import SendRateExceeded
+from chat_service.domain.errors import ReportRateExceeded, SendRateExceeded
 from chat_service.domain.model import Chat
 from chat_service.domain.read_marks import ReadMarks
+from chat_service.domain.reports import Reports
 
 ChatServiceDep = Annotated[ChatService, Depends(state_dependency("chat_service", ChatService))]
 MessageChangesDep = Annotated[
@@ -31,6 +33,8 @@ MessageChangesDep = Annotated[
 ]
 ChatListDep = Annotated[ChatList, Depends(state_dependency("chat_list", ChatList))]
 ReadMarksDep = Annotated[ReadMarks, Depends(state_dependency("read_marks", ReadMarks))]
+BlocksDep = Annotated[Blocks, Depends(state_dependency("blocks", Blocks))]
+ReportsDep = Annotated[Reports, Depends(state_dependency("reports", Reports))]
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +65,20 @@ async def sending_member(
 
 ChatMember = Annotated[Member, Depends(chat_member)]
 SendingMember = Annotated[Member, Depends(sending_member)]
+
+
+async def reporting_member(
+    chat_id: uuid.UUID, principal: CurrentPrincipal, request: Request
+) -> Member:
+    """`chat_member` for a report: first 429 with Retry-After past the caller's report
+    rate, so that a refused report costs no store query."""
+    wait = request_state(request, "report_rate", SendRateLimiter).take(principal.id)
+    if wait > 0:
+        raise ReportRateExceeded(retry_after_header(wait))
+    return await chat_member(chat_id, principal, request)
+
+
+ReportingMember = Annotated[Member, Depends(reporting_member)]
 
 
 async def valid_page_time(
@@ -129,6 +147,9 @@ def time_and_after_conflict() -> RequestValidationError:
 PageQuantity = Annotated[int, Query(ge=1, le=100, description="Messages per page.")]
 
 __all__ = [
+    "BlocksDep",
+    "ReportingMember",
+    "ReportsDep",
     "ChatListDep",
     "ChatMember",
     "ChatServiceDep",

@@ -21,9 +21,11 @@ from chat_service.api.stream_slots import StreamSlots
 from chat_service.api.users import UserDirectory
 from chat_service.config import Settings
 from chat_service.core import Core, open_core
+from chat_service.domain.blocks import Blocks
 from chat_service.domain.chat_list import ChatList
 from chat_service.domain.chats import ChatService
 from chat_service.domain.read_marks import ReadMarks
+from chat_service.domain.reports import Reports
 
 # Threads that open SSE listeners (each open is a short blocking gRPC call).
 _LISTENER_OPEN_THREADS = 8
@@ -71,6 +73,11 @@ def _serve(app: FastAPI, settings: Settings, core: Core, users: UserDirectory) -
     app.state.message_changes = core.message_changes
     app.state.read_marks = ReadMarks(core.chats, core.counts, core.fast_path.notify)
     app.state.chat_list = ChatList(core.chats, core.counts)
+    app.state.blocks = Blocks(core.blocks, users, max_age=settings.BLOCK_CACHE_SECONDS)
+    app.state.reports = Reports(core.changes, core.publisher.send_one, settings.MODERATION_TOPIC)
+    app.state.report_rate = SendRateLimiter(
+        settings.REPORT_RATE_PER_SECOND, settings.REPORT_RATE_BURST
+    )
 
 
 def readiness_checks(app: FastAPI) -> Mapping[str, ReadinessCheck]:

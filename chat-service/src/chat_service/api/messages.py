@@ -7,6 +7,7 @@ from fastapi import APIRouter, Response, status
 from chat_common.error_model import error_responses
 from chat_common.openapi_links import link
 from chat_service.api.dependencies import (
+    BlocksDep,
     ChatMember,
     ChatServiceDep,
     MessageChangesDep,
@@ -31,6 +32,7 @@ _ERRORS = error_responses(
     (503, "Cassandra or the auth service is unavailable"),
 )
 _NOT_A_MEMBER = (404, "No such chat, or not a member")
+_BLOCKED = (403, "The other member blocked you (`blocked`)")
 _TOO_FAST = (429, "Sending too fast (Retry-After says when to retry)")
 _CHANGE_ERRORS = error_responses(
     (401, "Missing or invalid bearer token"),
@@ -55,14 +57,15 @@ _MESSAGE_LINKS = {
     status_code=status.HTTP_201_CREATED,
     responses={
         **_ERRORS,
-        **error_responses(_NOT_A_MEMBER, _TOO_FAST),
+        **error_responses(_BLOCKED, _NOT_A_MEMBER, _TOO_FAST),
         201: {"description": "The message as stored", "links": _MESSAGE_LINKS},
     },
 )
 async def send_message(
-    body: MessageCreate, member: SendingMember, service: ChatServiceDep
+    body: MessageCreate, member: SendingMember, service: ChatServiceDep, blocks: BlocksDep
 ) -> MessagePublic:
     """Send a message; a repeated `client_message_id` returns the first message."""
+    await blocks.check_send(member.chat, member.user_id)
     message = await service.send_message(
         member.chat, member.user_id, body.text, body.client_message_id
     )

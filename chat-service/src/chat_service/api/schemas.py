@@ -6,6 +6,7 @@ from typing import Annotated, Self
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from chat_common.contract.documents import LastMessage
+from chat_common.contract.moderation import REASON_MAX_CHARS
 from chat_common.contract.times import Instant, TimeUUID
 from chat_common.text import RawMaxLength, SafeText
 
@@ -124,3 +125,34 @@ class MessagePage(BaseModel):
 
     items: list[MessagePublic]
     next_time: uuid.UUID | None
+
+
+# A report's reason: the same rules as a message's text, shorter (a type alias each, as
+# mypy needs them spelled out).
+ReportReason = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=REASON_MAX_CHARS),
+    RawMaxLength(REASON_MAX_CHARS),
+    SafeText,
+]
+
+
+class ReportCreate(BaseModel):
+    """`POST /chat/{chat_id}/messages/{message_id}/report`: why the message is reported."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    reason: ReportReason
+
+
+class BlockPublic(BaseModel):
+    """A user the caller blocked."""
+
+    user_id: uuid.UUID
+    blocked_at: Instant
+
+
+class BlockList(BaseModel):
+    """`GET /blocks`: everyone the caller blocked (at most 1,000)."""
+
+    items: list[BlockPublic]

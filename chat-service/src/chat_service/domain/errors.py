@@ -91,3 +91,31 @@ class SendRateExceeded(RateLimited, ChatServiceError):
     """The caller sends faster than their per-user rate."""
 
     detail = "sending too fast"
+
+
+class Blocked(ChatServiceError):
+    """The other member of the direct chat blocked the sender."""
+
+    status_code = status.HTTP_403_FORBIDDEN
+    detail = "blocked"
+
+
+class BlockSelf(ChatServiceError):
+    """Nobody blocks themselves."""
+
+    status_code = status.HTTP_422_UNPROCESSABLE_CONTENT
+    detail = "cannot block yourself"
+
+
+class ReportRateExceeded(RateLimited, ChatServiceError):
+    """The caller reports faster than their per-user rate."""
+
+    detail = "reporting too fast"
+
+
+class ModerationUnavailable(ChatServiceError):
+    """Kafka did not take the report: nothing was accepted."""
+
+    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+    detail = "moderation queue unavailable"
+    headers = {"Retry-After": "5"}

@@ -29,6 +29,14 @@ class Chat:
 
 
 @dataclass(frozen=True, slots=True)
+class Block:
+    """A user the caller blocked, and when."""
+
+    user_id: uuid.UUID
+    blocked_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
 class ChatActivity:
     """A chat seen from one member's list, with its latest message time."""
 

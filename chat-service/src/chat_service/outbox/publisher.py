@@ -121,6 +121,19 @@ class EventPublisher:
             await self._discard()
         return outcomes
 
+    async def send_one(self, topic: str, value: bytes, key: bytes) -> None:
+        """One record outside the outbox (a report), acknowledged by all in-sync replicas
+        within the request timeout, or KafkaUnavailable: the caller then accepts nothing."""
+        producer = self._producer
+        if producer is None or _sender_dead(producer):
+            raise KafkaUnavailable("producer not started or its sender died")
+        try:
+            await asyncio.wait_for(
+                producer.send_and_wait(topic, value, key=key), self._request_timeout_ms / 1000
+            )
+        except Exception as exc:  # aiokafka raises several types for "not acknowledged"
+            raise KafkaUnavailable(f"Kafka did not acknowledge: {exc!r}") from exc
+
     async def check(self) -> None:
         """Readiness: raise unless the producer runs and a broker answers a metadata request."""
         producer = self._producer

@@ -106,6 +106,16 @@ TABLES: tuple[str, ...] = (
       AND compaction = {{'class': 'TimeWindowCompactionStrategy',
                         'compaction_window_unit': 'HOURS', 'compaction_window_size': 1}}
     """,
+    # Blocks (DESIGN.md "Safety"): one partition per blocker, so a send's check is one row
+    # read and `GET /blocks` one partition.
+    """
+    CREATE TABLE IF NOT EXISTS user_block (
+        blocker_id uuid,
+        blocked_id uuid,
+        blocked_at timestamp,
+        PRIMARY KEY ((blocker_id), blocked_id)
+    )
+    """,
     # Per outbox shard: every row whose entry time is at or before `swept_to` was announced.
     """
     CREATE TABLE IF NOT EXISTS outbox_watermark (
