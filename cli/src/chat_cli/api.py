@@ -285,3 +285,24 @@ class ChatApi:
             params["time"] = before
         response = self._in_chat(chat_id, "GET", "", 200, "reading history", params=params)
         return MessagePage.model_validate(response.json())
+
+    # -- safety ----------------------------------------------------------------------
+
+    def block(self, user_id: str, *, blocked: bool = True) -> None:
+        """Block (or unblock) a user: their sends into your chat are refused."""
+        method = "PUT" if blocked else "DELETE"
+        response = self._authed("chat-service", method, f"/blocks/{user_id}")
+        if response.status_code != 204:
+            raise self._fail(response, "blocking" if blocked else "unblocking")
+
+    def blocks(self) -> list[str]:
+        """The ids of the users you blocked."""
+        response = self._authed("chat-service", "GET", "/blocks")
+        if response.status_code != 200:
+            raise self._fail(response, "listing blocks")
+        return [str(item["user_id"]) for item in response.json()["items"]]
+
+    def report(self, chat_id: str, message_id: str, reason: str) -> None:
+        """Report a message of a chat of yours to the moderators."""
+        path = f"/messages/{message_id}/report"
+        self._in_chat(chat_id, "POST", path, 202, "reporting", json={"reason": reason})

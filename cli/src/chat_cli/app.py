@@ -11,6 +11,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
+from chat_cli import safety
 from chat_cli.api import ChatApi
 from chat_cli.config import get_settings
 from chat_cli.errors import CliError
@@ -275,6 +276,10 @@ def watch(
             if count is None or printed < count:
                 # Stopping on the timeout: what is held has arrived, so print it too.
                 show(timeline.flush()[: None if count is None else count - printed])
+
+
+for command in (safety.block, safety.unblock, safety.blocks, safety.report):
+    app.command()(command)
 
 
 def main() -> None:

@@ -172,3 +172,24 @@ def test_chats_shows_unread_counts_and_watch_marks_them_read(pair: Pair) -> None
     assert unread_of(bob("chats").out, a_name) == 0
     assert alice("send", b_name, "four").code == 0
     listing_with(bob, a_name, 1)
+
+
+def test_block_report_and_unblock(pair: Pair) -> None:
+    alice, bob, a_name, b_name = pair.alice, pair.bob, pair.a_name, pair.b_name
+    sent = bob("send", a_name, "rude words")
+    assert sent.code == 0, sent.err
+    message_id = re.search(rf"sent ({UUID})", sent.out)
+    assert message_id, sent.out
+
+    reported = alice("report", b_name, message_id.group(1), "rude")
+    assert reported.code == 0 and "reported" in reported.out, reported.err
+
+    assert alice("block", b_name).code == 0
+    assert alice("blocks").out.split() == [b_name]
+    refused = bob("send", a_name, "hello?")
+    assert refused.code == 1 and "blocked" in refused.err
+    assert alice("send", b_name, "one-way").code == 0
+
+    assert alice("unblock", b_name).code == 0
+    assert alice("blocks").out.strip() == ""
+    assert bob("send", a_name, "sorry").code == 0
