@@ -243,3 +243,28 @@ async def test_an_edit_and_a_delete_are_seen_live_by_the_other_person(
         assert relogin.status_code == 401
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
         await bob_page.screenshot(path=str(ARTIFACTS / "e2e-web-edit-delete-bob.png"))
+
+
+async def test_a_block_from_the_chat_refuses_the_other_persons_messages(
+    browser: Browser, urls: Any, two_in_a_chat: TwoInAChat
+) -> None:
+    alice, bob, _ = two_in_a_chat
+    async with both_in_the_chat(browser, urls.chat, alice, bob) as (alice_page, bob_page):
+        await expect(alice_page.locator("#block")).to_have_text("Block")
+        await alice_page.click("#block")
+        await expect(alice_page.locator("#block")).to_have_text("Unblock")
+        await bob_page.fill("#text", "let me in")
+        await bob_page.click("#send")
+        await expect(bob_page.locator("#error")).to_have_text("blocked (HTTP 403)")
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        await alice_page.screenshot(path=str(ARTIFACTS / "e2e-web-block-alice.png"))
+        await alice_page.click("#block")
+        await expect(alice_page.locator("#block")).to_have_text("Block")
+        back = f"back {uuid.uuid4().hex[:6]}"
+        await bob_page.fill("#text", back)
+        await bob_page.click("#send")
+        arrived = alice_page.locator("#messages .msg .text", has_text=back)
+        await expect(arrived).to_have_count(1, timeout=20_000)
+        await expect(
+            alice_page.locator("#messages .msg .text", has_text="let me in")
+        ).to_have_count(0)
