@@ -58,7 +58,8 @@ async def _load(
         started = time.perf_counter()
         await asyncio.gather(*(sender() for _ in range(senders)))
         if side is not None:
-            side.sends, side.seconds = sends, time.perf_counter() - started
+            side.sends += sends
+            side.seconds += time.perf_counter() - started
 
 
 async def _counts(worker: aiohttp.ClientSession, aggregator: aiohttp.ClientSession) -> float:
@@ -82,10 +83,10 @@ async def _measure(
 ) -> None:
     """Run `work` (one side's load) on a settled Cassandra, then wait for the consumers."""
     writes = meters.writes
-    side.settle_seconds, side.still_compacting = await until_settled(
-        writes.session, options.settle_seconds
-    )
-    before = await _counts(*consumers) if consumers else 0.0
+    settle, still = await until_settled(writes.session, options.settle_seconds)
+    side.still_compacting += still
+    before, sent = (await _counts(*consumers) if consumers else 0.0), side.sends
+    catch_up = math.nan
     await writes.start()
     meters.cpu.start()
     with CompactionWatch(writes.session) as watch, no_full_collections():
@@ -93,15 +94,14 @@ async def _measure(
         if consumers:
             ended = time.perf_counter()
             deadline = ended + CATCH_UP_SECONDS
-            while await _counts(*consumers) < before + side.sends:
+            while await _counts(*consumers) < before + side.sends - sent:
                 if time.perf_counter() > deadline:
                     break
                 await asyncio.sleep(0.1)  # polling counters: the services push nothing
             else:
-                side.catch_up_seconds = time.perf_counter() - ended
-    side.cpu = meters.cpu.stop()
-    side.writes = await writes.stop()
-    side.compacting_reads = watch.busy
+                catch_up = time.perf_counter() - ended
+    side.add_round(meters.cpu.stop(), await writes.stop(), settle, catch_up)
+    side.compacting_reads += watch.busy
 
 
 async def run(options: Options, results: Results, served: Served, log: Path) -> None:
@@ -150,14 +150,22 @@ async def _sides(
             progress.add_task(f"chat API, minimal endpoint, raw inserts: {sends} sends each")
             for url in (minimal_url, api_url):
                 await _load(url, pairs, WARM_UP_SENDS, senders, None)
-            await _measure(options, bare, meters, _load(minimal_url, pairs, sends, senders, bare))
-            await _measure(
-                options,
-                chat_api,
-                meters,
-                _load(api_url, pairs, sends, senders, chat_api),
-                (worker, aggregator),
-            )
+            # Rounds, the first side alternating: a machine whose other load comes and goes
+            # weighs on both sides alike.
+            rounds = options.endpoint_rounds
+            for n in range(rounds):
+                share = sends // rounds + (sends % rounds if n == rounds - 1 else 0)
+
+                async def api_round(share: int = share) -> None:
+                    load = _load(api_url, pairs, share, senders, chat_api)
+                    await _measure(options, chat_api, meters, load, (worker, aggregator))
+
+                async def bare_round(share: int = share) -> None:
+                    load = _load(minimal_url, pairs, share, senders, bare)
+                    await _measure(options, bare, meters, load)
+
+                for one in (bare_round, api_round) if n % 2 == 0 else (api_round, bare_round):
+                    await one()
             await _measure(options, raw, meters, _raw(meters, config, raw, sends, senders))
     return [chat_api, bare, raw]
 
@@ -226,8 +234,11 @@ def _report(options: Options, results: Results, sides: list[Side]) -> None:
         "Chat API beside a minimal endpoint",
         f"{options.endpoint_sends} sends per side by {n} closed-loop senders, send n going to "
         f"pair n mod {options.endpoint_pairs} (each user stays under the send limit), after "
-        f"{WARM_UP_SENDS} warm-up sends each. The chat API is the bench's own chat-api "
-        "(`make up`'s settings, its own keyspace); the minimal endpoint (`bench/minimal_app.py`) "
+        f"{WARM_UP_SENDS} warm-up sends each, in {options.endpoint_rounds} round(s) with the "
+        "side that goes first alternating (rates over the time under load, CPU over the "
+        "rounds' windows, the longest wait and catch-up shown). The chat API is the bench's "
+        "own chat-api (`make up`'s settings, its own keyspace); the minimal endpoint "
+        "(`bench/minimal_app.py`) "
         "runs under the same uvicorn command: FastAPI, a pydantic body `{text}`, one prepared "
         "insert into a table shaped like `message` through the driver's async call, no auth, "
         "no middleware. Raw driver inserts: the same number of closed-loop writers, the "

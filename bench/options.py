@@ -32,6 +32,7 @@ class Options:
     # senders spread these sends over these pairs; then the lone message's sends.
     endpoint_sends: int = 3_000
     endpoint_pairs: int = 100
+    endpoint_rounds: int = 3  # each side's sends in this many rounds, alternating sides
     lone_messages: int = 32
     settle_seconds: float = 300.0  # the longest wait for Cassandra's compactions to end
     auth_url: str = os.environ.get("BENCH_AUTH_URL", "http://127.0.0.1:8001")
@@ -69,6 +70,7 @@ QUICK: dict[str, Any] = {
     "soak_pairs": 4,
     "endpoint_sends": 300,
     "endpoint_pairs": 10,
+    "endpoint_rounds": 1,
     "lone_messages": 4,
     "settle_seconds": 60.0,
 }

@@ -5,6 +5,7 @@ import asyncio
 import gc
 import json
 import math
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -198,3 +199,13 @@ def test_quick_sizes_the_endpoint_part_down() -> None:
     quick = _options("--quick")
     assert (quick.endpoint_sends, quick.endpoint_pairs) == (300, 10)
     assert _options().endpoint_sends == 3_000 and _options().endpoint_pairs == 100
+
+
+def test_rounds_add_up_and_keep_the_longest_waits() -> None:
+    side = Side("chat API")
+    side.add_round({"chat-api": 1.0}, Counter({"ks.message": 10}), 2.0, math.nan)
+    side.add_round({"chat-api": 0.5, "kafka": 0.1}, Counter({"ks.message": 5}), 3.5, 0.4)
+    side.add_round({"chat-api": 0.5}, Counter(), 2.0, 0.2)
+    assert side.cpu == {"chat-api": 2.0, "kafka": 0.1}
+    assert side.writes == Counter({"ks.message": 15})
+    assert (side.settle_seconds, side.catch_up_seconds) == (3.5, 0.4)
