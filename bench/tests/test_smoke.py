@@ -21,7 +21,7 @@ HEADLINE_KEYS = {
     "endpoint.cpu_ratio", "endpoint.api.rate_per_s", "endpoint.minimal.rate_per_s",
     "endpoint.raw.rate_per_s", "endpoint.api.cpu_ms.chat-api", "endpoint.minimal.cpu_ms.endpoint",
     "endpoint.api.cassandra_writes_per_send", "endpoint.api.catch_up_s",
-    "firestore.lone.delay_p50_ms", "firestore.lone.delay_p95_ms",
+    "firestore.lone.delay_p50_ms", "firestore.lone.delay_p95_ms", "firestore.lone.commit_p95_ms",
 }  # fmt: skip
 CHARTS = {
     "send_latency_cdf.png", "send_throughput.png", "firestore_docs_per_message.png",
