@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 
 from bench import (
     aggregator_rate,
+    endpoint,
     history,
     message_changes,
     private_service,
@@ -27,8 +28,10 @@ from bench.soak import run as soak
 
 # Firestore delays before the send and history parts: those leave the aggregator and the
 # inbox consumers minutes of their messages to work through, which the delays would measure.
-PARTS = ("tokens", "firestore", "send", "worker", "history", "aggregator", "soak")
-PRIVATE = {"send", "worker", "history"}  # parts that run on the bench's own chat-service
+# The endpoint part next, while Cassandra holds the fewest new SSTables to compact.
+PARTS = ("tokens", "firestore", "endpoint", "send", "worker", "history", "aggregator", "soak")
+# Parts that run on the bench's own chat-service.
+PRIVATE = {"endpoint", "send", "worker", "history"}
 SOAK_ALSO = {"auth_url", "chat_url", "firestore", "firestore_project", "state", "out", "compare"}
 
 
@@ -64,20 +67,21 @@ async def run(options: Options) -> int:
         console.print(f"[red]{name} failed[/red]: {exc}")
 
     async with AsyncExitStack() as stack:
-        url = ""
+        served = private_service.Served("", 0)
+        log = folder / "bench-chat-service.log"
         if PRIVATE & set(selected):
-            log = folder / "bench-chat-service.log"
             try:
-                url = await stack.enter_async_context(private_service.running(options, log))
+                served = await stack.enter_async_context(private_service.running(options, log))
             except Exception as exc:  # noqa: BLE001 (its parts fail, the others still run)
                 for name in PRIVATE & set(selected):
                     failed(name, exc)
                 selected = [part for part in selected if part not in PRIVATE]
         parts: dict[str, Callable[[], Awaitable[None]]] = {
             "tokens": lambda: tokens.run(options, results),
-            "send": lambda: send.run(options, results, url),
-            "worker": lambda: worker_paused.run(options, results, url),
-            "history": lambda: history.run(options, results, url),
+            "endpoint": lambda: endpoint.run(options, results, served, log),
+            "send": lambda: send.run(options, results, served.url),
+            "worker": lambda: worker_paused.run(options, results, served.url),
+            "history": lambda: history.run(options, results, served.url),
             "firestore": lambda: _firestore(options, results),
             "aggregator": lambda: aggregator_rate.run(options, results),
             "soak": lambda: soak.run(options, results),

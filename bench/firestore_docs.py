@@ -39,6 +39,9 @@ class Watch:
 
     def __init__(self, query: Any, notify: Callable[[], None]) -> None:
         self.added: dict[str, tuple[float, dict[str, Any]]] = {}  # id -> (arrival, data)
+        # id -> when Firestore committed the document (its create_time; the emulator runs
+        # on this machine's clock): the listener's own delivery time apart.
+        self.created: dict[str, float] = {}
         self.changes = 0
         self.versions: list[tuple[float, dict[str, Any]]] = []  # every version that came
         self._ready = threading.Event()
@@ -59,6 +62,9 @@ class Watch:
                     self.versions.append((arrival, data))
                 if change.type.name == "ADDED":
                     self.added.setdefault(change.document.id, (arrival, data))
+                    if change.document.create_time is not None:
+                        created = change.document.create_time.timestamp()
+                        self.created.setdefault(change.document.id, created)
         self._notify()
 
     def wait_ready(self) -> None:
@@ -72,6 +78,16 @@ class Watch:
             for arrival, data in self.added.values():
                 for message_id in message_ids(data):
                     found.setdefault(message_id, arrival)
+            return found
+
+    def commits(self) -> dict[str, float]:
+        """Message id -> when Firestore committed the first document holding it."""
+        with self._lock:
+            found: dict[str, float] = {}
+            for doc_id, (_, data) in self.added.items():
+                if doc_id in self.created:
+                    for message_id in message_ids(data):
+                        found.setdefault(message_id, self.created[doc_id])
             return found
 
     def inbox_arrivals(self, sent: dict[str, float]) -> dict[str, float]:

@@ -28,23 +28,28 @@ class Options:
     soak_seconds: float = 600.0
     soak_rate: float = 300.0
     soak_pairs: int = 50
+    # The API beside a minimal endpoint (bench/endpoint.py): headline_senders closed-loop
+    # senders spread these sends over these pairs; then the lone message's sends.
+    endpoint_sends: int = 3_000
+    endpoint_pairs: int = 100
+    endpoint_rounds: int = 3  # each side's sends in this many rounds, alternating sides
+    lone_messages: int = 32
+    settle_seconds: float = 300.0  # the longest wait for Cassandra's compactions to end
     auth_url: str = os.environ.get("BENCH_AUTH_URL", "http://127.0.0.1:8001")
     chat_url: str = os.environ.get("BENCH_CHAT_URL", "http://127.0.0.1:8002")
     # The running chat-worker's ops port: its inbox projection's progress (/metrics).
     worker_url: str = os.environ.get("BENCH_WORKER_URL", "http://127.0.0.1:8004")
+    aggregator_url: str = os.environ.get("BENCH_AGGREGATOR_URL", "http://127.0.0.1:8003")
     kafka: str = os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092")
     firestore: str = os.environ.get("FIRESTORE_EMULATOR_HOST", "127.0.0.1:8080")
     firestore_project: str = os.environ.get("FIRESTORE_PROJECT", "demo-chat")
     keyspace: str = os.environ.get("BENCH_KEYSPACE", "chat_bench")
     private_port: int = int(os.environ.get("BENCH_PORT", "18002"))
+    endpoint_port: int = int(os.environ.get("BENCH_ENDPOINT_PORT", "18003"))
     state: Path = ROOT / ".state"
     out: Path = ROOT / "bench" / "results"
     only: tuple[str, ...] = field(default=())
     compare: Path | None = None
-
-    @property
-    def private_url(self) -> str:
-        return f"http://127.0.0.1:{self.private_port}"
 
 
 QUICK: dict[str, Any] = {
@@ -63,6 +68,11 @@ QUICK: dict[str, Any] = {
     "soak_seconds": 15.0,
     "soak_rate": 20.0,
     "soak_pairs": 4,
+    "endpoint_sends": 300,
+    "endpoint_pairs": 10,
+    "endpoint_rounds": 1,
+    "lone_messages": 4,
+    "settle_seconds": 60.0,
 }
 
 

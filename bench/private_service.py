@@ -11,6 +11,7 @@ import subprocess
 import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import aiohttp
@@ -52,27 +53,20 @@ def _port_free(port: int) -> bool:
     return True
 
 
-@asynccontextmanager
-async def running(options: Options, log: Path) -> AsyncIterator[str]:
-    """Migrate the bench keyspace, run a chat-service on it, yield its URL, stop it."""
-    # Whatever else answers on the port would be measured instead of our service.
-    if not _port_free(options.private_port):
-        raise RuntimeError(f"port {options.private_port} is taken; choose --private-port")
-    await migrate(settings(options), options.keyspace)
-    env = {
-        **os.environ,
-        **SERVICE_ENV,  # the settings `make up` gives the running chat-service
-        "CASSANDRA_KEYSPACE": options.keyspace,
-        # Only chat-api: the running chat-worker's inbox projection already consumes every
-        # message once (the bench's too); a second group would do that work twice.
-        "LOG_LEVEL": "WARNING",
-        # The send figures measure the write path, not the per-user rate limit.
-        "SEND_RATE_PER_SECOND": "1000000",
-        "SEND_RATE_BURST": "1000000",
-    }
-    command = [
+@dataclass(frozen=True)
+class Served:
+    """A server the bench started: where it answers, and its pid (for its CPU time)."""
+
+    url: str
+    pid: int
+
+
+def uvicorn_command(app: str, port: int) -> list[str]:
+    """chat-api's uvicorn command line (`make up`'s flags; uvloop and httptools, uvicorn's
+    defaults when installed), for `app` on `port`: both bench servers run the same."""
+    return [
         str(Path(sys.executable).with_name("uvicorn")),
-        "chat_service.api.app:create_app",
+        app,
         "--factory",
         "--no-access-log",
         "--log-level",
@@ -84,16 +78,54 @@ async def running(options: Options, log: Path) -> AsyncIterator[str]:
         "--host",
         "127.0.0.1",
         "--port",
-        str(options.private_port),
+        str(port),
     ]
+
+
+@asynccontextmanager
+async def serving(app: str, port: int, env: dict[str, str], log: Path) -> AsyncIterator[Served]:
+    """Run `app` under uvicorn on `port` until the block ends; the log goes to `log`."""
+    # Whatever else answers on the port would be measured instead of our server.
+    if not _port_free(port):
+        raise RuntimeError(f"port {port} is taken; choose another")
+    url = f"http://127.0.0.1:{port}"
     with log.open("ab") as out:
-        process = subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT)
+        process = subprocess.Popen(
+            uvicorn_command(app, port), env=env, stdout=out, stderr=subprocess.STDOUT
+        )
     try:
-        await _wait_ready(options.private_url, process, log)
-        yield options.private_url
+        await _wait_ready(url, process, log)
+        yield Served(url, process.pid)
     finally:
         process.terminate()
         try:
             await asyncio.to_thread(process.wait, 30)
         except subprocess.TimeoutExpired:
             process.kill()
+
+
+def bench_env(options: Options) -> dict[str, str]:
+    """The settings `make up` gives the running chat-service, on the bench's keyspace."""
+    return {
+        **os.environ,
+        **SERVICE_ENV,
+        "CASSANDRA_KEYSPACE": options.keyspace,
+        "LOG_LEVEL": "WARNING",
+    }
+
+
+@asynccontextmanager
+async def running(options: Options, log: Path) -> AsyncIterator[Served]:
+    """Migrate the bench keyspace, run a chat-service on it, yield it, stop it."""
+    await migrate(settings(options), options.keyspace)
+    env = {
+        **bench_env(options),
+        # Only chat-api: the running chat-worker's inbox projection already consumes every
+        # message once (the bench's too); a second group would do that work twice.
+        # The send figures measure the write path, not the per-user rate limit.
+        "SEND_RATE_PER_SECOND": "1000000",
+        "SEND_RATE_BURST": "1000000",
+    }
+    app = "chat_service.api.app:create_app"
+    async with serving(app, options.private_port, env, log) as served:
+        yield served

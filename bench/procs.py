@@ -122,3 +122,31 @@ class LogWatch:
             log.seek(start)
             text = log.read().decode("utf-8", "replace")
         return [line for line in text.splitlines() if pattern.search(line)]
+
+
+def cpu_or_nan(pid: int) -> float:
+    """`cpu_seconds`, NaN once the process is gone."""
+    try:
+        return cpu_seconds(pid)
+    except (OSError, IndexError, ValueError):
+        return float("nan")
+
+
+class CpuMeter:
+    """CPU seconds each named process used between `start()` and `stop()`."""
+
+    def __init__(self, pids: dict[str, int]) -> None:
+        self.pids = pids
+        self.before: dict[str, float] = {}
+
+    def start(self) -> None:
+        self.before = {name: cpu_or_nan(pid) for name, pid in self.pids.items()}
+
+    def stop(self) -> dict[str, float]:
+        return {name: cpu_or_nan(pid) - self.before[name] for name, pid in self.pids.items()}
+
+
+def running_pids(state: Path, leave_out: tuple[str, ...] = ()) -> dict[str, int]:
+    """Every component `make up` runs now, by name, but those in `leave_out`."""
+    pids = {c: pid_of(state, c) for c in COMPONENTS if c not in leave_out}
+    return {c: pid for c, pid in pids.items() if pid is not None}

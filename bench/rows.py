@@ -31,7 +31,7 @@ def connect(settings: Settings) -> tuple[Cluster, Session]:
     return cluster, cluster.connect()
 
 
-async def _result(future: ResponseFuture) -> None:
+async def driver_result(future: ResponseFuture) -> None:
     """Await a driver future (its callbacks run on the driver's thread)."""
     loop = asyncio.get_running_loop()
     done: asyncio.Future[None] = loop.create_future()
@@ -57,26 +57,39 @@ async def raw_inserts(
     the API's senders: (seconds in all, seconds of each insert)."""
     cluster, session = await asyncio.to_thread(connect, settings)
     try:
-        insert = session.prepare(qualify(STATEMENTS["insert_message"], settings.CASSANDRA_KEYSPACE))
-        chat, now = uuid.uuid4(), datetime.now(UTC)
-        latencies: list[float] = []
-
-        async def writer(first: int) -> None:
-            for i in range(first, rows, concurrency):
-                message_id = uuid_from_time(now + timedelta(microseconds=i))
-                bucket = bucket_start(message_id, settings.MESSAGE_BUCKET_SECONDS)
-                started = time.perf_counter()
-                await _result(
-                    session.execute_async(insert, (chat, bucket, message_id, chat, "raw"))
-                )
-                latencies.append(time.perf_counter() - started)
-                advance(1)
-
-        started = time.perf_counter()
-        await asyncio.gather(*(writer(i) for i in range(concurrency)))
-        return time.perf_counter() - started, latencies
+        return await raw_inserts_on(session, settings, rows, concurrency, advance)
     finally:
         await asyncio.to_thread(cluster.shutdown)
+
+
+async def raw_inserts_on(
+    session: Session,
+    settings: Settings,
+    rows: int,
+    concurrency: int,
+    advance: Callable[[int], None],
+) -> tuple[float, list[float]]:
+    """`raw_inserts` on a session already connected."""
+    insert = await asyncio.to_thread(
+        session.prepare, qualify(STATEMENTS["insert_message"], settings.CASSANDRA_KEYSPACE)
+    )
+    chat, now = uuid.uuid4(), datetime.now(UTC)
+    latencies: list[float] = []
+
+    async def writer(first: int) -> None:
+        for i in range(first, rows, concurrency):
+            message_id = uuid_from_time(now + timedelta(microseconds=i))
+            bucket = bucket_start(message_id, settings.MESSAGE_BUCKET_SECONDS)
+            started = time.perf_counter()
+            await driver_result(
+                session.execute_async(insert, (chat, bucket, message_id, chat, "raw"))
+            )
+            latencies.append(time.perf_counter() - started)
+            advance(1)
+
+    started = time.perf_counter()
+    await asyncio.gather(*(writer(i) for i in range(concurrency)))
+    return time.perf_counter() - started, latencies
 
 
 def deep_ids(total: int) -> list[uuid.UUID]:

@@ -208,11 +208,10 @@ def _report(options: Options, results: Results, levels: list[Level]) -> None:
     if log.window_ms is not None:
         f("cassandra.commitlog_window_ms", log.window_ms)
     n = head.senders
-    results.headline(Headline(f"Send rate, {n} senders", rate, "msg/s", "raw insert", raw, "≥ 0.5"))
+    # Raw inserts are the floor, not a target (issue 28): the targets are the endpoint part's.
+    results.headline(Headline(f"Send rate, {n} senders", rate, "msg/s", "raw insert (floor)", raw))
     results.headline(Headline(f"Send p50, {n} senders", p50, "ms", "raw insert p50", raw50))
-    results.headline(
-        Headline(f"Send p99, {n} senders", p99, "ms", "raw insert p99", raw99, "< 50 ms")
-    )
+    results.headline(Headline(f"Send p99, {n} senders", p99, "ms", "raw insert p99 (floor)", raw99))
     results.headline(
         Headline(
             "Cassandra CPU per 1,000 sends",

@@ -17,8 +17,12 @@ HEADLINE_KEYS = {
     "firestore.chatty.delay_p95_ms", "aggregator.rate_per_s", "aggregator.baseline_rate_per_s",
     "auth.verify.new_token_us", "auth.verify.seen_token_us", "auth.verify.bare_us", "soak.errors",
     "soak.p99_worst_minute_ms", "soak.tombstone_warnings", "soak.firestore_missing",
-    "soak.firestore_duplicated", "soak.memory.chat-api.growth_pct", "worker.running.p99_ms",
-    "worker.paused.p99_ms", "worker.paused_p99_ratio", "worker.catch_up_s",
+    "soak.firestore_duplicated", "soak.memory.chat-api.growth_pct", "endpoint.ratio",
+    "worker.running.p99_ms", "worker.paused.p99_ms", "worker.paused_p99_ratio", "worker.catch_up_s",
+    "endpoint.cpu_ratio", "endpoint.api.rate_per_s", "endpoint.minimal.rate_per_s",
+    "endpoint.raw.rate_per_s", "endpoint.api.cpu_ms.chat-api", "endpoint.minimal.cpu_ms.endpoint",
+    "endpoint.api.cassandra_writes_per_send", "endpoint.api.catch_up_s",
+    "firestore.lone.delay_p50_ms", "firestore.lone.delay_p95_ms", "firestore.lone.commit_p95_ms",
 }  # fmt: skip
 CHARTS = {
     "send_latency_cdf.png", "send_throughput.png", "firestore_docs_per_message.png",
@@ -40,6 +44,9 @@ def test_quick_run_writes_the_report(tmp_path: Path) -> None:
     report = (folder / "report.md").read_text()
     assert report.startswith("# Benchmark report") and "## Headline figures" in report
     assert "Parts that failed" not in report
+    assert "## Chat API beside a minimal endpoint" in report
+    # Every side found a settled Cassandra before it started.
+    assert "still compacting" not in report
     figures = json.loads((folder / "figures.json").read_text())
     assert HEADLINE_KEYS <= figures.keys(), HEADLINE_KEYS - figures.keys()
     assert all(isinstance(v, int | float) for v in figures.values())

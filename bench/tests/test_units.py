@@ -1,17 +1,20 @@
 """The bench's own pure parts: statistics, options, system probes, the report writer."""
 
 import argparse
+import asyncio
 import gc
 import json
 import math
+from collections import Counter
 from pathlib import Path
 
 import pytest
 
-from bench import procs
+from bench import procs, settle
 from bench.collector import no_full_collections
 from bench.options import QUICK, Options, add_arguments, from_arguments
 from bench.results import Headline, Results, write
+from bench.side import Side
 from bench.soak.minutes import Sample, rows_of, served
 from bench.stats import cdf, per_minute, percentile, ratio
 
@@ -136,3 +139,73 @@ def test_the_moment_after_the_last_minute_joins_it() -> None:
     assert rows_of([start, one, two, late_end]) == [start, one, two, late_end]
     # A load shorter than a minute is one row, however short.
     assert rows_of([start, _sample_at(5.0)]) == [start, _sample_at(5.0)]
+
+
+class _Tasks:
+    """A session whose `system_views.sstable_tasks` answers one listed read after another."""
+
+    def __init__(self, *reads: list[dict[str, str]]) -> None:
+        self.reads = list(reads)
+
+    def execute(self, _cql: str) -> list[dict[str, str]]:
+        return self.reads.pop(0) if len(self.reads) > 1 else self.reads[0]
+
+
+_COMPACTION = {"kind": "compaction", "keyspace_name": "chat", "table_name": "message"}
+
+
+def test_settled_after_enough_empty_reads_in_a_row(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(settle, "POLL_SECONDS", 0.0)
+    session = _Tasks([_COMPACTION], [], [_COMPACTION], [], [], [])
+    waited, still = asyncio.run(settle.until_settled(session, timeout=60))
+    assert still == [] and waited < 60
+    assert session.reads == [[]]  # the sixth read was the third empty one in a row
+
+
+def test_still_compacting_when_the_wait_runs_out(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(settle, "POLL_SECONDS", 0.0)
+    session = _Tasks([_COMPACTION])
+    waited, still = asyncio.run(settle.until_settled(session, timeout=0))
+    assert still == ["compaction chat.message"]
+
+
+def test_cpu_meter_and_running_pids(tmp_path: Path) -> None:
+    import os
+
+    (tmp_path / "chat-worker").mkdir()
+    (tmp_path / "chat-worker" / "pid").write_text(str(os.getpid()))
+    (tmp_path / "aggregator").mkdir()
+    (tmp_path / "aggregator" / "pid").write_text(str(os.getpid()))
+    pids = procs.running_pids(tmp_path, ("aggregator",))
+    assert pids == {"chat-worker": os.getpid()}
+    meter = procs.CpuMeter({**pids, "gone": 2**22 + 7})
+    meter.start()
+    sum(i * i for i in range(200_000))  # some CPU time for this process
+    used = meter.stop()
+    assert used["chat-worker"] >= 0 and math.isnan(used["gone"])
+
+
+def test_cpu_per_send_leaves_the_firestore_emulator_out() -> None:
+    side = Side("chat API", sends=1_000)
+    side.cpu = {"chat-api": 1.0, "cassandra": 2.0, "firestore": 0.5}
+    assert side.cpu_ms("chat-api") == 1.0 and side.cpu_ms("firestore") == 0.5
+    assert side.cpu_ms_counted() == 3.0
+    assert math.isnan(side.cpu_ms("kafka"))
+    side.seconds = 2.0
+    assert side.rate == 500
+
+
+def test_quick_sizes_the_endpoint_part_down() -> None:
+    quick = _options("--quick")
+    assert (quick.endpoint_sends, quick.endpoint_pairs) == (300, 10)
+    assert _options().endpoint_sends == 3_000 and _options().endpoint_pairs == 100
+
+
+def test_rounds_add_up_and_keep_the_longest_waits() -> None:
+    side = Side("chat API")
+    side.add_round({"chat-api": 1.0}, Counter({"ks.message": 10}), 2.0, math.nan)
+    side.add_round({"chat-api": 0.5, "kafka": 0.1}, Counter({"ks.message": 5}), 3.5, 0.4)
+    side.add_round({"chat-api": 0.5}, Counter(), 2.0, 0.2)
+    assert side.cpu == {"chat-api": 2.0, "kafka": 0.1}
+    assert side.writes == Counter({"ks.message": 15})
+    assert (side.settle_seconds, side.catch_up_seconds) == (3.5, 0.4)

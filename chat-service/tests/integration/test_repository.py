@@ -68,3 +68,19 @@ async def test_repairs_rewrite_history_by_partition_and_never_override_a_later_w
     assert [m.text for m in history[:-1]] == [f"m{n}" for n in range(59, 0, -1)]
     buckets = await repository.list_buckets(spread, None, 10)
     assert buckets == sorted({e.bucket for e in apart}, reverse=True) and len(buckets) == 2
+
+
+async def test_a_bucket_indexed_once_by_this_process_lists_every_later_message(
+    app_and_client: tuple[Any, httpx.AsyncClient],
+) -> None:
+    app, _ = app_and_client
+    repository = app.state.chat_service.repository
+    chat_id, sender = uuid.uuid4(), uuid.uuid4()
+    sent = [Message(id=new_message_id(), chat_id=chat_id, sender_id=sender, text=f"m{n}")
+            for n in range(3)]  # fmt: skip
+    bucket = bucket_start(sent[0].id, 3600)
+    for message in sent:  # the index row goes with the first only
+        await repository.store_message(message, bucket)
+    assert await repository.list_buckets(chat_id, None, 10) == [bucket]
+    history = await repository.list_messages(chat_id, bucket, None, 10)
+    assert [m.id for m in history] == [m.id for m in reversed(sent)]

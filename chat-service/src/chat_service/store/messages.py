@@ -9,6 +9,7 @@ from typing import Any
 from chat_common.contract.times import unix_micros
 from chat_service.domain.model import ClaimedMessage, Message, OutboxEntry
 from chat_service.store.cassandra import CassandraStore
+from chat_service.store.indexed_buckets import IndexedBuckets
 from chat_service.store.rows import Statement, utc
 
 # The largest bigint: "no upper bound" for a bucket query.
@@ -70,8 +71,9 @@ MESSAGE_STATEMENTS: dict[str, str] = {
 class MessageRows:
     """The message queries of `ChatRepository` (which this is a part of)."""
 
-    def __init__(self, store: CassandraStore) -> None:
+    def __init__(self, store: CassandraStore, indexed: IndexedBuckets | None = None) -> None:
         self._store = store
+        self._indexed = indexed if indexed is not None else IndexedBuckets()
 
     async def claim_client_message(
         self, client_message_id: str, message: Message, bucket: int
@@ -100,22 +102,21 @@ class MessageRows:
         return ClaimedMessage(message=first, bucket=row["bucket"])
 
     async def store_message(self, message: Message, bucket: int) -> None:
-        """The history row and its bucket index entry, in one round trip.
+        """The history row, and its bucket's index row unless this process's own write of
+        that row was acknowledged already (`IndexedBuckets`): then one partition write.
 
-        The index row is written with every message (an idempotent overwrite of one tiny
-        cell) rather than remembered per process, so a page always finds its messages.
-        Unlogged: the outbox row, written before, repairs either half if one is lost.
+        With the index row, both go in one round trip, unlogged: the outbox row, written
+        before, repairs either half if one is lost.
         """
+        row = (message.chat_id, bucket, message.id, message.sender_id, message.text)
+        if (message.chat_id, bucket) in self._indexed:
+            await self._store.execute("insert_message", row)
+            return
         await self._store.execute_batch(
-            [
-                (
-                    "insert_message",
-                    (message.chat_id, bucket, message.id, message.sender_id, message.text),
-                ),
-                ("insert_bucket", (message.chat_id, bucket)),
-            ],
+            [("insert_message", row), ("insert_bucket", (message.chat_id, bucket))],
             logged=False,
         )
+        self._indexed.acknowledged(message.chat_id, bucket)
 
     async def repair_messages(self, entries: Sequence[OutboxEntry]) -> None:
         """Write the history rows of outbox entries again, never overriding newer writes:
