@@ -69,6 +69,8 @@ class Settings(DatabaseSettings, KafkaAccessSettings):
     LOGIN_FAILURES_PER_USER_ADDRESS: int = Field(default=5, ge=1)
     LOGIN_FAILURES_PER_ADDRESS: int = Field(default=100, ge=1)
     REGISTRATIONS_PER_ADDRESS: int = Field(default=20, ge=1)
+    # Firebase custom tokens per user: a client needs one per Firebase sign-in.
+    FIREBASE_TOKENS_PER_USER: int = Field(default=30, ge=1)
     # Take the client's address from the last X-Forwarded-For entry: only behind exactly one
     # proxy that appends it (any client can send the header, so off by default).
     TRUST_X_FORWARDED_FOR: bool = False

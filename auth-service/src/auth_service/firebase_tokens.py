@@ -18,7 +18,7 @@ from prometheus_client import Counter
 from pydantic import BaseModel
 
 from auth_service.config import Settings
-from auth_service.dependencies import CurrentPrincipal
+from auth_service.dependencies import AuthServiceDep, CurrentPrincipal
 from auth_service.exceptions import AuthError
 from chat_common.error_model import error_responses
 
@@ -106,11 +106,17 @@ firebase_router = APIRouter(prefix="/auth", tags=["auth"])
     "/firebase-token",
     summary="A Firebase custom token",
     responses=error_responses(
-        (401, "Missing or bad token"),
-        (503, "No Firebase service-account key is configured"),
+        (401, "Missing or bad token, issued before the last logout-all, or account deleted"),
+        (429, "Too many Firebase tokens for this user: see Retry-After"),
+        (503, "No Firebase service-account key is configured, or PostgreSQL unavailable"),
     ),
 )
-async def firebase_token(principal: CurrentPrincipal, minter: FirebaseMinterDep) -> FirebaseToken:
+async def firebase_token(
+    principal: CurrentPrincipal, minter: FirebaseMinterDep, service: AuthServiceDep
+) -> FirebaseToken:
     """A Firebase custom token whose `uid` is the caller's user id, for
-    `signInWithCustomToken`: Firestore's rules then let the caller read their chats."""
+    `signInWithCustomToken`: Firestore's rules then let the caller read their chats. Only
+    for an account that still exists, with an access token newer than its last logout-all."""
+    await service.check_session(principal)
+    await service.throttle.count_firebase_token(principal.id)
     return await minter.mint(principal.id)

@@ -48,12 +48,6 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.signer = signer
         repository = AuthRepository(sessions)
         throttle = Throttle(repository, settings)
-        app.state.auth_service = AuthService(repository, passwords, signer, throttle, settings)
-        # The service verifies its own access tokens with the same library as everyone
-        # else, from its own JWKS document (no HTTP round trip to itself).
-        validator = TokenValidator(settings.token_checks(), jwks=signer.jwks())
-        stack.push_async_callback(validator.aclose)
-        app.state.token_validator = validator
         relay = UserEventRelay(
             sessions,
             settings.KAFKA_BOOTSTRAP_SERVERS,
@@ -61,6 +55,14 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
             settings.USER_EVENTS_RELAY_INTERVAL_SECONDS,
             settings.USER_EVENTS_TOPIC,
         )
+        app.state.auth_service = AuthService(
+            repository, passwords, signer, throttle, settings, relay
+        )
+        # The service verifies its own access tokens with the same library as everyone
+        # else, from its own JWKS document (no HTTP round trip to itself).
+        validator = TokenValidator(settings.token_checks(), jwks=signer.jwks())
+        stack.push_async_callback(validator.aclose)
+        app.state.token_validator = validator
         app.state.account_deletion = AccountDeletion(sessions, passwords, throttle, relay)
         relay_task = asyncio.create_task(relay.run(), name="user-event-relay")
         stack.push_async_callback(_stop_relay, relay, relay_task)

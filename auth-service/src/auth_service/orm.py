@@ -45,6 +45,8 @@ class UserAccount(Base):
     display_name: Mapped[str | None] = mapped_column(String(64))
     password_hash: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    # The last logout-all: access tokens issued before it mint no Firebase token.
+    sessions_revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     __table_args__ = (
         CheckConstraint(text(f"username ~ '{USERNAME_PATTERN}'"), name="username_format"),

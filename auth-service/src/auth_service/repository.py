@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from auth_service.database import UNAVAILABLE_ERRORS
 from auth_service.exceptions import AccountGone, DatabaseUnavailable, UsernameTaken
 from auth_service.orm import RateLimitCounter, RefreshFamily, RefreshToken, UserAccount
+from auth_service.user_events import add_sessions_revoked
 
 USERNAME_INDEX = "uq_user_account_username_lower"
 # PostgreSQL's SQLSTATE for a refused foreign key.
@@ -153,6 +154,15 @@ class UnitOfWork:
         for family in families:
             await self.revoke_family(family, now)
         return len(families)
+
+    async def revoke_sessions(self, user_id: uuid.UUID, now: datetime) -> None:
+        """Record the logout-all and queue `user.sessions_revoked` (same transaction); a
+        deleted account has nothing left to revoke or announce."""
+        updated = await self._session.execute(
+            update(UserAccount).where(UserAccount.id == user_id).values(sessions_revoked_at=now)
+        )
+        if updated.rowcount:  # type: ignore[attr-defined]
+            await add_sessions_revoked(self._session, user_id, now)
 
     async def attempt_counts(
         self, keys: Sequence[str], window_starts: Sequence[datetime]

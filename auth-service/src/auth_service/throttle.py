@@ -11,6 +11,7 @@ so a throttled guesser costs one indexed read, not a hash.
 
 import ipaddress
 import math
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -110,6 +111,10 @@ def registration_key(address: str) -> str:
     return f"register:{address}"
 
 
+def firebase_token_key(user_id: uuid.UUID) -> str:
+    return f"firebase-token:{user_id}"
+
+
 @dataclass(eq=False)
 class Throttle:
     """Counts attempts per fixed window of RATE_LIMIT_WINDOW_SECONDS and refuses those that
@@ -159,16 +164,26 @@ class Throttle:
 
     async def count_registration(self, address: str) -> None:
         """Count a registration attempt; refuse it when over the limit."""
+        await self._count(
+            registration_key(address), self.settings.REGISTRATIONS_PER_ADDRESS, "register"
+        )
+
+    async def count_firebase_token(self, user_id: uuid.UUID) -> None:
+        """Count a Firebase custom token asked for by this user; refuse it when over."""
+        await self._count(
+            firebase_token_key(user_id), self.settings.FIREBASE_TOKENS_PER_USER, "firebase_token"
+        )
+
+    async def _count(self, key: str, limit: int, name: str) -> None:
         now, window = self._window()
-        key = registration_key(address)
         async with self.repository.transaction() as store:
             await store.count_attempt(key, window.start)
             counts = await self._counts(store, (key,), window)
             await self._purge(store, window)
         # Over the limit counting this attempt: at the limit without it.
-        retry_after = counts.over(key, self.settings.REGISTRATIONS_PER_ADDRESS + 1, now)
+        retry_after = counts.over(key, limit + 1, now)
         if retry_after is not None:
-            THROTTLED.labels("register").inc()
+            THROTTLED.labels(name).inc()
             raise TooManyAttempts(retry_after)
 
     async def _purge(self, store: UnitOfWork, window: Window) -> None:

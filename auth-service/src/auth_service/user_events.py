@@ -1,11 +1,11 @@
 """Events about users, through a transactional outbox in Postgres, onto Kafka `user-events`.
 
-A change (an account deleted) inserts its event into `user_event_outbox` in its own
+A change (an account deleted, a logout-all) inserts its event into `user_event_outbox` in its own
 transaction, so the change and its event commit together or not at all. The relay, a task
 of the lifespan, publishes the oldest rows (locked with SKIP LOCKED, so replicas share the
 work without publishing a row twice at once) and deletes them once Kafka acknowledged
 them. A crash between the acknowledgement and the delete publishes the event again:
-consumers treat `user.deleted` idempotently.
+consumers treat `user.deleted` and `user.sessions_revoked` idempotently.
 """
 
 import asyncio
@@ -20,7 +20,12 @@ from aiokafka import AIOKafkaProducer
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from chat_common.backoff import Backoff, wait_or_stop
-from chat_common.contract.events import USER_EVENTS_TOPIC, UserDeleted
+from chat_common.contract.events import (
+    USER_EVENTS_TOPIC,
+    UserDeleted,
+    UserEvent,
+    UserSessionsRevoked,
+)
 from chat_common.store_access import KafkaAccessSettings, kafka_client_kwargs
 
 logger = logging.getLogger(__name__)
@@ -39,14 +44,23 @@ _PAGE = 100
 _MAX_RETRY_SECONDS = 5.0
 
 
-async def add_user_deleted(session: AsyncSession, user_id: uuid.UUID, at: datetime) -> None:
-    """Queue `user.deleted` in the caller's transaction."""
-    event = UserDeleted(user_id=user_id, deleted_at=at)
+async def queue_user_event(session: AsyncSession, event: UserEvent, at: datetime) -> None:
+    """Queue an event about a user in the caller's transaction."""
     await session.execute(
         sa.insert(user_event_outbox).values(
-            id=uuid.uuid4(), user_id=user_id, payload=event.encode(), created_at=at
+            id=uuid.uuid4(), user_id=event.user_id, payload=event.encode(), created_at=at
         )
     )
+
+
+async def add_user_deleted(session: AsyncSession, user_id: uuid.UUID, at: datetime) -> None:
+    """Queue `user.deleted` in the caller's transaction."""
+    await queue_user_event(session, UserDeleted(user_id=user_id, deleted_at=at), at)
+
+
+async def add_sessions_revoked(session: AsyncSession, user_id: uuid.UUID, at: datetime) -> None:
+    """Queue `user.sessions_revoked` (logout-all) in the caller's transaction."""
+    await queue_user_event(session, UserSessionsRevoked(user_id=user_id, revoked_at=at), at)
 
 
 @dataclass(eq=False)
