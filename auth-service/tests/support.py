@@ -1,6 +1,7 @@
 """Helpers shared by the auth service's test modules (conftest keeps the fixtures)."""
 
 import asyncio
+import json
 import threading
 import time
 import uuid
@@ -18,6 +19,7 @@ from fastapi import FastAPI
 from pwdlib import PasswordHash
 
 from auth_service.config import Settings
+from auth_service.dev_firebase_key import new_key
 from auth_service.security import jwk_thumbprint, load_private_key
 from auth_validator.testing import forge_token, tamper
 from chat_common.contract.events import UserEvent, parse_user_event
@@ -133,6 +135,14 @@ def valid_token(key_path: Path, user_id: str, username: str) -> str:
     claims = access_claims(user_id, username, int(time.time()))
     kid = jwk_thumbprint(key.public_key())
     return jwt.encode(claims, key, algorithm="EdDSA", headers={"kid": kid})
+
+
+def with_firebase_key(settings: Settings, directory: Path, **overrides: Any) -> Settings:
+    """The settings with a new Firebase service-account key file in `directory`."""
+    key, _ = new_key()
+    path = directory / "service-account.json"
+    path.write_text(json.dumps(key))
+    return settings.model_copy(update={"FIREBASE_SERVICE_ACCOUNT_FILE": path, **overrides})
 
 
 def make_settings(key_path: Path, **overrides: Any) -> Settings:

@@ -80,6 +80,13 @@ class Settings(DatabaseSettings, KafkaAccessSettings):
     # that route answers 503; the rest of the service works.
     FIREBASE_SERVICE_ACCOUNT_FILE: Path | None = None
     FIREBASE_SERVICE_ACCOUNT_JSON: SecretStr | None = None
+    # Where the session revocation documents go (firestore.rules read them): the project,
+    # and the emulator's host:port (empty: production Firestore). With Firebase configured,
+    # logout-all and deletion also revoke / delete the Firebase user; firebase-admin talks
+    # to an Auth emulator when FIREBASE_AUTH_EMULATOR_HOST is set (it reads that itself).
+    FIRESTORE_PROJECT: str = "demo-chat"
+    FIRESTORE_EMULATOR_HOST: str = "127.0.0.1:8080"
+    FIREBASE_AUTH_EMULATOR_HOST: str = ""
 
     @field_validator("FIREBASE_SERVICE_ACCOUNT_FILE", mode="before")
     @classmethod

@@ -69,7 +69,7 @@ class FirebaseTokenMinter:
     def __init__(self, key: dict[str, Any]) -> None:
         # firebase_admin keeps apps in a process-wide registry by name: a unique name per
         # minter, so several apps (tests) never collide; close() takes it out again.
-        self._app = firebase_admin.initialize_app(
+        self.app = firebase_admin.initialize_app(
             credentials.Certificate(key), name=f"firebase-tokens-{uuid.uuid4()}"
         )
 
@@ -80,14 +80,12 @@ class FirebaseTokenMinter:
 
     async def mint(self, user_id: uuid.UUID) -> FirebaseToken:
         # An RSA signature, off the event loop like every other SDK call.
-        token: bytes = await asyncio.to_thread(
-            auth.create_custom_token, str(user_id), app=self._app
-        )
+        token: bytes = await asyncio.to_thread(auth.create_custom_token, str(user_id), app=self.app)
         FIREBASE_TOKENS_MINTED.inc()
         return FirebaseToken(token=token.decode(), expires_in=FIREBASE_TOKEN_LIFETIME_SECONDS)
 
     def close(self) -> None:
-        firebase_admin.delete_app(self._app)
+        firebase_admin.delete_app(self.app)
 
 
 async def get_firebase_minter(request: Request) -> FirebaseTokenMinter:

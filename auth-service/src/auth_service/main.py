@@ -14,6 +14,7 @@ from auth_service.account_deletion import AccountDeletion, account_router
 from auth_service.config import Settings, get_settings
 from auth_service.database import UNAVAILABLE_ERRORS, create_engine, create_session_factory, ping
 from auth_service.exceptions import DatabaseUnavailable
+from auth_service.firebase_accounts import AdminFirebaseAccounts
 from auth_service.firebase_tokens import FirebaseTokenMinter, firebase_router
 from auth_service.repository import AuthRepository
 from auth_service.router import auth_router, keys_router, users_router
@@ -22,6 +23,7 @@ from auth_service.service import AuthService
 from auth_service.throttle import Throttle
 from auth_service.user_events import UserEventRelay
 from auth_validator import TokenValidator
+from chat_common.contract.firestore import async_firestore_client
 from chat_common.observability import ReadinessCheck
 from chat_common.service_app import ServiceSpec, create_service_app, state_of
 
@@ -48,12 +50,23 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.signer = signer
         repository = AuthRepository(sessions)
         throttle = Throttle(repository, settings)
+        accounts = None
+        if minter is not None:
+            accounts = AdminFirebaseAccounts(
+                minter.app,
+                async_firestore_client(
+                    settings.FIRESTORE_PROJECT, settings.FIRESTORE_EMULATOR_HOST
+                ),
+            )
+            stack.callback(accounts.close)
+        app.state.firebase_accounts = accounts
         relay = UserEventRelay(
             sessions,
             settings.KAFKA_BOOTSTRAP_SERVERS,
             settings,
             settings.USER_EVENTS_RELAY_INTERVAL_SECONDS,
             settings.USER_EVENTS_TOPIC,
+            accounts,
         )
         app.state.auth_service = AuthService(
             repository, passwords, signer, throttle, settings, relay

@@ -4,8 +4,10 @@ A change (an account deleted, a logout-all) inserts its event into `user_event_o
 transaction, so the change and its event commit together or not at all. The relay, a task
 of the lifespan, publishes the oldest rows (locked with SKIP LOCKED, so replicas share the
 work without publishing a row twice at once) and deletes them once Kafka acknowledged
-them. A crash between the acknowledgement and the delete publishes the event again:
-consumers treat `user.deleted` and `user.sessions_revoked` idempotently.
+them, and after Firebase has followed them (`firebase_accounts.follow`: sessions revoked,
+user deleted). A crash between the acknowledgement and the delete publishes the event
+again: consumers treat `user.deleted` and `user.sessions_revoked` idempotently, and so
+does Firebase.
 """
 
 import asyncio
@@ -19,12 +21,14 @@ import sqlalchemy as sa
 from aiokafka import AIOKafkaProducer
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from auth_service.firebase_accounts import FirebaseAccounts, follow
 from chat_common.backoff import Backoff, wait_or_stop
 from chat_common.contract.events import (
     USER_EVENTS_TOPIC,
     UserDeleted,
     UserEvent,
     UserSessionsRevoked,
+    parse_user_event,
 )
 from chat_common.store_access import KafkaAccessSettings, kafka_client_kwargs
 
@@ -72,6 +76,8 @@ class UserEventRelay:
     access: KafkaAccessSettings
     interval: float
     topic: str = USER_EVENTS_TOPIC
+    # None when Firebase is not configured (no service-account key): nothing to follow.
+    firebase: FirebaseAccounts | None = None
     _producer: AIOKafkaProducer | None = field(init=False, default=None)
     _wake: asyncio.Event = field(init=False, default_factory=asyncio.Event)
     _stopping: bool = field(init=False, default=False)
@@ -94,7 +100,7 @@ class UserEventRelay:
                     while await self.publish_pending():
                         pass
                     backoff.succeeded()
-                except Exception as exc:  # Kafka or Postgres down: rows stay queued
+                except Exception as exc:  # Kafka, Postgres or Firebase down: rows stay queued
                     pause = backoff.failed()
                     logger.warning("user events not published, retrying in %.1fs: %r", pause, exc)
                     await self._drop_producer()
@@ -122,6 +128,9 @@ class UserEventRelay:
                 for row in rows
             ]
             await asyncio.gather(*sent)
+            if self.firebase is not None:
+                for row in rows:
+                    await follow(self.firebase, parse_user_event(row.payload))
             await session.execute(
                 sa.delete(user_event_outbox).where(
                     user_event_outbox.c.id.in_([row.id for row in rows])

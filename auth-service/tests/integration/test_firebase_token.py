@@ -16,7 +16,17 @@ from aiokafka import AIOKafkaConsumer
 from asgi_lifespan import LifespanManager
 from firebase_keys import verified_custom_token
 from pydantic import SecretStr
-from support import PASSWORD, Login, Register, bearer, delete_me, next_user_event, refresh, running
+from support import (
+    PASSWORD,
+    Login,
+    Register,
+    bearer,
+    delete_me,
+    next_user_event,
+    refresh,
+    running,
+    with_firebase_key,
+)
 
 from auth_service.config import Settings
 from auth_service.dev_firebase_key import new_key
@@ -29,14 +39,10 @@ FIREBASE_TOKENS_PER_USER = 3
 @pytest.fixture
 async def keyed(settings: Settings, tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
     """The app with a Firebase service-account key and a small per-user token limit."""
-    key, _ = new_key()
-    path = tmp_path / "service-account.json"
-    path.write_text(json.dumps(key))
-    update = {
-        "FIREBASE_SERVICE_ACCOUNT_FILE": path,
-        "FIREBASE_TOKENS_PER_USER": FIREBASE_TOKENS_PER_USER,
-    }
-    async with running(create_app(settings.model_copy(update=update))) as client:
+    limited = with_firebase_key(
+        settings, tmp_path, FIREBASE_TOKENS_PER_USER=FIREBASE_TOKENS_PER_USER
+    )
+    async with running(create_app(limited)) as client:
         yield client
 
 
