@@ -154,6 +154,7 @@ def make_settings(key_path: Path, **overrides: Any) -> Settings:
         # the limits themselves set their own.
         "REGISTRATIONS_PER_ADDRESS": 1_000_000,
         "LOGIN_FAILURES_PER_ADDRESS": 1_000_000,
+        "LOGIN_FAILURES_PER_ACCOUNT": 1_000_000,
         "LOGIN_FAILURES_PER_USER_ADDRESS": 1_000_000,
         **overrides,
     }

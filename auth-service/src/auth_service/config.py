@@ -68,6 +68,11 @@ class Settings(DatabaseSettings, KafkaAccessSettings):
     RATE_LIMIT_WINDOW_SECONDS: int = Field(default=900, ge=1)
     LOGIN_FAILURES_PER_USER_ADDRESS: int = Field(default=5, ge=1)
     LOGIN_FAILURES_PER_ADDRESS: int = Field(default=100, ge=1)
+    # Per account, from any address: this many attempts, then one per base seconds,
+    # doubling with each further failure up to the maximum; a success resets it.
+    LOGIN_FAILURES_PER_ACCOUNT: int = Field(default=20, ge=1)
+    LOGIN_BACKOFF_BASE_SECONDS: float = Field(default=2.0, gt=0)
+    LOGIN_BACKOFF_MAX_SECONDS: float = Field(default=900.0, gt=0)
     REGISTRATIONS_PER_ADDRESS: int = Field(default=20, ge=1)
     # Firebase custom tokens per user: a client needs one per Firebase sign-in.
     FIREBASE_TOKENS_PER_USER: int = Field(default=30, ge=1)

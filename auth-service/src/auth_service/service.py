@@ -87,8 +87,9 @@ class AuthService:
         return user
 
     async def login(self, username: str, password: str, address: str) -> IssuedTokens:
-        # Before any Argon2 work: a throttled guesser costs one indexed read.
-        had_failures = await self.throttle.check_login(username, address)
+        # Counted before any Argon2 work: a throttled guesser costs no hash, however many
+        # attempts arrive at once.
+        attempt = await self.throttle.begin_login(username, address)
         async with self.repository.read() as store:
             user = await store.user_by_username(username)
         # Always one Argon2 verification (a dummy hash for unknown users): same time, same body.
@@ -97,7 +98,6 @@ class AuthService:
         )
         if user is None or not matches:
             LOGINS.labels("failure").inc()
-            await self.throttle.login_failed(username, address)
             raise InvalidCredentials()
         now = self.clock()
         async with self.repository.transaction() as store:
@@ -112,8 +112,7 @@ class AuthService:
             )
             store.add_family(family)
             tokens = self._issue(store, user, family, now)
-        if had_failures:
-            await self.throttle.login_succeeded(username, address)
+        await self.throttle.login_succeeded(attempt)
         LOGINS.labels("success").inc()
         return tokens
 

@@ -3,7 +3,9 @@ verified with the service-account key's public half; 503 without a key, 401 with
 valid bearer token, for a deleted account, or for a token older than the last logout-all
 (announced as `user.sessions_revoked` on the real Kafka); 429 over its limit."""
 
+import asyncio
 import json
+import time
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -34,11 +36,16 @@ from auth_service.main import create_app
 from chat_common.contract.events import UserSessionsRevoked
 
 FIREBASE_TOKENS_PER_USER = 3
+AUTH_EMULATOR = "127.0.0.1:9099"
 
 
 @pytest.fixture
-async def keyed(settings: Settings, tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
-    """The app with a Firebase service-account key and a small per-user token limit."""
+async def keyed(
+    settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> AsyncIterator[httpx.AsyncClient]:
+    """The app with a Firebase service-account key and a small per-user token limit; its
+    relay follows logout-all in the local Auth emulator (`make up`), never Google."""
+    monkeypatch.setenv("FIREBASE_AUTH_EMULATOR_HOST", AUTH_EMULATOR)
     limited = with_firebase_key(
         settings, tmp_path, FIREBASE_TOKENS_PER_USER=FIREBASE_TOKENS_PER_USER
     )
@@ -72,9 +79,10 @@ async def test_after_logout_all_the_earlier_token_is_401_and_announced(
     # A login after it mints again, once its token's whole-second `iat` is past the
     # revocation (a token of that very second is refused: the safe side).
     later = await login(user["username"])
-    for _ in range(30):
-        if issued_at(later["access_token"]) >= event.revoked_at.timestamp():
-            break
+    deadline = time.monotonic() + 5
+    while issued_at(later["access_token"]) < event.revoked_at.timestamp():
+        assert time.monotonic() < deadline, "no access token after the revocation's second"
+        await asyncio.sleep(0.1)
         rotated = await refresh(keyed, later["refresh_token"])
         assert rotated.status_code == 200, rotated.text
         later = rotated.json()

@@ -8,6 +8,7 @@ from auth_service.exceptions import TooManyAttempts
 from auth_service.throttle import (
     Counts,
     Window,
+    backoff_seconds,
     client_address,
     failed_login_keys,
     registration_key,
@@ -97,3 +98,10 @@ def test_too_many_attempts_is_a_429_with_retry_after() -> None:
     error = TooManyAttempts(42)
     assert error.status_code == 429
     assert error.response_headers() == {"Retry-After": "42"}
+
+
+def test_the_backoff_is_free_then_doubles_up_to_its_maximum() -> None:
+    waits = [backoff_seconds(failures, 3, 2.0, 30.0) for failures in range(1, 9)]
+    assert waits == [0.0, 0.0, 2.0, 4.0, 8.0, 16.0, 30.0, 30.0]
+    # However many failures pile up, the wait stays a finite maximum.
+    assert backoff_seconds(10_000, 3, 2.0, 30.0) == 30.0
