@@ -5,6 +5,7 @@ from pathlib import Path
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 
+from auth_service.client_address import ClientAddresses, parse_networks
 from auth_validator import ValidatorSettings
 from chat_common.config import ServiceSettings
 from chat_common.contract.events import USER_EVENTS_TOPIC
@@ -76,8 +77,12 @@ class Settings(DatabaseSettings, KafkaAccessSettings):
     REGISTRATIONS_PER_ADDRESS: int = Field(default=20, ge=1)
     # Firebase custom tokens per user: a client needs one per Firebase sign-in.
     FIREBASE_TOKENS_PER_USER: int = Field(default=30, ge=1)
-    # Take the client's address from the last X-Forwarded-For entry: only behind exactly one
-    # proxy that appends it (any client can send the header, so off by default).
+    # The proxies in front of the service (comma-separated networks or addresses, like
+    # `10.0.0.0/8`): from a trusted peer, the client is the right-most X-Forwarded-For
+    # entry that is not one of them. Empty: the TCP peer is the client.
+    TRUSTED_PROXIES: str = ""
+    # Legacy, before TRUSTED_PROXIES: the last X-Forwarded-For entry, whoever the peer is
+    # (exactly one proxy that appends it). Not together with TRUSTED_PROXIES.
     TRUST_X_FORWARDED_FOR: bool = False
 
     # The Firebase service-account key that signs custom tokens (POST /auth/firebase-token):
@@ -106,6 +111,23 @@ class Settings(DatabaseSettings, KafkaAccessSettings):
             AUTH_AUDIENCE=self.JWT_AUDIENCE,
             AUTH_LEEWAY_SECONDS=self.JWT_LEEWAY_SECONDS,
         )
+
+    def client_addresses(self) -> ClientAddresses:
+        """How the rate limits find the client's address (TRUSTED_PROXIES, or the legacy
+        TRUST_X_FORWARDED_FOR)."""
+        return ClientAddresses(parse_networks(self.TRUSTED_PROXIES), self.TRUST_X_FORWARDED_FOR)
+
+    @field_validator("TRUSTED_PROXIES")
+    @classmethod
+    def _networks(cls, value: str) -> str:
+        parse_networks(value)  # a typo stops the start, with the entry named
+        return value
+
+    @model_validator(mode="after")
+    def _one_proxy_rule(self) -> "Settings":
+        if self.TRUSTED_PROXIES.strip() and self.TRUST_X_FORWARDED_FOR:
+            raise ValueError("set TRUSTED_PROXIES or TRUST_X_FORWARDED_FOR, not both")
+        return self
 
     @property
     def cors_origins(self) -> list[str]:

@@ -33,7 +33,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     """Build the clients onto app.state; the exit stack closes them in reverse."""
     settings = state_of(app, "settings", Settings)
     # Read by the client-address dependency of the rate limits.
-    app.state.trust_forwarded_for = settings.TRUST_X_FORWARDED_FOR
+    app.state.client_addresses = settings.client_addresses()
     async with AsyncExitStack() as stack:
         signer = TokenSigner.from_settings(settings)
         # Before anything that needs closing: a bad key stops the start with a clear error.

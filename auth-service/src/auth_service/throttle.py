@@ -15,7 +15,6 @@ account's backoff lets LOGIN_FAILURES_PER_ACCOUNT attempts through from anywhere
 one attempt per LOGIN_BACKOFF_BASE_SECONDS doubling up to LOGIN_BACKOFF_MAX_SECONDS.
 """
 
-import ipaddress
 import math
 import uuid
 from collections.abc import Callable
@@ -93,19 +92,6 @@ class Counts:
         if self.window.estimate(now, current, previous) < limit:
             return None
         return self.window.retry_after(now, limit, current, previous)
-
-
-def client_address(peer: str | None, forwarded_for: str | None, trust_forwarded: bool) -> str:
-    """The address limits are counted under: the TCP peer, or with `trust_forwarded` the
-    last X-Forwarded-For entry (the one our own proxy appended; earlier ones are the
-    client's to invent). Anything that is not an IP address falls back to the peer."""
-    if trust_forwarded and forwarded_for:
-        last = forwarded_for.rsplit(",", 1)[-1].strip()
-        try:
-            return str(ipaddress.ip_address(last))
-        except ValueError:
-            pass
-    return peer or "unknown"
 
 
 def failed_login_keys(username: str, address: str) -> tuple[str, str]:

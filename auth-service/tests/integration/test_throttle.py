@@ -29,7 +29,7 @@ LIMITS = {
     "RATE_LIMIT_WINDOW_SECONDS": 3600,
     # Each test comes from addresses of its own (TEST-NET-style randoms), so tests and
     # repeated runs never share a counter.
-    "TRUST_X_FORWARDED_FOR": True,
+    "TRUSTED_PROXIES": "127.0.0.1/32",
 }
 
 
