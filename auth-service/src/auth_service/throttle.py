@@ -9,8 +9,9 @@ plain fixed window would let twice the limit through around a boundary (the limi
 before it, the limit again just after).
 
 A login attempt is counted before any Argon2 work, atomically (an upsert returning the
-new count, and a row lock on the account's backoff), and refused once over: however many
-arrive at once, at most the limit reach a hash. A success takes its count back. The
+new count, and a row lock on the account's backoff), and refused once over (and then not
+counted): however many arrive at once, at most the limit reach a hash. A success takes its
+count back. The
 account's backoff lets LOGIN_FAILURES_PER_ACCOUNT attempts through from anywhere, then
 one attempt per LOGIN_BACKOFF_BASE_SECONDS doubling up to LOGIN_BACKOFF_MAX_SECONDS.
 """
@@ -150,7 +151,8 @@ class Throttle:
         user_key, address_key = failed_login_keys(username, address)
         settings = self.settings
         wait: float | None = None
-        # One transaction; a refusal is raised after it commits, so the attempt stays counted.
+        # One transaction: the upserts lock the counters' rows, so concurrent attempts are
+        # counted one after the other; a refusal is raised once it has committed.
         async with self.repository.transaction() as store:
             for key in (user_key, address_key):
                 await store.count_attempt(key, window.start)
@@ -160,7 +162,12 @@ class Throttle:
             retry_after = counts.over(
                 user_key, settings.LOGIN_FAILURES_PER_USER_ADDRESS + 1, now
             ) or counts.over(address_key, settings.LOGIN_FAILURES_PER_ADDRESS + 1, now)
-            if retry_after is None:
+            if retry_after is not None:
+                # Refused: not counted after all, so hammering a closed door neither pushes
+                # Retry-After past the window nor locks others at a shared address out longer.
+                for key in (user_key, address_key):
+                    await store.take_back_attempt(key, window.start)
+            else:
                 wait = await store.claim_login(
                     username.lower(),
                     now,
