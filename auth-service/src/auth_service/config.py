@@ -90,6 +90,10 @@ class Settings(DatabaseSettings, KafkaAccessSettings):
     # that route answers 503; the rest of the service works.
     FIREBASE_SERVICE_ACCOUNT_FILE: Path | None = None
     FIREBASE_SERVICE_ACCOUNT_JSON: SecretStr | None = None
+    # Production instead: no key at all. Custom tokens are signed by IAM signBlob as this
+    # service account (its email), with the pod's own Google identity (Workload Identity),
+    # which needs the Token Creator role on it. With ENVIRONMENT=prod a key is refused.
+    FIREBASE_SERVICE_ACCOUNT_ID: str = ""
     # Where the session revocation documents go (firestore.rules read them): the project,
     # and the emulator's host:port (empty: production Firestore). With Firebase configured,
     # logout-all and deletion also revoke / delete the Firebase user; firebase-admin talks
@@ -141,10 +145,23 @@ class Settings(DatabaseSettings, KafkaAccessSettings):
         return self
 
     @model_validator(mode="after")
-    def _at_most_one_firebase_key(self) -> "Settings":
-        if self.FIREBASE_SERVICE_ACCOUNT_FILE and self.FIREBASE_SERVICE_ACCOUNT_JSON:
+    def _at_most_one_firebase_signer(self) -> "Settings":
+        given = [
+            name
+            for name in (
+                "FIREBASE_SERVICE_ACCOUNT_FILE",
+                "FIREBASE_SERVICE_ACCOUNT_JSON",
+                "FIREBASE_SERVICE_ACCOUNT_ID",
+            )
+            if getattr(self, name)
+        ]
+        if len(given) > 1:
+            raise ValueError(f"set one of {', '.join(given)}, not several")
+        if self.ENVIRONMENT == "prod" and given and given[0] != "FIREBASE_SERVICE_ACCOUNT_ID":
+            # A long-lived private key in the internet-facing service is what N6 removes.
             raise ValueError(
-                "set FIREBASE_SERVICE_ACCOUNT_FILE or FIREBASE_SERVICE_ACCOUNT_JSON, not both"
+                f"{given[0]} is a service-account key, refused with ENVIRONMENT=prod: set "
+                "FIREBASE_SERVICE_ACCOUNT_ID and sign through IAM with Workload Identity"
             )
         return self
 

@@ -1,9 +1,11 @@
 """POST /auth/firebase-token: a Firebase custom token for the caller.
 
 Clients exchange it with Firebase Auth (`signInWithCustomToken`) and then read Firestore
-under firestore.rules, where `request.auth.uid` is their user id. The token is signed
-locally with a service-account key (FIREBASE_SERVICE_ACCOUNT_FILE or _JSON); without one
-the route answers 503 and the rest of the service works as before.
+under firestore.rules, where `request.auth.uid` is their user id. In production the token
+is signed by IAM signBlob as FIREBASE_SERVICE_ACCOUNT_ID, with the pod's Google identity
+(Workload Identity; no key anywhere). Locally it is signed with a service-account key
+(FIREBASE_SERVICE_ACCOUNT_FILE or _JSON). With neither the route answers 503 and the rest
+of the service works as before.
 """
 
 import asyncio
@@ -64,19 +66,36 @@ def service_account(settings: Settings) -> dict[str, Any] | None:
 
 
 class FirebaseTokenMinter:
-    """Signs Firebase custom tokens with one service-account key; `close()` when done."""
+    """Signs Firebase custom tokens as one service account; `close()` when done."""
 
-    def __init__(self, key: dict[str, Any]) -> None:
+    def __init__(self, credential: credentials.Base, options: dict[str, Any] | None = None) -> None:
         # firebase_admin keeps apps in a process-wide registry by name: a unique name per
         # minter, so several apps (tests) never collide; close() takes it out again.
         self.app = firebase_admin.initialize_app(
-            credentials.Certificate(key), name=f"firebase-tokens-{uuid.uuid4()}"
+            credential, options, name=f"firebase-tokens-{uuid.uuid4()}"
         )
 
     @classmethod
+    def from_key(cls, key: dict[str, Any]) -> "FirebaseTokenMinter":
+        """Signing locally with the key's private half (local runs)."""
+        return cls(credentials.Certificate(key))
+
+    @classmethod
+    def through_iam(
+        cls, service_account_id: str, project_id: str, credential: credentials.Base | None = None
+    ) -> "FirebaseTokenMinter":
+        """Signing by IAM signBlob as `service_account_id`, authenticated as the process's
+        own identity (Application Default Credentials: Workload Identity in a pod)."""
+        options = {"serviceAccountId": service_account_id, "projectId": project_id}
+        # ApplicationDefault looks for the identity on first use, not here.
+        return cls(credential or credentials.ApplicationDefault(), options)
+
+    @classmethod
     def from_settings(cls, settings: Settings) -> "FirebaseTokenMinter | None":
+        if settings.FIREBASE_SERVICE_ACCOUNT_ID:
+            return cls.through_iam(settings.FIREBASE_SERVICE_ACCOUNT_ID, settings.FIRESTORE_PROJECT)
         key = service_account(settings)
-        return None if key is None else cls(key)
+        return None if key is None else cls.from_key(key)
 
     async def mint(self, user_id: uuid.UUID) -> FirebaseToken:
         # An RSA signature, off the event loop like every other SDK call.
