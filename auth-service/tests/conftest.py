@@ -8,6 +8,7 @@ from typing import Any
 import asyncpg
 import httpx
 import pytest
+from aiokafka import AIOKafkaConsumer
 from asgi_lifespan import LifespanManager
 from fastapi import FastAPI
 from support import PASSWORD, Login, Register, TwoLogins, make_settings, refresh, unique_name
@@ -16,8 +17,10 @@ from auth_service.config import Settings
 from auth_service.keygen import generate
 from auth_service.main import create_app
 from auth_service.migrate import migrate
+from chat_common.contract.events import USER_EVENTS_TOPIC
 
 POSTGRES_ADMIN_DSN = "postgresql://postgres@127.0.0.1:5432/postgres"
+KAFKA = "127.0.0.1:9092"
 
 
 @pytest.fixture(scope="session")
@@ -108,3 +111,20 @@ async def two_logins(
     response = await refresh(client, tokens["refresh_token"])
     assert response.status_code == 200, response.text
     return TwoLogins(tokens, response.json(), other_device)
+
+
+@pytest.fixture
+async def user_events() -> AsyncIterator[AIOKafkaConsumer]:
+    """A consumer of `user-events` from its current end."""
+    # Without a group, start() waits for the topic's metadata and assigns every partition.
+    consumer = AIOKafkaConsumer(USER_EVENTS_TOPIC, bootstrap_servers=KAFKA)
+    await consumer.start()
+    try:
+        assigned = consumer.assignment()
+        assert assigned, f"topic {USER_EVENTS_TOPIC} has no partitions (run `make up`)"
+        await consumer.seek_to_end(*assigned)
+        for tp in assigned:
+            await consumer.position(tp)
+        yield consumer
+    finally:
+        await consumer.stop()

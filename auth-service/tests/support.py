@@ -1,5 +1,7 @@
 """Helpers shared by the auth service's test modules (conftest keeps the fixtures)."""
 
+import asyncio
+import json
 import threading
 import time
 import uuid
@@ -11,13 +13,16 @@ from typing import Any, NamedTuple
 import httpx
 import jwt
 import pytest
+from aiokafka import AIOKafkaConsumer
 from asgi_lifespan import LifespanManager
 from fastapi import FastAPI
 from pwdlib import PasswordHash
 
 from auth_service.config import Settings
+from auth_service.dev_firebase_key import new_key
 from auth_service.security import jwk_thumbprint, load_private_key
 from auth_validator.testing import forge_token, tamper
+from chat_common.contract.events import UserEvent, parse_user_event
 
 PASSWORD = "correct horse battery"
 # Tests use their own database so they never touch the running service's data.
@@ -56,6 +61,27 @@ async def refresh(client: httpx.AsyncClient, token: str) -> httpx.Response:
 
 def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
+
+
+async def delete_me(client: httpx.AsyncClient, token: str, password: str) -> httpx.Response:
+    """DELETE /users/me with this access token and password."""
+    return await client.request(
+        "DELETE", "/users/me", json={"password": password}, headers=bearer(token)
+    )
+
+
+async def next_user_event(consumer: AIOKafkaConsumer, user_id: str) -> UserEvent:
+    """The next event about this user on `user-events` (within 20 s), keyed by its id."""
+
+    async def find() -> UserEvent:
+        async for record in consumer:
+            event = parse_user_event(record.value)
+            if str(event.user_id) == user_id:
+                assert record.key == user_id.encode()
+                return event
+        raise AssertionError("consumer stopped")
+
+    return await asyncio.wait_for(find(), 20)
 
 
 def access_claims(user_id: str, username: str, now: int) -> dict[str, Any]:
@@ -111,6 +137,14 @@ def valid_token(key_path: Path, user_id: str, username: str) -> str:
     return jwt.encode(claims, key, algorithm="EdDSA", headers={"kid": kid})
 
 
+def with_firebase_key(settings: Settings, directory: Path, **overrides: Any) -> Settings:
+    """The settings with a new Firebase service-account key file in `directory`."""
+    key, _ = new_key()
+    path = directory / "service-account.json"
+    path.write_text(json.dumps(key))
+    return settings.model_copy(update={"FIREBASE_SERVICE_ACCOUNT_FILE": path, **overrides})
+
+
 def make_settings(key_path: Path, **overrides: Any) -> Settings:
     values: dict[str, Any] = {
         "ENVIRONMENT": "test",
@@ -120,6 +154,7 @@ def make_settings(key_path: Path, **overrides: Any) -> Settings:
         # the limits themselves set their own.
         "REGISTRATIONS_PER_ADDRESS": 1_000_000,
         "LOGIN_FAILURES_PER_ADDRESS": 1_000_000,
+        "LOGIN_FAILURES_PER_ACCOUNT": 1_000_000,
         "LOGIN_FAILURES_PER_USER_ADDRESS": 1_000_000,
         **overrides,
     }

@@ -210,6 +210,7 @@ def bench_settings(key: Path) -> Settings:
         # measures Argon2 and the request path, not the 429 limits.
         LOGIN_FAILURES_PER_USER_ADDRESS=1_000_000,
         LOGIN_FAILURES_PER_ADDRESS=1_000_000,
+        LOGIN_FAILURES_PER_ACCOUNT=1_000_000,
     )
 
 

@@ -1,4 +1,4 @@
-"""The components `make up` runs, in start order: five servers, then the Python services."""
+"""The components `make up` runs, in start order: six servers, then the Python services."""
 
 import signal
 from collections.abc import Awaitable, Callable
@@ -43,6 +43,9 @@ PORTS = {
     "cassandra-storage": 7000,
     "cassandra-jmx": 7199,
     "firestore": 8080,
+    "firebase-auth": 9099,
+    "firebase-auth-hub": 4400,
+    "firebase-auth-logging": 4500,
     "prometheus": 9090,
     "auth-service": 8001,
     "chat-api": 8002,
@@ -91,6 +94,8 @@ SERVICE_ENV = {
     "PUBLIC_AUTH_URL": f"http://{_local('auth-service')}",
     "FIRESTORE_EMULATOR_HOST": _local("firestore"),
     "FIRESTORE_PROJECT": "demo-chat",
+    # firebase-admin's switch to the Auth emulator (auth-service revokes and deletes there).
+    "FIREBASE_AUTH_EMULATOR_HOST": _local("firebase-auth"),
     # DESIGN.md's send rate (10/s) with a deeper burst than its 20: the e2e suites send
     # up to ~30 messages back to back from one user (the web page's history).
     "SEND_RATE_BURST": "60",
@@ -128,6 +133,16 @@ SERVERS = (
         stop_timeout=60,
     ),
     _server("firestore", readiness.firestore),
+    # firebase-tools' Auth emulator (Node only, offline with a demo- project).
+    _server(
+        "firebase-auth",
+        readiness.firebase_auth,
+        env={
+            "HUB_PORT": str(PORTS["firebase-auth-hub"]),
+            "LOGGING_PORT": str(PORTS["firebase-auth-logging"]),
+        },
+        start_timeout=90,
+    ),
     # Scrapes every service and evaluates monitoring/alerts.rules.yml (infra.stack.monitoring
     # writes its configuration). The outbox alert waits 10 s here instead of production's
     # 5 minutes, so tests/crash sees it fire within a short Kafka outage.

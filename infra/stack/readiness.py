@@ -53,6 +53,15 @@ async def firestore(port: int) -> None:
         client.close()
 
 
+async def firebase_auth(port: int) -> None:
+    # Its root answers {"authEmulator": {"ready": true}} once it serves accounts.
+    async with httpx.AsyncClient(timeout=3) as client:
+        response = await client.get(f"http://127.0.0.1:{port}/")
+        response.raise_for_status()
+        if response.json().get("authEmulator", {}).get("ready") is not True:
+            raise RuntimeError("Firebase Auth emulator not ready yet")
+
+
 async def http_ok(url: str) -> None:
     async with httpx.AsyncClient(timeout=3) as client:
         response = await client.get(url)

@@ -1,6 +1,7 @@
 """firestore.rules parses with a real Firestore-rules grammar and grants exactly the reads of
 DESIGN.md "Firestore, second wave": batches and receipts to members (by `members`), the inbox
-to its owner, no write anywhere. The npm emulator does not enforce rules, so this is what
+to its owner, no write anywhere, and none to a sign-in older than the user's session
+revocation document ("Sessions"). The npm emulator does not enforce rules, so this is what
 can be checked here; a syntax error fails `make test`."""
 
 import json
@@ -11,7 +12,13 @@ from typing import Any
 
 import pytest
 
-from chat_common.contract.documents import batch_path, inbox_path, receipt_path
+from chat_common.contract.documents import (
+    SessionRevocationDocument,
+    batch_path,
+    inbox_path,
+    receipt_path,
+    session_revocation_path,
+)
 
 REPO = Path(__file__).resolve().parents[2]
 RULES = REPO / "firestore.rules"
@@ -48,16 +55,25 @@ def test_the_rules_grant_members_and_owners_reads_only(parser: Path) -> None:
     ]
 
 
-def test_the_conditions_check_members_and_the_inbox_owner() -> None:
+def test_the_conditions_check_members_the_inbox_owner_and_revocation() -> None:
     text = RULES.read_text()
-    assert "request.auth.uid in resource.data.members" in text
-    assert "request.auth.uid == userId" in text
+    current = "isCurrentUserIn({}, request.auth.uid);"
+    assert text.count("allow read: if " + current.format("resource.data.members")) == 2
+    assert "allow read: if " + current.format("[userId]") in text
+    # Both alternatives of the function check the caller and the revocation document, at the
+    # contract's path and field.
+    revocation = "/databases/$(database)/documents/" + session_revocation_path("$(uid)")
+    assert text.count("request.auth != null && uid in uids") == 2
+    assert f"!exists({revocation})" in text
+    field = "revoked_at_seconds"
+    assert field in SessionRevocationDocument.model_json_schema(mode="serialization")["properties"]
+    assert f"request.auth.token.auth_time\n            > get({revocation}).data.{field};" in text
 
 
 @pytest.mark.parametrize(
     ("old", "new"),
     [
-        ("allow read: if isMember();", "allow read: if isMember(;"),
+        ("if isCurrentUserIn([userId], request.auth.uid);", "if isCurrentUserIn([userId];"),
         ("match /users/{userId}", "matc /users/{userId}"),
         ("service cloud.firestore {", "service cloud.firestore"),
     ],
@@ -80,7 +96,9 @@ def test_a_write_grant_is_seen(parser: Path, tmp_path: Path) -> None:
     widened = tmp_path / "firestore.rules"
     widened.write_text(
         RULES.read_text().replace(
-            "allow read: if isMember();", "allow read, write: if isMember();", 1
+            "allow read: if isCurrentUserIn([userId]",
+            "allow read, write: if isCurrentUserIn([userId]",
+            1,
         )
     )
     scopes = [allow["scopes"] for allow in parsed(parser, widened)]

@@ -61,7 +61,7 @@ class AccountDeletion:
 
     async def delete(self, principal: Principal, password: str, address: str) -> None:
         user_id = principal.id
-        await self.throttle.check_login(principal.username, address)
+        attempt = await self.throttle.begin_login(principal.username, address)
         async with self.sessions() as session:
             stored = await session.scalar(
                 sa.select(_user_account.c.password_hash).where(_user_account.c.id == user_id)
@@ -69,8 +69,8 @@ class AccountDeletion:
         # One Argon2 verification either way (a dummy hash when the account is gone).
         matches, _ = await self.passwords.verify(password, stored)
         if stored is None or not matches:
-            await self.throttle.login_failed(principal.username, address)
             raise WrongPassword()
+        await self.throttle.login_succeeded(attempt)
         async with self.sessions.begin() as session:
             deleted = await session.execute(
                 sa.delete(_user_account).where(_user_account.c.id == user_id)

@@ -5,6 +5,7 @@ from pathlib import Path
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 
+from auth_service.client_address import ClientAddresses, parse_networks
 from auth_validator import ValidatorSettings
 from chat_common.config import ServiceSettings
 from chat_common.contract.events import USER_EVENTS_TOPIC
@@ -68,9 +69,20 @@ class Settings(DatabaseSettings, KafkaAccessSettings):
     RATE_LIMIT_WINDOW_SECONDS: int = Field(default=900, ge=1)
     LOGIN_FAILURES_PER_USER_ADDRESS: int = Field(default=5, ge=1)
     LOGIN_FAILURES_PER_ADDRESS: int = Field(default=100, ge=1)
+    # Per account, from any address: this many attempts, then one per base seconds,
+    # doubling with each further failure up to the maximum; a success resets it.
+    LOGIN_FAILURES_PER_ACCOUNT: int = Field(default=20, ge=1)
+    LOGIN_BACKOFF_BASE_SECONDS: float = Field(default=2.0, gt=0)
+    LOGIN_BACKOFF_MAX_SECONDS: float = Field(default=900.0, gt=0)
     REGISTRATIONS_PER_ADDRESS: int = Field(default=20, ge=1)
-    # Take the client's address from the last X-Forwarded-For entry: only behind exactly one
-    # proxy that appends it (any client can send the header, so off by default).
+    # Firebase custom tokens per user: a client needs one per Firebase sign-in.
+    FIREBASE_TOKENS_PER_USER: int = Field(default=30, ge=1)
+    # The proxies in front of the service (comma-separated networks or addresses, like
+    # `10.0.0.0/8`): from a trusted peer, the client is the right-most X-Forwarded-For
+    # entry that is not one of them. Empty: the TCP peer is the client.
+    TRUSTED_PROXIES: str = ""
+    # Legacy, before TRUSTED_PROXIES: the last X-Forwarded-For entry, whoever the peer is
+    # (exactly one proxy that appends it). Not together with TRUSTED_PROXIES.
     TRUST_X_FORWARDED_FOR: bool = False
 
     # The Firebase service-account key that signs custom tokens (POST /auth/firebase-token):
@@ -78,6 +90,17 @@ class Settings(DatabaseSettings, KafkaAccessSettings):
     # that route answers 503; the rest of the service works.
     FIREBASE_SERVICE_ACCOUNT_FILE: Path | None = None
     FIREBASE_SERVICE_ACCOUNT_JSON: SecretStr | None = None
+    # Production instead: no key at all. Custom tokens are signed by IAM signBlob as this
+    # service account (its email), with the pod's own Google identity (Workload Identity),
+    # which needs the Token Creator role on it. With ENVIRONMENT=prod a key is refused.
+    FIREBASE_SERVICE_ACCOUNT_ID: str = ""
+    # Where the session revocation documents go (firestore.rules read them): the project,
+    # and the emulator's host:port (empty: production Firestore). With Firebase configured,
+    # logout-all and deletion also revoke / delete the Firebase user; firebase-admin talks
+    # to an Auth emulator when FIREBASE_AUTH_EMULATOR_HOST is set (it reads that itself).
+    FIRESTORE_PROJECT: str = "demo-chat"
+    FIRESTORE_EMULATOR_HOST: str = "127.0.0.1:8080"
+    FIREBASE_AUTH_EMULATOR_HOST: str = ""
 
     @field_validator("FIREBASE_SERVICE_ACCOUNT_FILE", mode="before")
     @classmethod
@@ -93,6 +116,23 @@ class Settings(DatabaseSettings, KafkaAccessSettings):
             AUTH_LEEWAY_SECONDS=self.JWT_LEEWAY_SECONDS,
         )
 
+    def client_addresses(self) -> ClientAddresses:
+        """How the rate limits find the client's address (TRUSTED_PROXIES, or the legacy
+        TRUST_X_FORWARDED_FOR)."""
+        return ClientAddresses(parse_networks(self.TRUSTED_PROXIES), self.TRUST_X_FORWARDED_FOR)
+
+    @field_validator("TRUSTED_PROXIES")
+    @classmethod
+    def _networks(cls, value: str) -> str:
+        parse_networks(value)  # a typo stops the start, with the entry named
+        return value
+
+    @model_validator(mode="after")
+    def _one_proxy_rule(self) -> "Settings":
+        if self.TRUSTED_PROXIES.strip() and self.TRUST_X_FORWARDED_FOR:
+            raise ValueError("set TRUSTED_PROXIES or TRUST_X_FORWARDED_FOR, not both")
+        return self
+
     @property
     def cors_origins(self) -> list[str]:
         """CORS_ALLOW_ORIGINS as a list."""
@@ -105,10 +145,23 @@ class Settings(DatabaseSettings, KafkaAccessSettings):
         return self
 
     @model_validator(mode="after")
-    def _at_most_one_firebase_key(self) -> "Settings":
-        if self.FIREBASE_SERVICE_ACCOUNT_FILE and self.FIREBASE_SERVICE_ACCOUNT_JSON:
+    def _at_most_one_firebase_signer(self) -> "Settings":
+        given = [
+            name
+            for name in (
+                "FIREBASE_SERVICE_ACCOUNT_FILE",
+                "FIREBASE_SERVICE_ACCOUNT_JSON",
+                "FIREBASE_SERVICE_ACCOUNT_ID",
+            )
+            if getattr(self, name)
+        ]
+        if len(given) > 1:
+            raise ValueError(f"set one of {', '.join(given)}, not several")
+        if self.ENVIRONMENT == "prod" and given and given[0] != "FIREBASE_SERVICE_ACCOUNT_ID":
+            # A long-lived private key in the internet-facing service is what N6 removes.
             raise ValueError(
-                "set FIREBASE_SERVICE_ACCOUNT_FILE or FIREBASE_SERVICE_ACCOUNT_JSON, not both"
+                f"{given[0]} is a service-account key, refused with ENVIRONMENT=prod: set "
+                "FIREBASE_SERVICE_ACCOUNT_ID and sign through IAM with Workload Identity"
             )
         return self
 

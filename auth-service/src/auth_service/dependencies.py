@@ -8,10 +8,10 @@ from fastapi import Depends, HTTPException, Query, Request, status
 from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 
+from auth_service.client_address import ClientAddresses
 from auth_service.pagination import InvalidCursor, decode_cursor
 from auth_service.schemas import LoginRequest
 from auth_service.service import AuthService
-from auth_service.throttle import client_address
 from auth_validator import Principal
 from auth_validator.fastapi import password_flow_scheme, principal_dependency
 from chat_common.body_limit import read_body
@@ -28,11 +28,10 @@ AuthServiceDep = Annotated[AuthService, Depends(state_dependency("auth_service",
 
 
 async def get_client_address(request: Request) -> str:
-    """The caller's address for rate limits (X-Forwarded-For only when trusted)."""
-    return client_address(
-        request.client.host if request.client else None,
-        request.headers.get("x-forwarded-for"),
-        request_state(request, "trust_forwarded_for", bool),
+    """The caller's address for rate limits (X-Forwarded-For only from trusted proxies)."""
+    addresses = request_state(request, "client_addresses", ClientAddresses)
+    return addresses.of(
+        request.client.host if request.client else None, request.headers.get("x-forwarded-for")
     )
 
 

@@ -32,6 +32,14 @@ class RefreshRejected(AuthError):
     detail = "Refresh token is invalid, expired or revoked"
 
 
+class SessionRevoked(AuthError):
+    """The access token predates its user's logout-all, or the account is gone."""
+
+    status_code = status.HTTP_401_UNAUTHORIZED
+    detail = "Access token revoked: log in again"
+    headers = {"WWW-Authenticate": 'Bearer error="invalid_token"'}
+
+
 class UserNotFound(AuthError):
     status_code = status.HTTP_404_NOT_FOUND
     detail = "User not found"

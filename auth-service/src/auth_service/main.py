@@ -14,6 +14,7 @@ from auth_service.account_deletion import AccountDeletion, account_router
 from auth_service.config import Settings, get_settings
 from auth_service.database import UNAVAILABLE_ERRORS, create_engine, create_session_factory, ping
 from auth_service.exceptions import DatabaseUnavailable
+from auth_service.firebase_accounts import AdminFirebaseAccounts
 from auth_service.firebase_tokens import FirebaseTokenMinter, firebase_router
 from auth_service.repository import AuthRepository
 from auth_service.router import auth_router, keys_router, users_router
@@ -22,6 +23,7 @@ from auth_service.service import AuthService
 from auth_service.throttle import Throttle
 from auth_service.user_events import UserEventRelay
 from auth_validator import TokenValidator
+from chat_common.contract.firestore import async_firestore_client
 from chat_common.observability import ReadinessCheck
 from chat_common.service_app import ServiceSpec, create_service_app, state_of
 
@@ -31,7 +33,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     """Build the clients onto app.state; the exit stack closes them in reverse."""
     settings = state_of(app, "settings", Settings)
     # Read by the client-address dependency of the rate limits.
-    app.state.trust_forwarded_for = settings.TRUST_X_FORWARDED_FOR
+    app.state.client_addresses = settings.client_addresses()
     async with AsyncExitStack() as stack:
         signer = TokenSigner.from_settings(settings)
         # Before anything that needs closing: a bad key stops the start with a clear error.
@@ -48,19 +50,32 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.signer = signer
         repository = AuthRepository(sessions)
         throttle = Throttle(repository, settings)
-        app.state.auth_service = AuthService(repository, passwords, signer, throttle, settings)
-        # The service verifies its own access tokens with the same library as everyone
-        # else, from its own JWKS document (no HTTP round trip to itself).
-        validator = TokenValidator(settings.token_checks(), jwks=signer.jwks())
-        stack.push_async_callback(validator.aclose)
-        app.state.token_validator = validator
+        accounts = None
+        if minter is not None:
+            accounts = AdminFirebaseAccounts(
+                minter.app,
+                async_firestore_client(
+                    settings.FIRESTORE_PROJECT, settings.FIRESTORE_EMULATOR_HOST
+                ),
+            )
+            stack.callback(accounts.close)
+        app.state.firebase_accounts = accounts
         relay = UserEventRelay(
             sessions,
             settings.KAFKA_BOOTSTRAP_SERVERS,
             settings,
             settings.USER_EVENTS_RELAY_INTERVAL_SECONDS,
             settings.USER_EVENTS_TOPIC,
+            accounts,
         )
+        app.state.auth_service = AuthService(
+            repository, passwords, signer, throttle, settings, relay
+        )
+        # The service verifies its own access tokens with the same library as everyone
+        # else, from its own JWKS document (no HTTP round trip to itself).
+        validator = TokenValidator(settings.token_checks(), jwks=signer.jwks())
+        stack.push_async_callback(validator.aclose)
+        app.state.token_validator = validator
         app.state.account_deletion = AccountDeletion(sessions, passwords, throttle, relay)
         relay_task = asyncio.create_task(relay.run(), name="user-event-relay")
         stack.push_async_callback(_stop_relay, relay, relay_task)

@@ -45,6 +45,8 @@ class UserAccount(Base):
     display_name: Mapped[str | None] = mapped_column(String(64))
     password_hash: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    # The last logout-all: access tokens issued before it mint no Firebase token.
+    sessions_revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     __table_args__ = (
         CheckConstraint(text(f"username ~ '{USERNAME_PATTERN}'"), name="username_format"),
@@ -101,3 +103,17 @@ class RateLimitCounter(Base):
     hits: Mapped[int] = mapped_column(Integer)
 
     __table_args__ = (Index("ix_rate_limit_counter_window_start", "window_start"),)
+
+
+class LoginBackoff(Base):
+    """One account's login attempts across every address (`account` is the lowered
+    username, known or not): `failures` unforgiven attempts, and no attempt is let through
+    before `next_attempt_at`. Its row is locked by each attempt, so concurrent ones are
+    counted one by one."""
+
+    __tablename__ = "login_backoff"
+
+    account: Mapped[str] = mapped_column(Text, primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer)
+    last_attempt_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    next_attempt_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

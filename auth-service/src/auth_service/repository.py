@@ -3,9 +3,9 @@ become domain errors: Postgres unusable is DatabaseUnavailable (503), a unique-i
 violation the error it means (like chat-service's store boundary)."""
 
 import uuid
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.dialects.postgresql import insert
@@ -14,7 +14,14 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from auth_service.database import UNAVAILABLE_ERRORS
 from auth_service.exceptions import AccountGone, DatabaseUnavailable, UsernameTaken
-from auth_service.orm import RateLimitCounter, RefreshFamily, RefreshToken, UserAccount
+from auth_service.orm import (
+    LoginBackoff,
+    RateLimitCounter,
+    RefreshFamily,
+    RefreshToken,
+    UserAccount,
+)
+from auth_service.user_events import add_sessions_revoked
 
 USERNAME_INDEX = "uq_user_account_username_lower"
 # PostgreSQL's SQLSTATE for a refused foreign key.
@@ -154,6 +161,15 @@ class UnitOfWork:
             await self.revoke_family(family, now)
         return len(families)
 
+    async def revoke_sessions(self, user_id: uuid.UUID, now: datetime) -> None:
+        """Record the logout-all and queue `user.sessions_revoked` (same transaction); a
+        deleted account has nothing left to revoke or announce."""
+        updated = await self._session.execute(
+            update(UserAccount).where(UserAccount.id == user_id).values(sessions_revoked_at=now)
+        )
+        if updated.rowcount:  # type: ignore[attr-defined]
+            await add_sessions_revoked(self._session, user_id, now)
+
     async def attempt_counts(
         self, keys: Sequence[str], window_starts: Sequence[datetime]
     ) -> dict[tuple[str, datetime], int]:
@@ -181,10 +197,61 @@ class UnitOfWork:
         )
         return int((await self._session.execute(statement)).scalar_one())
 
+    async def take_back_attempt(self, key: str, window_start: datetime) -> None:
+        """Undo one `count_attempt` under `key` in that window (never below zero)."""
+        await self._session.execute(
+            update(RateLimitCounter)
+            .where(
+                RateLimitCounter.key == key,
+                RateLimitCounter.window_start == window_start,
+                RateLimitCounter.hits > 0,
+            )
+            .values(hits=RateLimitCounter.hits - 1)
+        )
+
+    async def claim_login(
+        self, account: str, now: datetime, forget_before: datetime, delay: Callable[[int], float]
+    ) -> float | None:
+        """Count an attempt at `account` when its backoff allows one now: None, and the next
+        attempt waits `delay(failures)` seconds; else the seconds left to wait. Attempts
+        before `forget_before` are forgotten. The row lock orders concurrent claims."""
+        # Times are each request's own clock: a new row, or one with no wait, must not
+        # refuse a concurrent attempt whose clock read a moment earlier.
+        await self._session.execute(
+            insert(LoginBackoff)
+            .values(account=account, failures=0, last_attempt_at=now, next_attempt_at=forget_before)
+            .on_conflict_do_nothing(index_elements=[LoginBackoff.account])
+        )
+        row = (
+            await self._session.scalars(
+                select(LoginBackoff).where(LoginBackoff.account == account).with_for_update()
+            )
+        ).one()
+        if row.next_attempt_at > now:
+            return (row.next_attempt_at - now).total_seconds()
+        failures = (0 if row.last_attempt_at < forget_before else row.failures) + 1
+        row.failures = failures
+        row.last_attempt_at = max(row.last_attempt_at, now)
+        wait = delay(failures)
+        if wait > 0:
+            row.next_attempt_at = now + timedelta(seconds=wait)
+        return None
+
+    async def forgive_login(self, account: str) -> None:
+        """The password was proven: the account's attempts and backoff are forgotten."""
+        await self._session.execute(delete(LoginBackoff).where(LoginBackoff.account == account))
+
     async def clear_attempts(self, key: str) -> None:
         await self._session.execute(delete(RateLimitCounter).where(RateLimitCounter.key == key))
 
     async def purge_attempts_before(self, window_start: datetime) -> None:
         await self._session.execute(
             delete(RateLimitCounter).where(RateLimitCounter.window_start < window_start)
+        )
+        # Backoff rows of that age are forgotten by claim_login anyway.
+        await self._session.execute(
+            delete(LoginBackoff).where(
+                LoginBackoff.last_attempt_at < window_start,
+                LoginBackoff.next_attempt_at < window_start,
+            )
         )

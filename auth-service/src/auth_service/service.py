@@ -10,6 +10,7 @@ from auth_service.config import Settings
 from auth_service.exceptions import (
     InvalidCredentials,
     RefreshRejected,
+    SessionRevoked,
     UsernameTaken,
     UserNotFound,
 )
@@ -25,6 +26,9 @@ from auth_service.security import (
     hash_refresh_token,
 )
 from auth_service.throttle import Throttle
+from auth_service.user_events import UserEventRelay
+from auth_validator import Principal
+from chat_common.contract.times import truncate_millis
 
 logger = logging.getLogger(__name__)
 
@@ -57,6 +61,8 @@ class AuthService:
     # The token lifetimes: ACCESS_TOKEN_TTL_SECONDS, REFRESH_TOKEN_TTL_SECONDS, and
     # REFRESH_SESSION_LIFETIME_SECONDS (a refresh family's end, which no rotation extends).
     settings: Settings
+    # Publishes the user-event outbox (logout-all queues `user.sessions_revoked` there).
+    relay: UserEventRelay
     clock: Callable[[], datetime] = utc_now
 
     async def register(
@@ -81,8 +87,9 @@ class AuthService:
         return user
 
     async def login(self, username: str, password: str, address: str) -> IssuedTokens:
-        # Before any Argon2 work: a throttled guesser costs one indexed read.
-        had_failures = await self.throttle.check_login(username, address)
+        # Counted before any Argon2 work: a throttled guesser costs no hash, however many
+        # attempts arrive at once.
+        attempt = await self.throttle.begin_login(username, address)
         async with self.repository.read() as store:
             user = await store.user_by_username(username)
         # Always one Argon2 verification (a dummy hash for unknown users): same time, same body.
@@ -91,7 +98,6 @@ class AuthService:
         )
         if user is None or not matches:
             LOGINS.labels("failure").inc()
-            await self.throttle.login_failed(username, address)
             raise InvalidCredentials()
         now = self.clock()
         async with self.repository.transaction() as store:
@@ -106,8 +112,7 @@ class AuthService:
             )
             store.add_family(family)
             tokens = self._issue(store, user, family, now)
-        if had_failures:
-            await self.throttle.login_succeeded(username, address)
+        await self.throttle.login_succeeded(attempt)
         LOGINS.labels("success").inc()
         return tokens
 
@@ -175,11 +180,30 @@ class AuthService:
         FAMILIES_REVOKED.labels("logout").inc()
 
     async def logout_all(self, user_id: uuid.UUID) -> None:
-        """End every login of the user: all their refresh tokens stop working."""
+        """End every login of the user: all their refresh tokens stop working, access tokens
+        issued until now mint no Firebase token, and `user.sessions_revoked` tells the other
+        services (and Firebase, through the relay) in the same transaction."""
+        # The event carries milliseconds: store the same instant every consumer compares with.
+        now = truncate_millis(self.clock())
         async with self.repository.transaction() as store:
-            revoked = await store.revoke_user_families(user_id, self.clock())
+            revoked = await store.revoke_user_families(user_id, now)
+            await store.revoke_sessions(user_id, now)
+        self.relay.wake()
         LOGOUTS.labels("all").inc()
         FAMILIES_REVOKED.labels("logout").inc(revoked)
+
+    async def check_session(self, principal: Principal) -> None:
+        """SessionRevoked (401) when the caller's account is gone, or the access token was
+        issued before the user's last logout-all (DESIGN.md "Sessions")."""
+        async with self.repository.read() as store:
+            user = await store.user_by_id(principal.id)
+        if user is None:
+            raise SessionRevoked()
+        revoked_at = user.sessions_revoked_at
+        # `iat` has whole seconds: a token of the very second of a logout-all is refused
+        # too (the safe side; its holder refreshes and gets a newer one).
+        if revoked_at is not None and principal.issued_at < revoked_at.timestamp():
+            raise SessionRevoked()
 
     async def get_user(self, user_id: uuid.UUID) -> UserAccount:
         async with self.repository.read() as store:

@@ -1,16 +1,23 @@
-"""The 429 limits: failed logins per (username, client address) and per client address,
-registrations per client address.
+"""The 429 limits: login attempts per (username, client address) and per client address,
+with a per-account backoff across addresses; registrations per client address; Firebase
+custom tokens per user.
 
 Counted in Postgres (`rate_limit_counter`) per fixed window, so every replica shares the
 same counts, and limited by the sliding-window estimate over them: this window's count plus
 the previous window's, weighted by how much of it the last window-length still covers. A
 plain fixed window would let twice the limit through around a boundary (the limit just
-before it, the limit again just after). Failed logins are checked before any Argon2 work,
-so a throttled guesser costs one indexed read, not a hash.
+before it, the limit again just after).
+
+A login attempt is counted before any Argon2 work, atomically (an upsert returning the
+new count, and a row lock on the account's backoff), and refused once over (and then not
+counted): however many arrive at once, at most the limit reach a hash. A success takes its
+count back. The
+account's backoff lets LOGIN_FAILURES_PER_ACCOUNT attempts through from anywhere, then
+one attempt per LOGIN_BACKOFF_BASE_SECONDS doubling up to LOGIN_BACKOFF_MAX_SECONDS.
 """
 
-import ipaddress
 import math
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -88,26 +95,34 @@ class Counts:
         return self.window.retry_after(now, limit, current, previous)
 
 
-def client_address(peer: str | None, forwarded_for: str | None, trust_forwarded: bool) -> str:
-    """The address limits are counted under: the TCP peer, or with `trust_forwarded` the
-    last X-Forwarded-For entry (the one our own proxy appended; earlier ones are the
-    client's to invent). Anything that is not an IP address falls back to the peer."""
-    if trust_forwarded and forwarded_for:
-        last = forwarded_for.rsplit(",", 1)[-1].strip()
-        try:
-            return str(ipaddress.ip_address(last))
-        except ValueError:
-            pass
-    return peer or "unknown"
-
-
 def failed_login_keys(username: str, address: str) -> tuple[str, str]:
     """(per username and address, per address); usernames are case-insensitive."""
     return f"login-failure:{username.lower()}|{address}", f"login-failure:{address}"
 
 
+def backoff_seconds(failures: int, free: int, base: float, most: float) -> float:
+    """How long the attempt after the `failures`-th must wait: nothing before `free`, then
+    `base` doubling with each further one, at most `most`."""
+    if failures < free:
+        return 0.0
+    return float(min(most, base * 2 ** min(failures - free, 32)))
+
+
+@dataclass(frozen=True)
+class LoginAttempt:
+    """A login attempt counted by `Throttle.begin_login`, to take back if it succeeds."""
+
+    username: str
+    address: str
+    window_start: datetime
+
+
 def registration_key(address: str) -> str:
     return f"register:{address}"
+
+
+def firebase_token_key(user_id: uuid.UUID) -> str:
+    return f"firebase-token:{user_id}"
 
 
 @dataclass(eq=False)
@@ -129,46 +144,81 @@ class Throttle:
         hits = await store.attempt_counts(keys, (window.start, window.previous_start))
         return Counts(window, hits)
 
-    async def check_login(self, username: str, address: str) -> bool:
-        """Refuse a login attempt once either failed-login limit is reached; else whether
-        this username has failures from this address to forgive after a success."""
+    async def begin_login(self, username: str, address: str) -> LoginAttempt:
+        """Count a login attempt, before any password work; refuse it (TooManyAttempts)
+        once it takes either counter over its limit, or the account is in backoff."""
         now, window = self._window()
         user_key, address_key = failed_login_keys(username, address)
-        async with self.repository.read() as store:
+        settings = self.settings
+        wait: float | None = None
+        # One transaction: the upserts lock the counters' rows, so concurrent attempts are
+        # counted one after the other; a refusal is raised once it has committed.
+        async with self.repository.transaction() as store:
+            for key in (user_key, address_key):
+                await store.count_attempt(key, window.start)
             counts = await self._counts(store, (user_key, address_key), window)
-        retry_after = counts.over(
-            user_key, self.settings.LOGIN_FAILURES_PER_USER_ADDRESS, now
-        ) or counts.over(address_key, self.settings.LOGIN_FAILURES_PER_ADDRESS, now)
+            await self._purge(store, window)
+            # Over the limit counting this attempt: at the limit without it.
+            retry_after = counts.over(
+                user_key, settings.LOGIN_FAILURES_PER_USER_ADDRESS + 1, now
+            ) or counts.over(address_key, settings.LOGIN_FAILURES_PER_ADDRESS + 1, now)
+            if retry_after is not None:
+                # Refused: not counted after all, so hammering a closed door neither pushes
+                # Retry-After past the window nor locks others at a shared address out longer.
+                for key in (user_key, address_key):
+                    await store.take_back_attempt(key, window.start)
+            else:
+                wait = await store.claim_login(
+                    username.lower(),
+                    now,
+                    forget_before=now - timedelta(seconds=settings.RATE_LIMIT_WINDOW_SECONDS),
+                    delay=lambda failures: backoff_seconds(
+                        failures,
+                        settings.LOGIN_FAILURES_PER_ACCOUNT,
+                        settings.LOGIN_BACKOFF_BASE_SECONDS,
+                        settings.LOGIN_BACKOFF_MAX_SECONDS,
+                    ),
+                )
         if retry_after is not None:
             THROTTLED.labels("login").inc()
             raise TooManyAttempts(retry_after)
-        return sum(counts.of(user_key)) > 0
+        if wait is not None:
+            THROTTLED.labels("login_account").inc()
+            raise TooManyAttempts(max(1, math.ceil(wait)))
+        return LoginAttempt(username, address, window.start)
 
-    async def login_failed(self, username: str, address: str) -> None:
-        _, window = self._window()
-        async with self.repository.transaction() as store:
-            for key in failed_login_keys(username, address):
-                await store.count_attempt(key, window.start)
-            await self._purge(store, window)
-
-    async def login_succeeded(self, username: str, address: str) -> None:
-        """The user proved the password: their typos from this address are forgiven."""
-        user_key, _ = failed_login_keys(username, address)
+    async def login_succeeded(self, attempt: LoginAttempt) -> None:
+        """The user proved the password: the attempt is taken back, their typos from this
+        address and the account's backoff are forgiven."""
+        user_key, address_key = failed_login_keys(attempt.username, attempt.address)
+        # Rows in begin_login's order (user key, address key, account): no deadlock with it.
         async with self.repository.transaction() as store:
             await store.clear_attempts(user_key)
+            await store.take_back_attempt(address_key, attempt.window_start)
+            await store.forgive_login(attempt.username.lower())
 
     async def count_registration(self, address: str) -> None:
         """Count a registration attempt; refuse it when over the limit."""
+        await self._count(
+            registration_key(address), self.settings.REGISTRATIONS_PER_ADDRESS, "register"
+        )
+
+    async def count_firebase_token(self, user_id: uuid.UUID) -> None:
+        """Count a Firebase custom token asked for by this user; refuse it when over."""
+        await self._count(
+            firebase_token_key(user_id), self.settings.FIREBASE_TOKENS_PER_USER, "firebase_token"
+        )
+
+    async def _count(self, key: str, limit: int, name: str) -> None:
         now, window = self._window()
-        key = registration_key(address)
         async with self.repository.transaction() as store:
             await store.count_attempt(key, window.start)
             counts = await self._counts(store, (key,), window)
             await self._purge(store, window)
         # Over the limit counting this attempt: at the limit without it.
-        retry_after = counts.over(key, self.settings.REGISTRATIONS_PER_ADDRESS + 1, now)
+        retry_after = counts.over(key, limit + 1, now)
         if retry_after is not None:
-            THROTTLED.labels("register").inc()
+            THROTTLED.labels(name).inc()
             raise TooManyAttempts(retry_after)
 
     async def _purge(self, store: UnitOfWork, window: Window) -> None:

@@ -1,9 +1,7 @@
 """DELETE /users/me: on real Postgres and Kafka, the account stops working at once, leaves
 /users, and `user.deleted` reaches `user-events` through the Postgres outbox."""
 
-import asyncio
 import uuid
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -11,49 +9,12 @@ import httpx
 import pytest
 from aiokafka import AIOKafkaConsumer
 from fastapi import FastAPI
-from support import PASSWORD, Login, Register, bearer, refresh
+from support import PASSWORD, Login, Register, bearer, delete_me, next_user_event, refresh
 
 from auth_service.exceptions import AccountGone
 from auth_service.orm import RefreshFamily
 from auth_service.service import AuthService
-from chat_common.contract.events import USER_EVENTS_TOPIC, UserDeleted, parse_user_event
-
-KAFKA = "127.0.0.1:9092"
-
-
-@pytest.fixture
-async def user_events() -> AsyncIterator[AIOKafkaConsumer]:
-    """A consumer of `user-events` from its current end."""
-    # Without a group, start() waits for the topic's metadata and assigns every partition.
-    consumer = AIOKafkaConsumer(USER_EVENTS_TOPIC, bootstrap_servers=KAFKA)
-    await consumer.start()
-    try:
-        assigned = consumer.assignment()
-        assert assigned, f"topic {USER_EVENTS_TOPIC} has no partitions (run `make up`)"
-        await consumer.seek_to_end(*assigned)
-        for tp in assigned:
-            await consumer.position(tp)
-        yield consumer
-    finally:
-        await consumer.stop()
-
-
-async def _deleted_event(consumer: AIOKafkaConsumer, user_id: str) -> UserDeleted:
-    async def find() -> UserDeleted:
-        async for record in consumer:
-            event = parse_user_event(record.value)
-            if str(event.user_id) == user_id:
-                assert record.key == user_id.encode()
-                return event
-        raise AssertionError("consumer stopped")
-
-    return await asyncio.wait_for(find(), 20)
-
-
-async def delete_me(client: httpx.AsyncClient, token: str, password: str) -> httpx.Response:
-    return await client.request(
-        "DELETE", "/users/me", json={"password": password}, headers=bearer(token)
-    )
+from chat_common.contract.events import UserDeleted
 
 
 async def test_wrong_password_is_401_and_changes_nothing(
@@ -89,7 +50,8 @@ async def test_deleted_account_stops_working_and_is_announced(
     response = await delete_me(client, tokens["access_token"], PASSWORD)
     assert response.status_code == 204 and response.content == b""
 
-    event = await _deleted_event(user_events, user["id"])
+    event = await next_user_event(user_events, user["id"])
+    assert isinstance(event, UserDeleted)
     assert event.user_id == uuid.UUID(user["id"])
     login_again = await client.post(
         "/auth/login", json={"username": user["username"], "password": PASSWORD}

@@ -113,6 +113,7 @@ async def test_a_session_ends_at_its_absolute_lifetime_whatever_the_rotations(
         app.state.signer,
         Throttle(real.repository, settings),
         settings,
+        real.relay,
         clock=clock,
     )
     tokens = await service.login(user["username"], "correct horse battery", unique_name("addr"))

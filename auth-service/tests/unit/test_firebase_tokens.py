@@ -8,7 +8,10 @@ from pathlib import Path
 
 import jwt
 import pytest
+from firebase_admin import credentials
 from firebase_keys import verified_custom_token
+from google.auth import iam
+from google.auth.credentials import AnonymousCredentials
 from prometheus_client import REGISTRY
 from pydantic import SecretStr, ValidationError
 
@@ -21,7 +24,7 @@ SIGNING = {"JWT_PRIVATE_KEY": SecretStr("unused here")}
 
 async def test_a_minted_token_verifies_with_the_public_key() -> None:
     key, public_key = new_key()
-    minter = FirebaseTokenMinter(key)
+    minter = FirebaseTokenMinter.from_key(key)
     user_id = uuid.uuid4()
     before = REGISTRY.get_sample_value("auth_firebase_tokens_minted_total") or 0.0
     try:
@@ -38,7 +41,7 @@ async def test_a_minted_token_verifies_with_the_public_key() -> None:
 async def test_another_keys_public_half_rejects_it() -> None:
     key, _ = new_key()
     _, other_public_key = new_key()
-    minter = FirebaseTokenMinter(key)
+    minter = FirebaseTokenMinter.from_key(key)
     try:
         minted = await minter.mint(uuid.uuid4())
     finally:
@@ -80,7 +83,7 @@ def test_a_key_without_the_service_account_type_is_refused() -> None:
 
 
 def test_both_ways_at_once_are_refused(tmp_path: Path) -> None:
-    with pytest.raises(ValidationError, match="not both"):
+    with pytest.raises(ValidationError, match="not several"):
         Settings(
             **SIGNING,
             FIREBASE_SERVICE_ACCOUNT_FILE=tmp_path / "key.json",
@@ -102,3 +105,74 @@ async def test_the_local_key_is_written_once_privately_and_mints(tmp_path: Path)
         assert (await minter.mint(uuid.uuid4())).token
     finally:
         minter.close()
+
+
+class WorkloadIdentity(credentials.Base):
+    """Stands for the pod's Google identity (no key): what ApplicationDefault finds there."""
+
+    def get_credential(self) -> AnonymousCredentials:
+        return AnonymousCredentials()  # type: ignore[no-untyped-call]
+
+
+SERVICE_ACCOUNT = "firebase-adminsdk@chat-backend-prod.iam.gserviceaccount.com"
+
+
+async def test_through_iam_the_token_is_signed_by_signblob_as_the_service_account(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """N6: no private key in the process; IAM signs the token's bytes as the account."""
+    signed: list[tuple[str, bytes]] = []
+
+    def sign_blob(signer: iam.Signer, message: bytes) -> bytes:
+        signed.append((signer._service_account_email, message))
+        return b"signature by IAM"
+
+    monkeypatch.delenv("FIREBASE_AUTH_EMULATOR_HOST", raising=False)
+    monkeypatch.setattr(iam.Signer, "sign", sign_blob)
+    minter = FirebaseTokenMinter.through_iam(
+        SERVICE_ACCOUNT, "chat-backend-prod", WorkloadIdentity()
+    )
+    user_id = uuid.uuid4()
+    try:
+        minted = await minter.mint(user_id)
+    finally:
+        minter.close()
+    header, claims = (
+        jwt.get_unverified_header(minted.token),
+        jwt.decode(minted.token, options={"verify_signature": False}),
+    )
+    assert header["alg"] == "RS256"
+    assert claims["iss"] == claims["sub"] == SERVICE_ACCOUNT
+    assert claims["uid"] == str(user_id)
+    # What IAM signed is exactly the token's header and claims.
+    assert [email for email, _ in signed] == [SERVICE_ACCOUNT]
+    assert signed[0][1] == minted.token.rsplit(".", 1)[0].encode()
+
+
+def test_the_settings_choose_iam_when_given_a_service_account_id() -> None:
+    settings = Settings(
+        **SIGNING, FIREBASE_SERVICE_ACCOUNT_ID=SERVICE_ACCOUNT, FIRESTORE_PROJECT="chat-prod"
+    )
+    minter = FirebaseTokenMinter.from_settings(settings)
+    assert minter is not None
+    try:
+        assert minter.app.options.get("serviceAccountId") == SERVICE_ACCOUNT
+        assert minter.app.project_id == "chat-prod"
+    finally:
+        minter.close()
+
+
+def test_in_prod_a_key_is_refused_and_iam_is_accepted(tmp_path: Path) -> None:
+    key, _ = new_key()
+    path = tmp_path / "service-account.json"
+    path.write_text(json.dumps(key))
+    prod = {**SIGNING, "ENVIRONMENT": "prod"}
+    for given in (
+        {"FIREBASE_SERVICE_ACCOUNT_FILE": path},
+        {"FIREBASE_SERVICE_ACCOUNT_JSON": SecretStr(json.dumps(key))},
+    ):
+        with pytest.raises(ValidationError, match="refused with ENVIRONMENT=prod"):
+            Settings(**prod, **given)
+    assert Settings(**prod, FIREBASE_SERVICE_ACCOUNT_ID=SERVICE_ACCOUNT)
+    with pytest.raises(ValidationError, match="not several"):
+        Settings(**SIGNING, FIREBASE_SERVICE_ACCOUNT_FILE=path, FIREBASE_SERVICE_ACCOUNT_ID="x")

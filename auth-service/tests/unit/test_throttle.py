@@ -1,14 +1,12 @@
-"""The pure parts of the rate limits: windows, Retry-After, keys, the client address."""
+"""The pure parts of the rate limits: windows, Retry-After, keys, the backoff."""
 
 from datetime import UTC, datetime, timedelta
-
-import pytest
 
 from auth_service.exceptions import TooManyAttempts
 from auth_service.throttle import (
     Counts,
     Window,
-    client_address,
+    backoff_seconds,
     failed_login_keys,
     registration_key,
 )
@@ -74,26 +72,14 @@ def test_keys_are_case_insensitive_in_the_username() -> None:
     assert failed_login_keys("alice", "10.0.0.2")[0] != per_user
 
 
-@pytest.mark.parametrize(
-    ("peer", "forwarded", "trust", "expected"),
-    [
-        ("10.0.0.9", "1.2.3.4", False, "10.0.0.9"),  # not trusted: the header is ignored
-        ("10.0.0.9", None, True, "10.0.0.9"),
-        ("10.0.0.9", "1.2.3.4", True, "1.2.3.4"),
-        # Only the last entry is our proxy's; earlier ones are the client's to invent.
-        ("10.0.0.9", "6.6.6.6, 1.2.3.4", True, "1.2.3.4"),
-        ("10.0.0.9", "1.2.3.4, not-an-address", True, "10.0.0.9"),
-        ("10.0.0.9", "2001:db8::1", True, "2001:db8::1"),
-        (None, None, False, "unknown"),
-    ],
-)
-def test_client_address(
-    peer: str | None, forwarded: str | None, trust: bool, expected: str
-) -> None:
-    assert client_address(peer, forwarded, trust) == expected
-
-
 def test_too_many_attempts_is_a_429_with_retry_after() -> None:
     error = TooManyAttempts(42)
     assert error.status_code == 429
     assert error.response_headers() == {"Retry-After": "42"}
+
+
+def test_the_backoff_is_free_then_doubles_up_to_its_maximum() -> None:
+    waits = [backoff_seconds(failures, 3, 2.0, 30.0) for failures in range(1, 9)]
+    assert waits == [0.0, 0.0, 2.0, 4.0, 8.0, 16.0, 30.0, 30.0]
+    # However many failures pile up, the wait stays a finite maximum.
+    assert backoff_seconds(10_000, 3, 2.0, 30.0) == 30.0

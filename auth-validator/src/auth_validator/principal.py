@@ -9,9 +9,11 @@ class Principal:
     """The user an access token was issued to, and until when the token is good.
 
     `expires_at` is the token's verified `exp` (Unix seconds), so a long-lived response
-    (an event stream) can end with the token without decoding it again.
+    (an event stream) can end with the token without decoding it again; `issued_at` its
+    `iat`, compared with the user's last logout-all (DESIGN.md "Sessions").
     """
 
     id: uuid.UUID
     username: str
     expires_at: float
+    issued_at: float

@@ -154,7 +154,10 @@ async def test_size_zero_turns_the_cache_off(signer: Any, decodes: DecodeCounter
 def test_least_recently_used_goes_first(signer: Any) -> None:
     cache = VerifiedTokens(2, clock=lambda: 0.0)
     entry = VerifiedToken(
-        Principal(id=uuid.uuid4(), username="a", expires_at=10.0), "k", signer.public, 10.0
+        Principal(id=uuid.uuid4(), username="a", expires_at=10.0, issued_at=0.0),
+        "k",
+        signer.public,
+        10.0,
     )
     cache.add("a", entry)
     cache.add("b", entry)

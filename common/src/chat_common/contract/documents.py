@@ -4,7 +4,8 @@
   (DESIGN.md "Aggregator" and "Firestore, second wave"); clients listen to a chat's
   batches ordered by `last_sent_at`;
 - `users/{user_id}/chats/{chat_id}`: `InboxDocument`, the realtime inbox;
-- `chats/{chat_id}/receipts/{user_id}`: `ReceiptDocument`, a member's read mark.
+- `chats/{chat_id}/receipts/{user_id}`: `ReceiptDocument`, a member's read mark;
+- `session_revocations/{user_id}`: `SessionRevocationDocument`, read by the rules only.
 
 In Firestore ids are strings, a document's own times are Timestamps (`datetime`), and
 the times inside its message entries are RFC 3339 strings like the API's. `to_firestore`
@@ -12,12 +13,13 @@ gives the fields to write; `from_firestore` reads them back (extra fields are ig
 and the second wave's lists default to empty for documents written before them).
 """
 
+import math
 import uuid
 from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
 from typing import Annotated, Any, Self
 
-from pydantic import BaseModel, ConfigDict, Field, PlainSerializer
+from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, computed_field
 
 from chat_common.contract.times import Instant, TimeUUID, uuid_time
 
@@ -180,3 +182,23 @@ class ReceiptDocument(_Document):
     members: tuple[Id, Id]
     read_up_to: MessageId
     read_at: datetime
+
+
+def session_revocation_path(user_id: uuid.UUID | str) -> str:
+    """The user's session revocation document (no client may read it; rules do)."""
+    return f"session_revocations/{user_id}"
+
+
+class SessionRevocationDocument(_Document):
+    """`session_revocations/{user_id}`: written by auth-service (a service account, which
+    rules do not apply to) on logout-all and account deletion; firestore.rules refuses
+    the user's reads signed in (`auth_time`, whole Unix seconds) at or before
+    `revoked_at_seconds`, the whole seconds of `revoked_at` (rules have no arithmetic)."""
+
+    user_id: Id
+    revoked_at: datetime
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def revoked_at_seconds(self) -> int:
+        return math.floor(self.revoked_at.timestamp())
