@@ -206,4 +206,9 @@ def _principal(claims: Mapping[str, Any]) -> Principal:
         user_id = uuid.UUID(str(claims["sub"]))
     except ValueError as exc:
         raise InvalidToken("token subject is not a user id", VerificationFailure.CLAIMS) from exc
-    return Principal(id=user_id, username=username, expires_at=float(claims["exp"]))
+    return Principal(
+        id=user_id,
+        username=username,
+        expires_at=float(claims["exp"]),
+        issued_at=float(claims["iat"]),
+    )

@@ -17,11 +17,15 @@ def static_validator(*signers: Any, **settings: Any) -> TokenValidator:
 
 async def test_valid_token_gives_principal(signer: Any) -> None:
     user_id = uuid.uuid4()
-    expires = int(time.time()) + 600
-    token = signer.token(sub=str(user_id), username="alice", exp=expires)
+    issued = int(time.time()) - 5
+    expires = issued + 600
+    token = signer.token(sub=str(user_id), username="alice", exp=expires, iat=issued)
     principal = await static_validator(signer).verify(token)
-    # The verified `exp` travels with the principal (a stream ends when its token does).
-    assert principal == Principal(id=user_id, username="alice", expires_at=float(expires))
+    # The verified `exp` travels with the principal (a stream ends when its token does), and
+    # `iat` (a service refuses tokens issued before a logout-all).
+    assert principal == Principal(
+        id=user_id, username="alice", expires_at=float(expires), issued_at=float(issued)
+    )
 
 
 async def test_pem_public_key_is_used_instead_of_jwks(signer: Any) -> None:

@@ -85,6 +85,10 @@ class Settings(ServiceSettings, ValidatorSettings, CassandraAccessSettings, Kafk
     # A resumed stream starts this far before its cursor: the aggregator's window plus how
     # late a batch document may be written after its last message (flush, retries).
     SSE_RESUME_LOOKBACK_SECONDS: float = Field(default=30.0, ge=0)
+    # ...and never further back than this (N8): an old `since` would reread every live
+    # batch at each reconnect; clients read what is older from history. One access token's
+    # lifetime by default: a stream never outlives its token, so a reconnect is within it.
+    SSE_RESUME_MAX_SECONDS: float = Field(default=900.0, gt=0)
 
     @property
     def cassandra_contact_points(self) -> list[str]:
