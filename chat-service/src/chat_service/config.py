@@ -48,6 +48,9 @@ class Settings(ServiceSettings, ValidatorSettings, CassandraAccessSettings, Kafk
     USER_EVENTS_TOPIC: str = "user-events"
     USER_EVENTS_GROUP_ID: str = "chat-service-erase"
     USER_EVENTS_DLQ_TOPIC: str = "user-events-dlq"
+    # A deleted message's text is scrubbed from Firestore's batches, and a deleted account
+    # erased, at once and again this long after (chat-worker): late sends and late batches.
+    ERASURE_GRACE_SECONDS: float = Field(default=30.0, gt=0)
     DLQ_AFTER_FAILURES: int = Field(default=3, ge=1)
     KAFKA_REQUEST_TIMEOUT_MS: int = Field(default=10_000, ge=1000)
     # How often chat-worker's sweeper re-reads the outbox for messages that the fast path

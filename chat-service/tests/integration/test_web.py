@@ -26,7 +26,7 @@ from chat_common.contract.documents import (
 from chat_common.contract.firestore import async_firestore_client, firestore_client
 from chat_service.api.inbox_relay import inbox_stream
 from chat_service.api.realtime import BatchFeed, event_stream
-from chat_service.api.refused_sessions import RefusedSessions
+from chat_service.domain.sessions import RefusedSessions
 
 EMULATOR = "127.0.0.1:8080"
 PROJECT = "demo-chat"

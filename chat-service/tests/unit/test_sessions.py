@@ -8,7 +8,7 @@ from aiokafka import ConsumerRecord
 
 from auth_validator import Principal
 from chat_common.contract.events import UserDeleted, UserSessionsRevoked
-from chat_service.api.refused_sessions import RefusedSessions
+from chat_service.domain.sessions import RefusedSessions
 
 
 def principal(user_id: uuid.UUID, issued_at: float) -> Principal:
