@@ -79,6 +79,10 @@ class Settings(ServiceSettings, ValidatorSettings, CassandraAccessSettings, Kafk
     # replica, so with N pods a user can reach N times it. 429 with Retry-After beyond.
     SEND_RATE_PER_SECOND: float = Field(default=10.0, gt=0)
     SEND_RATE_BURST: int = Field(default=20, ge=1)
+    # The same for POST /chats (N9): each chat started is announced and writes both
+    # members' inbox documents, so a user may start about one a second, bursts of 20.
+    CHAT_START_RATE_PER_SECOND: float = Field(default=1.0, gt=0)
+    CHAT_START_BURST: int = Field(default=20, ge=1)
     # Each SSE stream holds a Firestore listener (a thread and a gRPC stream): caps per
     # user and per pod (429 beyond), and how many listener callbacks a stream may queue
     # for a slow client before it is ended (the client resumes from its Last-Event-ID).

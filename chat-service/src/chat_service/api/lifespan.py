@@ -64,6 +64,9 @@ def _serve(app: FastAPI, settings: Settings, core: Core, users: UserDirectory) -
         settings.SSE_MAX_STREAMS_PER_USER, settings.SSE_MAX_STREAMS
     )
     app.state.send_rate = SendRateLimiter(settings.SEND_RATE_PER_SECOND, settings.SEND_RATE_BURST)
+    app.state.chat_start_rate = SendRateLimiter(
+        settings.CHAT_START_RATE_PER_SECOND, settings.CHAT_START_BURST
+    )
     app.state.refused_sessions = RefusedSessions()
     app.state.chat_service = ChatService(
         core.chats, users, core.fast_path.notify, settings.MESSAGE_BUCKET_SECONDS

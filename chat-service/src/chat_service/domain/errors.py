@@ -91,3 +91,9 @@ class SendRateExceeded(RateLimited, ChatServiceError):
     """The caller sends faster than their per-user rate."""
 
     detail = "sending too fast"
+
+
+class ChatStartRateExceeded(RateLimited, ChatServiceError):
+    """The caller starts chats faster than their per-user rate."""
+
+    detail = "starting chats too fast"

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from cassandra.util import max_uuid_from_time
 
 from chat_common.contract.times import uuid_time
-from chat_service.domain.model import Message, OutboxEntry
+from chat_service.domain.model import CHAT_CREATED, Chat, Message, OutboxEntry
 from chat_service.store.cassandra import CassandraStore
 from chat_service.store.rows import utc
 from chat_service.store.schema import OUTBOX_SHARDS, OUTBOX_SLOT_SECONDS
@@ -30,6 +30,11 @@ OUTBOX_STATEMENTS: dict[str, str] = {
     "select_outbox_of_message": (
         "SELECT entry_id FROM {keyspace}.message_outbox "
         "WHERE shard = ? AND slot = ? AND message_id = ? ALLOW FILTERING"
+    ),
+    # A chat's creation entry: made just after the chat row, in its slot or the next.
+    "select_creation_entry": (
+        "SELECT entry_id FROM {keyspace}.message_outbox "
+        "WHERE shard = ? AND slot = ? AND chat_id = ? AND kind = ? LIMIT 1 ALLOW FILTERING"
     ),
     "forget_outbox_text": (
         "UPDATE {keyspace}.message_outbox SET text = null "
@@ -88,6 +93,17 @@ class OutboxRepository:
                 entry.changed_at,
             ),
         )
+
+    async def announced_creation(self, chat: Chat) -> bool:
+        """Whether the creation of `chat` has its outbox entry (it is or will be announced)."""
+        shard, first = outbox_shard(chat.id), outbox_slot(chat.created_at)
+        found = await asyncio.gather(
+            *(
+                self._store.execute("select_creation_entry", (shard, slot, chat.id, CHAT_CREATED))
+                for slot in (first, first + OUTBOX_SLOT_SECONDS)
+            )
+        )
+        return any(found)
 
     async def forget_text(
         self, chat_id: uuid.UUID, message_id: uuid.UUID, instants: Iterable[datetime]
