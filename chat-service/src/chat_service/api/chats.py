@@ -29,6 +29,7 @@ _ERRORS = error_responses(
 _CHAT_LINKS = {
     "history": link("/chat/{chat_id}", "GET", {"chat_id": "$response.body#/id"}),
     "send": link("/chat/{chat_id}/messages", "POST", {"chat_id": "$response.body#/id"}),
+    "read": link("/chat/{chat_id}/read", "POST", {"chat_id": "$response.body#/id"}),
 }
 
 ListLimit = Annotated[int, Query(ge=1, le=100, description="Chats per page.")]
