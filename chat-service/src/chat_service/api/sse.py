@@ -1,5 +1,6 @@
 """Server-Sent Events framing, and the body of a relay stream: what a Firestore listener
-delivers (realtime.py), as SSE frames, until the access token that opened it expires."""
+delivers (realtime.py), as SSE frames, until the access token that opened it expires or
+its session is revoked (api/refused_sessions.py)."""
 
 import asyncio
 import contextlib
