@@ -150,6 +150,22 @@ def make_user(http: httpx.AsyncClient) -> Callable[[str], Awaitable[User]]:
     return create
 
 
+@pytest.fixture(scope="session")
+def delete_account(http: httpx.AsyncClient) -> Callable[[User], Awaitable[None]]:
+    """DELETE /users/me as `user` (204 asserted): announces `user.deleted`."""
+
+    async def delete(user: User) -> None:
+        deleted = await http.request(
+            "DELETE",
+            f"{AUTH_URL}/users/me",
+            json={"password": user.password},
+            headers=user.headers,
+        )
+        assert deleted.status_code == 204, deleted.text
+
+    return delete
+
+
 @pytest.fixture
 def open_chat(http: httpx.AsyncClient, urls: Urls) -> Callable[[User, User], Awaitable[str]]:
     """POST /chats as `user` with `other` (created, or found): the chat's id."""
@@ -225,6 +241,8 @@ class SseStream:
     """The events one SSE connection to the relay received."""
 
     ready: asyncio.Event = field(default_factory=asyncio.Event)
+    # Set once the server ended the response (or refused it).
+    ended: asyncio.Event = field(default_factory=asyncio.Event)
     events: list[tuple[str, str]] = field(default_factory=list)
     status: int | None = None
 
@@ -247,32 +265,36 @@ class SseStream:
 
 async def _read_sse(http: httpx.AsyncClient, url: str, token: str, stream: SseStream) -> None:
     timeout = httpx.Timeout(10.0, read=None)
-    async with http.stream("GET", url, params={"access_token": token}, timeout=timeout) as r:
-        stream.status = r.status_code
-        if r.status_code != 200:
-            stream.ready.set()
-            return
-        kind, data = "message", ""
-        async for line in r.aiter_lines():
-            if line.startswith("event:"):
-                kind = line.removeprefix("event:").strip()
-            elif line.startswith("data:"):
-                data = line.removeprefix("data:").strip()
-            elif line == "" and data:
-                stream.events.append((kind, data))
-                if kind == "ready":
-                    stream.ready.set()
-                kind, data = "message", ""
+    try:
+        async with http.stream("GET", url, params={"access_token": token}, timeout=timeout) as r:
+            stream.status = r.status_code
+            if r.status_code != 200:
+                stream.ready.set()
+                return
+            kind, data = "message", ""
+            async for line in r.aiter_lines():
+                if line.startswith("event:"):
+                    kind = line.removeprefix("event:").strip()
+                elif line.startswith("data:"):
+                    data = line.removeprefix("data:").strip()
+                elif line == "" and data:
+                    stream.events.append((kind, data))
+                    if kind == "ready":
+                        stream.ready.set()
+                    kind, data = "message", ""
+    finally:
+        stream.ended.set()
 
 
 @pytest.fixture
 async def open_sse(http: httpx.AsyncClient) -> AsyncIterator[Callable[..., Awaitable[SseStream]]]:
-    """Opens `GET /chat/{chat_id}/events` on the real chat-service; returns once ready."""
+    """Opens `GET /chat/{chat_id}/events` (or, without a chat, `GET /inbox/events`) on the
+    real chat-service; returns once ready."""
     tasks: list[asyncio.Task[None]] = []
 
-    async def open_stream(chat_id: str, user: User) -> SseStream:
+    async def open_stream(chat_id: str | None, user: User) -> SseStream:
         stream = SseStream()
-        url = f"{CHAT_URL}/chat/{chat_id}/events"
+        url = f"{CHAT_URL}/chat/{chat_id}/events" if chat_id else f"{CHAT_URL}/inbox/events"
         tasks.append(asyncio.create_task(_read_sse(http, url, user.access_token, stream)))
         await asyncio.wait_for(stream.ready.wait(), 30)
         return stream

@@ -32,6 +32,7 @@ async def test_deleted_account_is_refused_and_its_messages_erased(
     make_user: MakeUser,
     open_chat: Callable[[Any, Any], Awaitable[str]],
     firestore_client: firestore.Client,
+    delete_account: Callable[[Any], Awaitable[None]],
 ) -> None:
     leaver, stayer = await make_user("leaver"), await make_user("stayer")
     chat_id = await open_chat(leaver, stayer)
@@ -54,13 +55,7 @@ async def test_deleted_account_is_refused_and_its_messages_erased(
 
     await wait_until(in_batches, "the messages in Firestore", 30)
 
-    deleted = await http.request(
-        "DELETE",
-        f"{urls.auth}/users/me",
-        json={"password": leaver.password},
-        headers=leaver.headers,
-    )
-    assert deleted.status_code == 204, deleted.text
+    await delete_account(leaver)
 
     async def token_refused() -> bool:
         answer = await http.get(f"{urls.chat}/chats", headers=leaver.headers)

@@ -48,6 +48,9 @@ class Settings(ServiceSettings, ValidatorSettings, CassandraAccessSettings, Kafk
     USER_EVENTS_TOPIC: str = "user-events"
     USER_EVENTS_GROUP_ID: str = "chat-service-erase"
     USER_EVENTS_DLQ_TOPIC: str = "user-events-dlq"
+    # A deleted message's text is scrubbed from Firestore's batches, and a deleted account
+    # erased, at once and again this long after (chat-worker): late sends and late batches.
+    ERASURE_GRACE_SECONDS: float = Field(default=30.0, gt=0)
     DLQ_AFTER_FAILURES: int = Field(default=3, ge=1)
     KAFKA_REQUEST_TIMEOUT_MS: int = Field(default=10_000, ge=1000)
     # How often chat-worker's sweeper re-reads the outbox for messages that the fast path
@@ -76,6 +79,10 @@ class Settings(ServiceSettings, ValidatorSettings, CassandraAccessSettings, Kafk
     # replica, so with N pods a user can reach N times it. 429 with Retry-After beyond.
     SEND_RATE_PER_SECOND: float = Field(default=10.0, gt=0)
     SEND_RATE_BURST: int = Field(default=20, ge=1)
+    # The same for POST /chats (N9): each chat started is announced and writes both
+    # members' inbox documents, so a user may start about one a second, bursts of 20.
+    CHAT_START_RATE_PER_SECOND: float = Field(default=1.0, gt=0)
+    CHAT_START_BURST: int = Field(default=20, ge=1)
     # Blocks and reports (DESIGN.md "Safety"). A replica trusts what it read of a block for
     # at most BLOCK_CACHE_SECONDS, so a block made on any replica holds on all within it.
     # Reports go to MODERATION_TOPIC, at most REPORT_RATE_PER_SECOND per user (a bucket
@@ -93,6 +100,10 @@ class Settings(ServiceSettings, ValidatorSettings, CassandraAccessSettings, Kafk
     # A resumed stream starts this far before its cursor: the aggregator's window plus how
     # late a batch document may be written after its last message (flush, retries).
     SSE_RESUME_LOOKBACK_SECONDS: float = Field(default=30.0, ge=0)
+    # ...and never further back than this (N8): an old `since` would reread every live
+    # batch at each reconnect; clients read what is older from history. One access token's
+    # lifetime by default: a stream never outlives its token, so a reconnect is within it.
+    SSE_RESUME_MAX_SECONDS: float = Field(default=900.0, gt=0)
 
     @property
     def cassandra_contact_points(self) -> list[str]:

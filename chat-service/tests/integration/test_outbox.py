@@ -142,15 +142,16 @@ class _EveryoneExists:
         return True
 
 
-async def test_a_chat_is_announced_at_its_creation_and_a_retry_soon_after_not_later(
+async def test_a_chat_is_announced_once_and_a_retry_announces_only_a_lost_creation(
     app_and_client: tuple[Any, httpx.AsyncClient],
 ) -> None:
     app, _ = app_and_client
     announced: list[OutboxEntry] = []
     opened_at = datetime.now(UTC)
     clock = [opened_at]
+    repository = app.state.chat_service.repository
     service = ChatService(
-        app.state.chat_service.repository,
+        repository,
         _EveryoneExists(),
         announced.append,
         app.state.settings.MESSAGE_BUCKET_SECONDS,
@@ -158,14 +159,25 @@ async def test_a_chat_is_announced_at_its_creation_and_a_retry_soon_after_not_la
     )
     alice, bob = uuid.uuid4(), uuid.uuid4()
 
-    async def open_chat(after: timedelta) -> bool:
+    async def open_chat(after: timedelta, caller: uuid.UUID = alice) -> bool:
         clock[0] = opened_at + after
-        _, created = await service.start_chat(alice, bob, "token")
+        _, created = await service.start_chat(caller, bob if caller == alice else alice, "t")
         return created
 
     assert await open_chat(timedelta(0))
-    # A retry soon after may follow a creation that died before its announcement.
+    # A retry soon after, or the other member opening it: the creation's outbox row is
+    # there, so nothing is announced again (each would rewrite both inbox documents).
     assert not await open_chat(timedelta(seconds=30))
-    # Later, a client opening a chat it has: both inbox documents stay as they are.
+    assert not await open_chat(timedelta(seconds=31), caller=bob)
     assert not await open_chat(service.reannounce_within + timedelta(seconds=1))
-    assert [entry.kind for entry in announced] == [CHAT_CREATED, CHAT_CREATED]
+    assert [entry.kind for entry in announced] == [CHAT_CREATED]
+
+    # A creation that died after its chat row, before its outbox row: a retry within the
+    # window announces it.
+    carol, dave = sorted((uuid.uuid4(), uuid.uuid4()))
+    lost = Chat(chat_id_for(carol, dave), (carol, dave), opened_at.replace(microsecond=0))
+    await repository.insert_chat_if_absent(lost)
+    clock[0] = lost.created_at + timedelta(seconds=5)
+    _, created = await service.start_chat(carol, dave, "t")
+    assert not created
+    assert [(e.kind, e.message.chat_id) for e in announced[1:]] == [(CHAT_CREATED, lost.id)]

@@ -120,3 +120,22 @@ async def test_chats_are_listed_by_most_recent_activity(
     assert [x["id"] for x in listed] == [chat_a["id"], chat_c["id"], chat_b["id"]]
     assert listed[0]["last_message_at"] == sent.json()["sent_at"]
     assert sorted(listed[0]["members"]) == sorted([str(me.id), str(a.id)])
+
+
+async def test_starting_chats_too_fast_is_429_with_retry_after(
+    app_factory: Callable[..., Any], make_user: Callable[[], Awaitable[User]]
+) -> None:
+    alice, bob, carol = await make_user(), await make_user(), await make_user()
+    settings = {"CHAT_START_BURST": 2, "CHAT_START_RATE_PER_SECOND": 0.01}
+    async with app_factory(**settings) as (_, client):
+        for other in (bob, carol):
+            started = await client.post(
+                "/chats", json={"user_id": str(other.id)}, headers=alice.headers
+            )
+            assert started.status_code == 201, started.text
+        refused = await client.post("/chats", json={"user_id": str(bob.id)}, headers=alice.headers)
+        assert refused.status_code == 429, refused.text
+        assert int(refused.headers["Retry-After"]) >= 1
+        # Per user: another caller is not held back.
+        other = await client.post("/chats", json={"user_id": str(alice.id)}, headers=bob.headers)
+        assert other.status_code == 200, other.text

@@ -4,6 +4,7 @@ the aggregator and the inbox consumer write them)."""
 
 import asyncio
 import json
+import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from datetime import UTC, datetime, timedelta
@@ -13,6 +14,7 @@ import pytest
 from google.cloud.firestore import AsyncClient
 from support import StartChat, User
 
+from auth_validator import Principal
 from chat_common.contract.documents import (
     BatchDocument,
     BatchMessage,
@@ -24,6 +26,7 @@ from chat_common.contract.documents import (
 from chat_common.contract.firestore import async_firestore_client, firestore_client
 from chat_service.api.inbox_relay import inbox_stream
 from chat_service.api.realtime import BatchFeed, event_stream
+from chat_service.domain.sessions import RefusedSessions
 
 EMULATOR = "127.0.0.1:8080"
 PROJECT = "demo-chat"
@@ -83,7 +86,9 @@ async def test_stream_says_ready_then_forwards_each_new_batch_once(
     now = datetime.now(UTC)
     await write_batch(firestore, str(chat_id), sender, ["too old"], now - timedelta(minutes=5))
     loop = asyncio.get_running_loop()
-    stream = event_stream(feed, chat_id, now - timedelta(minutes=1), 1.0, loop.time() + 60)
+    stream = event_stream(
+        feed, chat_id, now - timedelta(minutes=1), 1.0, loop.time() + 60, asyncio.Event()
+    )
     try:
         assert (await next_frame(stream)).startswith("event: ready")
         first = await write_batch(firestore, str(chat_id), sender, ["a", "b"], datetime.now(UTC))
@@ -120,7 +125,7 @@ async def test_inbox_stream_forwards_new_and_rewritten_documents_of_its_user_onl
     old_chat, chat = uuid.uuid4(), uuid.uuid4()
     await write_inbox(firestore, user, old_chat, "before the stream", 1)
     loop = asyncio.get_running_loop()
-    stream = inbox_stream(feed, user, datetime.now(UTC), 1.0, loop.time() + 60)
+    stream = inbox_stream(feed, user, datetime.now(UTC), 1.0, loop.time() + 60, asyncio.Event())
     try:
         assert (await next_frame(stream)).startswith("event: ready")
         await write_inbox(firestore, other_user, chat, "not yours", 1)
@@ -147,9 +152,27 @@ async def test_inbox_events_need_a_token(client: httpx.AsyncClient) -> None:
 
 async def test_stream_ends_when_the_token_expires(feed: BatchFeed) -> None:
     loop = asyncio.get_running_loop()
-    stream = event_stream(feed, uuid.uuid4(), datetime.now(UTC), 0.2, loop.time() + 1.0)
+    stream = event_stream(
+        feed, uuid.uuid4(), datetime.now(UTC), 0.2, loop.time() + 1.0, asyncio.Event()
+    )
     frames = [frame async for frame in stream]
     assert frames[-1].startswith("event: expired")
+
+
+async def test_stream_ends_when_its_session_is_revoked(feed: BatchFeed) -> None:
+    sessions = RefusedSessions()
+    caller = Principal(uuid.uuid4(), "u", time.time() + 600, issued_at=time.time() - 1)
+    revoked = sessions.watch(caller)
+    loop = asyncio.get_running_loop()
+    stream = event_stream(feed, uuid.uuid4(), datetime.now(UTC), 0.2, loop.time() + 60, revoked)
+    try:
+        assert (await next_frame(stream)).startswith("event: ready")
+        sessions.revoke(caller.id, time.time())  # a logout-all after the token was issued
+        frames = [frame async for frame in stream]
+    finally:
+        sessions.unwatch(caller, revoked)
+        await stream.aclose()
+    assert frames[-1].startswith("event: revoked")
 
 
 async def test_events_need_a_token_and_membership(

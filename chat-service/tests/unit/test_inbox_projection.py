@@ -11,9 +11,10 @@ from inbox_fakes import MemoryFirestore, MemoryLedger
 from chat_common.consume.ledger import OffsetLedger
 from chat_common.consume.projection import Ledger, Poison
 from chat_common.contract.documents import inbox_path
-from chat_common.contract.events import ChatCreated, MessageCreated
+from chat_common.contract.events import ChatCreated, MessageCreated, MessageDeleted
 from chat_common.contract.times import min_time_uuid
 from chat_service.projections.inbox.projection import InboxProjection
+from chat_service.projections.scrub import DeletedTexts, GraceRepeats
 
 ALICE, BOB = sorted((uuid.uuid4(), uuid.uuid4()))
 CHAT = uuid.uuid4()
@@ -53,7 +54,7 @@ def setup() -> tuple[InboxProjection, MemoryFirestore, Ledger, Clock]:
 async def apply(
     projection: InboxProjection,
     ledger: Ledger,
-    *events: ChatCreated | MessageCreated,
+    *events: ChatCreated | MessageCreated | MessageDeleted,
     start: int = 0,
 ) -> None:
     """Decode and apply `events` at offsets from `start`, then count them handled."""
@@ -118,3 +119,50 @@ async def test_a_failed_write_keeps_the_hold_and_a_replay_counts_nothing_twice()
     await projection.flush(ledger, force=True)
     assert firestore.docs[inbox_path(BOB, CHAT)]["unread"] == 2
     assert ledger.positions({PARTITION: None}) == {PARTITION: 2}
+
+
+async def test_no_document_of_a_deleted_user_is_written_again() -> None:
+    projection, firestore, ledger, _ = setup()
+    projection.is_deleted = lambda user: user == ALICE
+    await apply(projection, ledger, sent(1))
+    await projection.flush(ledger, force=True)
+    assert inbox_path(BOB, CHAT) in firestore.docs
+    assert inbox_path(ALICE, CHAT) not in firestore.docs
+    # Skipped, not pending: nothing is held for it.
+    assert ledger.positions({PARTITION: None}) == {PARTITION: 1}
+
+
+class RecordingScrubber:
+    def __init__(self) -> None:
+        self.scrubbed: list[tuple[uuid.UUID, frozenset[uuid.UUID]]] = []
+
+    async def messages(self, chat_id: uuid.UUID, message_ids: frozenset[uuid.UUID]) -> None:
+        self.scrubbed.append((chat_id, message_ids))
+
+
+async def test_a_deletion_is_scrubbed_at_once_and_again_after_the_grace_period() -> None:
+    projection, _, ledger, clock = setup()
+    scrubber = RecordingScrubber()
+    projection.deleted_texts = DeletedTexts(scrubber, GraceRepeats(30.0, clock))  # type: ignore[arg-type]
+    first, second = sent(1), sent(2)
+    gone = [
+        MessageDeleted(
+            id=m.id,
+            chat_id=CHAT,
+            sender_id=ALICE,
+            members=(ALICE, BOB),
+            deleted_at=datetime.now(UTC),
+        )
+        for m in (first, second)
+    ]
+    await apply(projection, ledger, first, second, *gone)
+    # One scrub for the chat's deletions in these records, at once.
+    assert scrubber.scrubbed == [(CHAT, frozenset({first.id, second.id}))]
+    await projection.flush(ledger, force=True)
+    # The inbox documents are written, but the first deletion's offset stays held.
+    assert ledger.positions({PARTITION: None}) == {PARTITION: 2}
+    assert projection.seconds_to_due() == 30.0
+    clock.now += 30.0
+    await projection.flush(ledger, force=False)
+    assert len(scrubber.scrubbed) == 2 and scrubber.scrubbed[1] == scrubber.scrubbed[0]
+    assert ledger.positions({PARTITION: None}) == {PARTITION: 4}

@@ -4,15 +4,16 @@ from fastapi import APIRouter, Depends, FastAPI
 
 from chat_common.service_app import ServiceSpec, create_service_app
 from chat_service.api import blocks, chats, messages, reads, reports, web
-from chat_service.api.deleted_accounts import refuse_deleted_users
 from chat_service.api.lifespan import lifespan, readiness_checks
+from chat_service.api.refused_sessions import refuse_revoked
 from chat_service.config import Settings, get_settings
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     """The chat API; `settings` defaults to the environment's."""
-    # A deleted account's tokens are refused by every route that takes one.
-    api = APIRouter(dependencies=[Depends(refuse_deleted_users)])
+    # A deleted account's tokens, and those from before a logout-all, are refused by every
+    # route that takes one (the stream routes check theirs in `web`).
+    api = APIRouter(dependencies=[Depends(refuse_revoked)])
     for resource in (chats, messages, reads, reports, blocks):
         api.include_router(resource.router)
     spec = ServiceSpec(

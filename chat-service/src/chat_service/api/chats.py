@@ -9,7 +9,7 @@ from auth_validator.fastapi import BearerToken, CurrentPrincipal
 from chat_common.contract.documents import LastMessage
 from chat_common.error_model import error_responses
 from chat_common.openapi_links import link
-from chat_service.api.dependencies import ChatListDep, ChatServiceDep
+from chat_service.api.dependencies import ChatListDep, ChatServiceDep, ChatStarter
 from chat_service.api.schemas import (
     ChatCreate,
     ChatList,
@@ -29,6 +29,7 @@ _ERRORS = error_responses(
 _CHAT_LINKS = {
     "history": link("/chat/{chat_id}", "GET", {"chat_id": "$response.body#/id"}),
     "send": link("/chat/{chat_id}/messages", "POST", {"chat_id": "$response.body#/id"}),
+    "read": link("/chat/{chat_id}/read", "POST", {"chat_id": "$response.body#/id"}),
 }
 
 ListLimit = Annotated[int, Query(ge=1, le=100, description="Chats per page.")]
@@ -43,14 +44,18 @@ ListCursor = Annotated[
     status_code=status.HTTP_201_CREATED,
     responses={
         **_ERRORS,
-        **error_responses((404, "Unknown user"), (422, "Invalid body, or a chat with oneself")),
+        **error_responses(
+            (404, "Unknown user"),
+            (422, "Invalid body, or a chat with oneself"),
+            (429, "Starting chats too fast (Retry-After says when to retry)"),
+        ),
         200: {"model": ChatPublic, "description": "The pair's existing chat", "links": _CHAT_LINKS},
         201: {"description": "The pair's new chat", "links": _CHAT_LINKS},
     },
 )
 async def start_chat(
     body: ChatCreate,
-    principal: CurrentPrincipal,
+    principal: ChatStarter,
     token: BearerToken,
     service: ChatServiceDep,
     response: Response,

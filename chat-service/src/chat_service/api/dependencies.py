@@ -22,7 +22,11 @@ from chat_service.domain.blocks import Blocks
 from chat_service.domain.changes import MessageChanges
 from chat_service.domain.chat_list import ChatList
 from chat_service.domain.chats import ChatService
-from chat_service.domain.errors import ReportRateExceeded, SendRateExceeded
+from chat_service.domain.errors import (
+    ChatStartRateExceeded,
+    ReportRateExceeded,
+    SendRateExceeded,
+)
 from chat_service.domain.model import Chat
 from chat_service.domain.read_marks import ReadMarks
 from chat_service.domain.reports import Reports
@@ -63,6 +67,16 @@ async def sending_member(
     return await chat_member(chat_id, principal, request)
 
 
+async def chat_starter(principal: CurrentPrincipal, request: Request) -> Principal:
+    """The caller of POST /chats, unless they start chats faster than their rate (429 with
+    Retry-After, before any store query)."""
+    wait = request_state(request, "chat_start_rate", SendRateLimiter).take(principal.id)
+    if wait > 0:
+        raise ChatStartRateExceeded(retry_after_header(wait))
+    return principal
+
+
+ChatStarter = Annotated[Principal, Depends(chat_starter)]
 ChatMember = Annotated[Member, Depends(chat_member)]
 SendingMember = Annotated[Member, Depends(sending_member)]
 
@@ -153,6 +167,7 @@ __all__ = [
     "ChatListDep",
     "ChatMember",
     "ChatServiceDep",
+    "ChatStarter",
     "MessageChangesDep",
     "PageAfter",
     "CurrentPrincipal",

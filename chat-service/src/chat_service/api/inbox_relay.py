@@ -6,6 +6,7 @@ and read marks arrive, so changes are forwarded as well as additions; each event
 whole document (the contract's `InboxDocument`), and a client keeps the newest per chat.
 """
 
+import asyncio
 import json
 import uuid
 from collections.abc import AsyncGenerator, Mapping
@@ -49,6 +50,7 @@ def inbox_stream(
     since: datetime,
     keepalive_seconds: float,
     ends_at: float,
+    revoked: asyncio.Event,
 ) -> AsyncGenerator[str, None]:
     """The SSE body of a user's inbox: `ready`, then an `inbox` event per document written
     (created or rewritten) at or after `since`."""
@@ -59,4 +61,4 @@ def inbox_stream(
     )
     listening = feed.listen_query(query, InboxEvent.from_document, ("ADDED", "MODIFIED"))
     ready = {"user_id": str(user_id)}
-    return relay_stream(listening, ready, keepalive_seconds, ends_at, INBOX_EVENTS_RELAYED)
+    return relay_stream(listening, ready, keepalive_seconds, ends_at, INBOX_EVENTS_RELAYED, revoked)

@@ -14,8 +14,8 @@ from chat_common.consume.tail import Tail
 from chat_common.contract.firestore import firestore_client
 from chat_common.observability import ReadinessCheck
 from chat_common.service_app import state_of
-from chat_service.api.deleted_accounts import DeletedUsers
 from chat_service.api.realtime import BatchFeed
+from chat_service.api.refused_sessions import RefusedSessions
 from chat_service.api.send_rate import SendRateLimiter
 from chat_service.api.stream_slots import StreamSlots
 from chat_service.api.users import UserDirectory
@@ -53,7 +53,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         tail = Tail(
             partial(tail_consumer, settings.KAFKA_BOOTSTRAP_SERVERS, settings),
             settings.USER_EVENTS_TOPIC,
-            app.state.deleted_users.read,
+            app.state.refused_sessions.read,
         )
         async with running([tail]):
             yield
@@ -66,7 +66,10 @@ def _serve(app: FastAPI, settings: Settings, core: Core, users: UserDirectory) -
         settings.SSE_MAX_STREAMS_PER_USER, settings.SSE_MAX_STREAMS
     )
     app.state.send_rate = SendRateLimiter(settings.SEND_RATE_PER_SECOND, settings.SEND_RATE_BURST)
-    app.state.deleted_users = DeletedUsers()
+    app.state.chat_start_rate = SendRateLimiter(
+        settings.CHAT_START_RATE_PER_SECOND, settings.CHAT_START_BURST
+    )
+    app.state.refused_sessions = RefusedSessions()
     app.state.chat_service = ChatService(
         core.chats, users, core.fast_path.notify, settings.MESSAGE_BUCKET_SECONDS
     )

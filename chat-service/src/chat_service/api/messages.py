@@ -43,11 +43,20 @@ _CHANGE_ERRORS = error_responses(
 )
 
 # OpenAPI links: what a client (and the conformance suite) does next with an answer.
+_THE_MESSAGE = {"chat_id": "$response.body#/chat_id", "message_id": "$response.body#/id"}
 _MESSAGE_LINKS = {
     "older": link(
         "/chat/{chat_id}",
         "GET",
         {"chat_id": "$response.body#/chat_id", "time": "$response.body#/id"},
+    ),
+    "edit": link("/chat/{chat_id}/messages/{message_id}", "PATCH", _THE_MESSAGE),
+    "delete": link("/chat/{chat_id}/messages/{message_id}", "DELETE", _THE_MESSAGE),
+    "read": link(
+        "/chat/{chat_id}/read",
+        "POST",
+        {"chat_id": "$response.body#/chat_id"},
+        request_body={"up_to": "$response.body#/id"},
     ),
 }
 

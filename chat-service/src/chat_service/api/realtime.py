@@ -242,8 +242,9 @@ def event_stream(
     since: datetime,
     keepalive_seconds: float,
     ends_at: float,
+    revoked: asyncio.Event,
 ) -> AsyncGenerator[str, None]:
     """The SSE body of a chat: `ready` once listening, then one `batch` event per document."""
     listening = feed.listen(chat_id, since)
     ready = {"chat_id": str(chat_id)}
-    return relay_stream(listening, ready, keepalive_seconds, ends_at, BATCHES_RELAYED)
+    return relay_stream(listening, ready, keepalive_seconds, ends_at, BATCHES_RELAYED, revoked)

@@ -16,11 +16,11 @@ from fastapi.responses import HTMLResponse, StreamingResponse
 from starlette.types import Receive, Scope, Send
 
 from auth_validator import Principal
-from auth_validator.fastapi import StreamPrincipal
 from chat_common.service_app import state_dependency
 from chat_service.api.dependencies import ChatServiceDep
 from chat_service.api.inbox_relay import inbox_stream
 from chat_service.api.realtime import BatchFeed, event_stream, parse_since, stream_start
+from chat_service.api.refused_sessions import RefusedSessions, StreamCaller
 from chat_service.api.stream_slots import StreamSlot, StreamSlots
 from chat_service.config import Settings
 from chat_service.domain.errors import TooManyStreams
@@ -38,9 +38,12 @@ SSE_REPLAY = timedelta(seconds=60)
 SettingsDep = Annotated[Settings, Depends(state_dependency("settings", Settings))]
 BatchFeedDep = Annotated[BatchFeed, Depends(state_dependency("batch_feed", BatchFeed))]
 StreamSlotsDep = Annotated[StreamSlots, Depends(state_dependency("stream_slots", StreamSlots))]
+RefusedSessionsDep = Annotated[
+    RefusedSessions, Depends(state_dependency("refused_sessions", RefusedSessions))
+]
 
 
-async def stream_chat(chat_id: uuid.UUID, caller: StreamPrincipal, service: ChatServiceDep) -> Chat:
+async def stream_chat(chat_id: uuid.UUID, caller: StreamCaller, service: ChatServiceDep) -> Chat:
     """The chat in the path, if the stream's caller is a member (404 otherwise)."""
     return await service.member_chat(chat_id, caller.id)
 
@@ -55,7 +58,9 @@ class RelayResponse(StreamingResponse):
     is released here; release is synchronous, so a cancelled scope cannot skip it.
     """
 
-    def __init__(self, stream: AsyncGenerator[str, None], slot: StreamSlot) -> None:
+    def __init__(
+        self, stream: AsyncGenerator[str, None], slot: StreamSlot, release: Callable[[], None]
+    ) -> None:
         super().__init__(
             stream,
             media_type="text/event-stream",
@@ -63,12 +68,14 @@ class RelayResponse(StreamingResponse):
         )
         self.slot = slot
         self.stream = stream
+        self.release = release
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         try:
             await super().__call__(scope, receive, send)
         finally:
             self.slot.release()
+            self.release()
             # A body left suspended (the client went away mid-send) closes its listener
             # now rather than whenever it is garbage-collected; this awaits nothing real.
             await self.stream.aclose()
@@ -89,7 +96,7 @@ Since = Annotated[
     str | None,
     Query(
         description="RFC 3339: a chat's batches whose last_sent_at is at or after it, or "
-        "the inbox documents written at or after it."
+        "the inbox documents written at or after it; at most SSE_RESUME_MAX_SECONDS back."
     ),
 ]
 
@@ -101,39 +108,50 @@ class Relay:
 
     caller: Principal
     slots: StreamSlots
+    sessions: RefusedSessions
     settings: Settings
     feed: BatchFeed
     last_event_id: str | None
     since: str | None
 
     def open(
-        self, stream: Callable[[datetime, float], AsyncGenerator[str, None]]
+        self, stream: Callable[[datetime, float, asyncio.Event], AsyncGenerator[str, None]]
     ) -> StreamingResponse:
-        """The stream from its resume cursor until the caller's token expires, holding one
-        of the caller's stream slots (429 when none is left)."""
+        """The stream from its resume cursor until the caller's token expires or is
+        revoked, holding one of the caller's stream slots (429 when none is left)."""
         slot = self.slots.acquire(self.caller.id)
         if slot is None:
             raise TooManyStreams()
+        now = datetime.now(UTC)
         start = stream_start(
             parse_since(self.last_event_id) or parse_since(self.since),
-            datetime.now(UTC),
+            now,
             timedelta(seconds=self.settings.SSE_RESUME_LOOKBACK_SECONDS),
             SSE_REPLAY,
         )
+        # A cursor far back would reread every live batch at each reconnect; what is older
+        # the client reads from history (`after`), as it does after any gap.
+        start = max(start, now - timedelta(seconds=self.settings.SSE_RESUME_MAX_SECONDS))
         loop = asyncio.get_running_loop()
         ends_at = loop.time() + max(0.0, self.caller.expires_at - time.time())
-        return RelayResponse(stream(start, ends_at), slot)
+        revoked = self.sessions.watch(self.caller)
+        return RelayResponse(
+            stream(start, ends_at, revoked),
+            slot,
+            lambda: self.sessions.unwatch(self.caller, revoked),
+        )
 
 
 def get_relay(
-    caller: StreamPrincipal,
+    caller: StreamCaller,
     slots: StreamSlotsDep,
+    sessions: RefusedSessionsDep,
     settings: SettingsDep,
     feed: BatchFeedDep,
     last_event_id: LastEventId = None,
     since: Since = None,
 ) -> Relay:
-    return Relay(caller, slots, settings, feed, last_event_id, since)
+    return Relay(caller, slots, sessions, settings, feed, last_event_id, since)
 
 
 RelayDep = Annotated[Relay, Depends(get_relay)]
@@ -154,8 +172,8 @@ async def chat_events(chat: StreamChat, relay: RelayDep) -> StreamingResponse:
     repeat batches already sent: clients keep each message once, by id.
     """
     return relay.open(
-        lambda start, ends_at: event_stream(
-            relay.feed, chat.id, start, SSE_KEEPALIVE_SECONDS, ends_at
+        lambda start, ends_at, revoked: event_stream(
+            relay.feed, chat.id, start, SSE_KEEPALIVE_SECONDS, ends_at, revoked
         ),
     )
 
@@ -172,8 +190,8 @@ async def inbox_events(relay: RelayDep) -> StreamingResponse:
     newest per `chat_id`."""
     caller = relay.caller.id
     return relay.open(
-        lambda start, ends_at: inbox_stream(
-            relay.feed, caller, start, SSE_KEEPALIVE_SECONDS, ends_at
+        lambda start, ends_at, revoked: inbox_stream(
+            relay.feed, caller, start, SSE_KEEPALIVE_SECONDS, ends_at, revoked
         ),
     )
 

@@ -20,7 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from chat_common.contract.times import is_time_uuid, unix_micros
+from chat_common.contract.times import is_time_uuid, unix_micros, uuid_time
 from chat_service.domain.errors import MessageDeleted, MessageNotFound, NotTheSender
 from chat_service.domain.model import DELETED, EDITED, Chat, Message, OutboxEntry
 from chat_service.domain.timeuuids import new_message_id
@@ -82,8 +82,11 @@ class MessageChanges:
         await self.erase(chat, message, bucket)
 
     async def erase(self, chat: Chat, message: Message, bucket: int) -> None:
-        """Delete a message (its text gone from history) and announce it; idempotent."""
+        """Delete a message (its text gone from history and from the outbox rows of its
+        send and last edit) and announce it; idempotent."""
         deleted_at = await self.changes.delete(message, bucket, now_millis())
+        changed = [uuid_time(message.id), *([message.edited_at] if message.edited_at else [])]
+        await self.repository.outbox.forget_text(chat.id, message.id, changed)
         gone = Message(
             id=message.id,
             chat_id=chat.id,

@@ -45,11 +45,14 @@ class ChatService:
         chat, created = await self.repository.insert_chat_if_absent(proposed)
         # Also on a repeat: repairs a creation that died before this write.
         await self.repository.add_chat_to_members(chat)
-        # Announced (outbox row, then the fast path) when created, and on a repeat soon
-        # after: that may be the retry of a creation that died before its announcement (a
-        # repeated chat.created changes no count or preview). Later repeats, a client
-        # opening a chat it has, announce nothing: each would rewrite both inbox documents.
-        if created or now - chat.created_at < self.reannounce_within:
+        # Announced (outbox row, then the fast path) when created. A repeat soon after may
+        # be the retry of a creation that died before its outbox row: it announces only
+        # then (N9: each announcement rewrites both inbox documents). Later repeats, a
+        # client opening a chat it has, look for nothing and announce nothing.
+        if created or (
+            now - chat.created_at < self.reannounce_within
+            and not await self.repository.outbox.announced_creation(chat)
+        ):
             opened = OutboxEntry.chat_created(new_message_id(), chat, caller)
             await self.repository.outbox.append(opened)
             self.announce(opened)

@@ -119,3 +119,9 @@ class ModerationUnavailable(ChatServiceError):
     status_code = status.HTTP_503_SERVICE_UNAVAILABLE
     detail = "moderation queue unavailable"
     headers = {"Retry-After": "5"}
+
+
+class ChatStartRateExceeded(RateLimited, ChatServiceError):
+    """The caller starts chats faster than their per-user rate."""
+
+    detail = "starting chats too fast"

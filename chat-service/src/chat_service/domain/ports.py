@@ -54,6 +54,8 @@ class OutboxAppend(Protocol):
 
     async def append(self, entry: OutboxEntry) -> None: ...
 
+    async def announced_creation(self, chat: Chat) -> bool: ...
+
 
 class ChatStore(MessagePages, Protocol):
     """Every query the chat rules make."""

@@ -47,8 +47,8 @@ MESSAGE_STATEMENTS: dict[str, str] = {
     "insert_bucket": "INSERT INTO {keyspace}.message_bucket (chat_id, bucket) VALUES (?, ?)",
     "claim_client_message": (
         "INSERT INTO {keyspace}.client_message "
-        "(chat_id, sender_id, client_message_id, message_id, bucket, text) "
-        "VALUES (?, ?, ?, ?, ?, ?) IF NOT EXISTS"
+        "(chat_id, sender_id, client_message_id, message_id, bucket) "
+        "VALUES (?, ?, ?, ?, ?) IF NOT EXISTS"
     ),
     "select_message": (
         "SELECT " + MESSAGE_COLUMNS + " FROM {keyspace}.message "
@@ -78,17 +78,14 @@ class MessageRows:
     async def claim_client_message(
         self, client_message_id: str, message: Message, bucket: int
     ) -> ClaimedMessage | None:
-        """Claim a client_message_id for `message`; the earlier claim if one exists."""
+        """Claim a client_message_id for `message`; the earlier claim if one exists.
+
+        The claim keeps no text (a delete could not reach it): the earlier claim comes back
+        with `message`'s, which a retry carries the same.
+        """
         rows = await self._store.execute(
             "claim_client_message",
-            (
-                message.chat_id,
-                message.sender_id,
-                client_message_id,
-                message.id,
-                bucket,
-                message.text,
-            ),
+            (message.chat_id, message.sender_id, client_message_id, message.id, bucket),
         )
         row = rows[0]
         if row["[applied]"]:
@@ -97,7 +94,7 @@ class MessageRows:
             id=row["message_id"],
             chat_id=message.chat_id,
             sender_id=message.sender_id,
-            text=row["text"],
+            text=message.text,
         )
         return ClaimedMessage(message=first, bucket=row["bucket"])
 

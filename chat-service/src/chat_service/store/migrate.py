@@ -16,6 +16,7 @@ from chat_service.config import Settings, get_settings
 from chat_service.store.cassandra import build_cluster
 from chat_service.store.schema import (
     ADDED_COLUMNS,
+    DROPPED_COLUMNS,
     DROPPED_TABLES,
     OUTBOX_SHARDS,
     TABLES,
@@ -52,7 +53,7 @@ def _apply(session: Session, keyspace: str, replication_factor: int, datacenter:
 
 
 def _add_columns(session: Session, keyspace: str) -> None:
-    # CQL has no ADD COLUMN IF NOT EXISTS in every supported version: ask the schema first.
+    # CQL has no ADD/DROP COLUMN IF [NOT] EXISTS in every supported version: ask the schema.
     known = session.prepare(
         "SELECT column_name FROM system_schema.columns "
         "WHERE keyspace_name = ? AND table_name = ? AND column_name = ?"
@@ -63,6 +64,9 @@ def _add_columns(session: Session, keyspace: str) -> None:
             session.execute(
                 f"ALTER TABLE {table} ADD {column} {cql_type}", timeout=_DDL_TIMEOUT_SECONDS
             )
+    for table, column in DROPPED_COLUMNS:
+        if session.execute(known, (keyspace, table, column)).one():
+            session.execute(f"ALTER TABLE {table} DROP {column}", timeout=_DDL_TIMEOUT_SECONDS)
 
 
 def migrate_blocking(settings: Settings, keyspace: str | None = None) -> None:

@@ -2,13 +2,13 @@
 
 import asyncio
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 
 from cassandra.util import max_uuid_from_time
 
 from chat_common.contract.times import uuid_time
-from chat_service.domain.model import Message, OutboxEntry
+from chat_service.domain.model import CHAT_CREATED, Chat, Message, OutboxEntry
 from chat_service.store.cassandra import CassandraStore
 from chat_service.store.rows import utc
 from chat_service.store.schema import OUTBOX_SHARDS, OUTBOX_SLOT_SECONDS
@@ -25,6 +25,20 @@ OUTBOX_STATEMENTS: dict[str, str] = {
         "SELECT entry_id, message_id, chat_id, sender_id, recipient_id, chat_created_at, "
         "bucket, text, kind, changed_at FROM {keyspace}.message_outbox "
         "WHERE shard = ? AND slot = ? AND entry_id > ? AND entry_id <= ? LIMIT ?"
+    ),
+    # A deleted message's entries, found in one slot partition (filtering within it only).
+    "select_outbox_of_message": (
+        "SELECT entry_id FROM {keyspace}.message_outbox "
+        "WHERE shard = ? AND slot = ? AND message_id = ? ALLOW FILTERING"
+    ),
+    # A chat's creation entry: made just after the chat row, in its slot or the next.
+    "select_creation_entry": (
+        "SELECT entry_id FROM {keyspace}.message_outbox "
+        "WHERE shard = ? AND slot = ? AND chat_id = ? AND kind = ? LIMIT 1 ALLOW FILTERING"
+    ),
+    "forget_outbox_text": (
+        "UPDATE {keyspace}.message_outbox SET text = null "
+        "WHERE shard = ? AND slot = ? AND entry_id = ?"
     ),
     "insert_ack": "INSERT INTO {keyspace}.outbox_ack (slot, entry_id) VALUES (?, ?)",
     "select_acks": (
@@ -78,6 +92,40 @@ class OutboxRepository:
                 entry.kind,
                 entry.changed_at,
             ),
+        )
+
+    async def announced_creation(self, chat: Chat) -> bool:
+        """Whether the creation of `chat` has its outbox entry (it is or will be announced)."""
+        shard, first = outbox_shard(chat.id), outbox_slot(chat.created_at)
+        found = await asyncio.gather(
+            *(
+                self._store.execute("select_creation_entry", (shard, slot, chat.id, CHAT_CREATED))
+                for slot in (first, first + OUTBOX_SLOT_SECONDS)
+            )
+        )
+        return any(found)
+
+    async def forget_text(
+        self, chat_id: uuid.UUID, message_id: uuid.UUID, instants: Iterable[datetime]
+    ) -> None:
+        """Null the text of the message's entries written at `instants` (its send, its
+        last edit): an entry's id is made just after its change, so it is in that instant's
+        slot or the next. An entry not yet announced is then announced without its text,
+        which the deletion that follows makes moot."""
+        shard = outbox_shard(chat_id)
+        slots = {outbox_slot(i) + step for i in instants for step in (0, OUTBOX_SLOT_SECONDS)}
+        found = await asyncio.gather(
+            *(
+                self._store.execute("select_outbox_of_message", (shard, slot, message_id))
+                for slot in sorted(slots)
+            )
+        )
+        await asyncio.gather(
+            *(
+                self._store.execute("forget_outbox_text", (shard, slot, row["entry_id"]))
+                for slot, rows in zip(sorted(slots), found, strict=True)
+                for row in rows
+            )
         )
 
     async def page(

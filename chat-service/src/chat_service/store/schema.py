@@ -57,6 +57,7 @@ TABLES: tuple[str, ...] = (
     ) WITH CLUSTERING ORDER BY (bucket DESC)
     """,
     # Idempotent send: the first request with a client_message_id claims it (IF NOT EXISTS).
+    # No text: a claim outlives a delete of its message (see DROPPED_COLUMNS).
     """
     CREATE TABLE IF NOT EXISTS client_message (
         chat_id uuid,
@@ -64,7 +65,6 @@ TABLES: tuple[str, ...] = (
         client_message_id text,
         message_id timeuuid,
         bucket bigint,
-        text text,
         PRIMARY KEY ((chat_id, sender_id, client_message_id))
     )
     """,
@@ -178,6 +178,12 @@ ADDED_COLUMNS: tuple[tuple[str, str, str], ...] = (
     ("message_outbox", "kind", "text"),
     ("message_outbox", "changed_at", "timestamp"),
 )
+
+
+# Columns of earlier versions (table, column), dropped by `migrate` where they exist.
+# `client_message.text`: a claim kept a copy of every text sent with a client_message_id,
+# untouched by deletes and erasure (issue 25); a retry now writes the text it carries.
+DROPPED_COLUMNS: tuple[tuple[str, str], ...] = (("client_message", "text"),)
 
 
 def valid_keyspace(keyspace: str) -> str:

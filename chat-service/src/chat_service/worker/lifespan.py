@@ -15,17 +15,21 @@ from typing import Literal
 from fastapi import FastAPI
 
 from chat_common.background import Loop, loops_check, running
+from chat_common.consume.clients import tail_consumer
 from chat_common.consume.dead_letters import KafkaDeadLetterSink
 from chat_common.consume.loop import ConsumeLoop, group_loop
 from chat_common.consume.projection import Projection
+from chat_common.consume.tail import Tail
 from chat_common.contract.firestore import async_firestore_client
 from chat_common.observability import ReadinessCheck
 from chat_common.service_app import state_of
 from chat_service.config import Settings
 from chat_service.core import Core, open_core
+from chat_service.domain.sessions import RefusedSessions
 from chat_service.outbox.sweeper import Sweeper
 from chat_service.projections.erasure import AccountEraser, ErasureProjection
 from chat_service.projections.inbox.projection import InboxProjection
+from chat_service.projections.scrub import BatchScrubber, DeletedTexts, GraceRepeats
 
 
 @contextlib.asynccontextmanager
@@ -40,11 +44,15 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         dead_letters = KafkaDeadLetterSink(settings.KAFKA_BOOTSTRAP_SERVERS, settings)
         stack.push_async_callback(dead_letters.close)
         consume = partial(_consume_loop, settings, dead_letters)
+        grace = settings.ERASURE_GRACE_SECONDS
+        sessions = RefusedSessions()
         inbox = InboxProjection(
             core.counts,
             firestore,
             settings.INBOX_WRITE_INTERVAL_SECONDS,
             settings.INBOX_RECEIPT_INTERVAL_SECONDS,
+            deleted_texts=DeletedTexts(BatchScrubber(firestore), GraceRepeats(grace)),
+            is_deleted=sessions.is_deleted,
         )
         eraser = AccountEraser(core.chats, core.changes, core.message_changes, firestore)
         # A new inbox group starts at the end of the topic (its documents are rebuilt from
@@ -56,13 +64,19 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
             settings.USER_EVENTS_TOPIC,
             settings.USER_EVENTS_DLQ_TOPIC,
             settings.USER_EVENTS_GROUP_ID,
-            ErasureProjection(eraser),
+            ErasureProjection(eraser, GraceRepeats(grace)),
             "earliest",
         )
         loops: list[Loop] = [
             Sweeper(core.chats, core.publisher, settings.OUTBOX_SCAN_INTERVAL_SECONDS),
             app.state.inbox,
             erasure,
+            # Which users are deleted, for the inbox projection (no group, like chat-api's).
+            Tail(
+                partial(tail_consumer, settings.KAFKA_BOOTSTRAP_SERVERS, settings),
+                settings.USER_EVENTS_TOPIC,
+                sessions.read,
+            ),
         ]
         async with running(loops) as app.state.loops:
             yield

@@ -5,7 +5,9 @@ message id against `counted_message`, and the chat's state is saved; each docume
 changed is held in the offset ledger from that event's offset until it is written, and
 written to Firestore at most once a second (`coalescing`). A crash replays from the
 committed offset: applied events are skipped by offset, duplicates by message id, and the
-documents are rewritten whole from the same state.
+documents are rewritten whole from the same state. A `message.deleted` also blanks the
+message's text in the chat's live batches (`scrub.DeletedTexts`), at once and after a grace
+period.
 """
 
 import asyncio
@@ -28,6 +30,7 @@ from chat_service.metrics import INBOX_DOCUMENTS_WRITTEN, INBOX_EVENTS_APPLIED
 from chat_service.projections.inbox.applying import ChatApplier, CountsLedger, Event
 from chat_service.projections.inbox.coalescing import Coalescer
 from chat_service.projections.inbox.documents import DocKey, document_write
+from chat_service.projections.scrub import DeletedTexts
 
 # Firestore takes at most 500 writes per commit.
 _FIRESTORE_BATCH = 500
@@ -45,6 +48,10 @@ class InboxProjection:
     write_interval: float = 1.0
     receipt_interval: float = 4.0
     clock: Callable[[], float] = time.monotonic
+    deleted_texts: DeletedTexts | None = None
+    # Deleted users (from a tail of user-events): no document of theirs is written again,
+    # so the erasure's removal of their inbox and receipts holds.
+    is_deleted: Callable[[uuid.UUID], bool] = lambda _user: False
     transient: tuple[type[BaseException], ...] = (StoreUnavailable,)
     documents_written: int = field(init=False, default=0)
     _applier: ChatApplier = field(init=False)
@@ -76,6 +83,8 @@ class InboxProjection:
                 for chat_id, events in by_chat.items()
             )
         )
+        if self.deleted_texts is not None:
+            await self.deleted_texts.apply(partition, items, ledger)
 
     async def _apply_chat(
         self, partition: TopicPartition, chat_id: uuid.UUID, events: list[Event], ledger: Ledger
@@ -90,6 +99,9 @@ class InboxProjection:
         self._states[chat_id] = applied.state
 
     async def flush(self, ledger: Ledger, force: bool) -> None:
+        if self.deleted_texts is not None:
+            # Not hurried by `force`: an unrepeated scrub stays held, and is replayed.
+            await self.deleted_texts.repeats.run_due(ledger)
         now = self.clock()
         due = self._coalescer.due(float("inf") if force else now)
         if not due:
@@ -98,7 +110,9 @@ class InboxProjection:
         writes = []
         kinds: Counter[str] = Counter()
         for key in due:
-            chat_id = key[2] if key[0] == "inbox" else key[1]
+            chat_id, user_id = (key[2], key[1]) if key[0] == "inbox" else (key[1], key[2])
+            if self.is_deleted(user_id):
+                continue
             state = self._states.get(chat_id)
             write = document_write(key, state, stamp) if state is not None else None
             if write is not None:
@@ -122,7 +136,10 @@ class InboxProjection:
         return None  # every change not yet written is held in the ledger
 
     def seconds_to_due(self) -> float | None:
-        return self._coalescer.next_due(self.clock())
+        dues = [self._coalescer.next_due(self.clock())]
+        if self.deleted_texts is not None:
+            dues.append(self.deleted_texts.repeats.seconds_to_due())
+        return min((due for due in dues if due is not None), default=None)
 
     def backlog(self, ledger: Ledger) -> int:
         return self._coalescer.pending
@@ -139,6 +156,8 @@ class InboxProjection:
         """Revoked partitions' unwritten documents go to the next owner, who replays them;
         cached states are dropped and reloaded (they may change under the next owner)."""
         gone = set(partitions)
+        if self.deleted_texts is not None:
+            self.deleted_texts.repeats.forget(partitions)
         dropped = [key for key, hold in self._holds.items() if hold.partition in gone]
         for key in dropped:
             del self._holds[key]
