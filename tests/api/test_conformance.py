@@ -72,8 +72,10 @@ async def _forget_failed_logins() -> None:
         await connection.close()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture
 async def caller() -> Caller:
+    """New users for each service's run: auth-service's stateful phase logs its caller out
+    everywhere (POST /auth/logout-all), and chat-api then refuses that caller's tokens."""
     await _forget_failed_logins()
     async with httpx.AsyncClient(timeout=10) as client:
         await _ready(client, AUTH_URL)
