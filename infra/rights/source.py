@@ -34,14 +34,19 @@ class KafkaRights:
     groups: frozenset[str] = frozenset()
     # Create and Describe topics (topic setup only); never given to a service.
     create_topics: bool = False
+    # Every operation on every topic and group, and creating topics: the local test and
+    # bench clients, which make throwaway topics and stand in for any component.
+    everything: bool = False
 
     def acls(self) -> set[tuple[str, str, str]]:
         """(resource type, name, operation), as Strimzi's KafkaUser and kafka-acls say them."""
         out = {("topic", name, "Read") for name in self.read}
         out |= {("topic", name, "Write") for name in self.write}
         out |= {("group", name, "Read") for name in self.groups}
-        if self.create_topics:
+        if self.create_topics or self.everything:
             out |= {("cluster", "kafka-cluster", "Create"), ("topic", "*", "Describe")}
+        if self.everything:
+            out |= {("topic", "*", "All"), ("group", "*", "All")}
         return out
 
 
@@ -174,6 +179,10 @@ COMPONENTS = {
             workload="kafka-topics",
             kafka=KafkaRights(create_topics=True),
         ),
+        # Local only (`make test`, `make bench`): clients that are not components. They run
+        # as their own users, so a service's own rights are never widened for them.
+        Component("tests", kafka=KafkaRights(everything=True)),
+        Component("bench", kafka=KafkaRights(everything=True)),
     )
 }
 

@@ -17,6 +17,7 @@ def _kafka(c: Component) -> str:
     parts += [f"write {', '.join(sorted(k.write))}"] if k.write else []
     parts += [f"groups {', '.join(sorted(k.groups))}"] if k.groups else []
     parts += ["create topics"] if k.create_topics else []
+    parts += ["every topic and group, create topics"] if k.everything else []
     return "; ".join(parts)
 
 
@@ -39,7 +40,7 @@ def render() -> str:
     for c in COMPONENTS.values():
         peers = ", ".join(sorted(c.peers()))
         rows.append(
-            f"| {c.name} | {c.workload} | {_kafka(c)} | {_cassandra(c)} | {_postgres(c)} "
-            f"| {peers} |"
+            f"| {c.name} | {c.workload or '(local only)'} | {_kafka(c)} | {_cassandra(c)} "
+            f"| {_postgres(c)} | {peers} |"
         )
     return "\n".join(rows) + "\n"

@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 
+from infra.rights import local as local_rights
 from infra.stack import process
 from infra.stack.components import SERVERS, SERVICES, Component
 from infra.stack.paths import REPO, STATE, state_dir
@@ -31,9 +32,18 @@ async def is_ready(component: Component, timeout: float = 5.0) -> bool:
     return True
 
 
+def component_env(component: Component) -> dict[str, str]:
+    """What a component's processes get besides the inherited environment: its settings
+    and, for a Kafka client, its own user's credentials (generated on first use)."""
+    env = {"REPO": str(REPO), "STATE_DIR": str(state_dir(component.name)), **component.env}
+    if component.kafka_user:
+        env.update(local_rights.kafka_env(component.kafka_user))
+    return env
+
+
 def run_step(component: Component, argv: tuple[str, ...], quiet: bool = False) -> None:
     """Run one install/prepare command; `quiet` sends its output to the component's log."""
-    env = {"REPO": str(REPO), "STATE_DIR": str(state_dir(component.name)), **component.env}
+    env = component_env(component)
     with process.log_file(component.name).open("ab") as log:
         result = subprocess.run(
             argv,
@@ -55,8 +65,7 @@ def start(component: Component) -> None:
         )
     for argv in component.before_start:
         run_step(component, argv, quiet=True)
-    env = {"REPO": str(REPO), "STATE_DIR": str(state_dir(component.name)), **component.env}
-    pid = process.start(component.name, component.argv, env)
+    pid = process.start(component.name, component.argv, component_env(component))
     print(f"  started {component.name} (pid {pid}), log: {process.log_file(component.name)}")
 
 

@@ -24,6 +24,8 @@ class Component:
     # Run before start (keys, migrations); each an argv, must be idempotent.
     before_start: tuple[tuple[str, ...], ...] = ()
     env: dict[str, str] = field(default_factory=dict)
+    # The Kafka user it connects as (infra/rights): its credentials join `env` at start.
+    kafka_user: str = ""
     # Python services exist only once their package does; servers always exist.
     package: str | None = None
     url: str = ""
@@ -113,7 +115,10 @@ SERVERS = (
         "kafka",
         readiness.kafka,
         env={"CONTROLLER_PORT": str(PORTS["kafka-controller"])},
-        after_ready=prepare.kafka_topics,
+        # The users to format with and the admin's client settings (infra/rights/local.py).
+        before_start=((PY, "-m", "infra.rights.local", "kafka-server-files"),),
+        # The ACLs of infra/rights/source.py, then the topics (as the topic-setup user).
+        after_ready=prepare.kafka_rights_and_topics,
         start_timeout=90,
     ),
     _server(
@@ -152,6 +157,7 @@ def _service(
     before_start: tuple[tuple[str, ...], ...] = (),
     env: dict[str, str] = SERVICE_ENV,
     package: str | None = None,
+    kafka_user: str = "",
 ) -> Component:
     """One of our Python services: its port and URLs follow from its name, and so does its
     package's folder unless `package` names it (chat-api and chat-worker share one)."""
@@ -164,6 +170,7 @@ def _service(
         ready=partial(readiness.http_ok, f"http://{_local(name)}{probe}"),
         env=env,
         url=f"http://{_local(name)}{page}",
+        kafka_user=kafka_user or name,
     )
 
 

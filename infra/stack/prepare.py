@@ -1,12 +1,27 @@
-"""What the servers need before the services use them: topics and the keyspace."""
+"""What the servers need before the services use them: rights, topics and the keyspace."""
+
+from typing import Any
 
 TOPICS = {"chat-messages": 6, "chat-messages-dlq": 1, "user-events": 3, "user-events-dlq": 1}
 
 
-async def kafka_topics() -> None:
+async def kafka_rights_and_topics() -> None:
+    """The ACLs of infra/rights/source.py (as the super user), then the topics, created as
+    the topic-setup user, which may do nothing else."""
+    import asyncio
+
+    from infra.rights.local import aiokafka_kwargs, apply_kafka_rights
+
+    await asyncio.to_thread(apply_kafka_rights, 9092)
+    await kafka_topics(aiokafka_kwargs("topic-setup"))
+
+
+async def kafka_topics(access: dict[str, Any]) -> None:
     from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
-    admin = AIOKafkaAdminClient(bootstrap_servers="127.0.0.1:9092", request_timeout_ms=10000)
+    admin = AIOKafkaAdminClient(
+        bootstrap_servers="127.0.0.1:9092", request_timeout_ms=10000, **access
+    )
     await admin.start()
     try:
         missing = set(TOPICS) - set(await admin.list_topics())

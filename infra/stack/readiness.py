@@ -35,7 +35,11 @@ async def cassandra(port: int) -> None:
 async def kafka(port: int) -> None:
     from aiokafka.admin import AIOKafkaAdminClient
 
-    admin = AIOKafkaAdminClient(bootstrap_servers=f"127.0.0.1:{port}", request_timeout_ms=3000)
+    from infra.rights.local import ADMIN, aiokafka_kwargs
+
+    admin = AIOKafkaAdminClient(
+        bootstrap_servers=f"127.0.0.1:{port}", request_timeout_ms=3000, **aiokafka_kwargs(ADMIN)
+    )
     await admin.start()
     try:
         await admin.describe_cluster()

@@ -8,18 +8,16 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from infra.rights.source import COMPONENTS
+from infra.rights.source import COMPONENTS, SERVICES
 
 Manifest = dict[str, Any]
 Objects = dict[str, dict[str, Manifest]]
 # A Kafka, CloudNativePG or Cassandra credential in a pod: (Secret, key).
 SecretRef = tuple[str, str]
 
-# The services with a KafkaUser: every component of the source that uses Kafka, except
-# topic setup (Strimzi's Topic Operator in prod).
-KAFKA_USERS = sorted(
-    name for name, c in COMPONENTS.items() if c.kafka and not c.kafka.create_topics
-)
+# The services with a KafkaUser: every service of the source that uses Kafka (topic setup
+# is Strimzi's Topic Operator in prod; tests and bench are local only).
+KAFKA_USERS = sorted(name for name in SERVICES if COMPONENTS[name].kafka)
 
 
 def only(objects: dict[str, Manifest]) -> Manifest:

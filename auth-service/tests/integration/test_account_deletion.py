@@ -17,15 +17,18 @@ from auth_service.exceptions import AccountGone
 from auth_service.orm import RefreshFamily
 from auth_service.service import AuthService
 from chat_common.contract.events import USER_EVENTS_TOPIC, UserDeleted, parse_user_event
+from chat_common.store_access import KafkaAccessSettings, kafka_client_kwargs
 
 KAFKA = "127.0.0.1:9092"
+# As the local `tests` Kafka user: its credentials come in the environment (infra/run-tests.sh).
+ACCESS = kafka_client_kwargs(KafkaAccessSettings())
 
 
 @pytest.fixture
 async def user_events() -> AsyncIterator[AIOKafkaConsumer]:
     """A consumer of `user-events` from its current end."""
     # Without a group, start() waits for the topic's metadata and assigns every partition.
-    consumer = AIOKafkaConsumer(USER_EVENTS_TOPIC, bootstrap_servers=KAFKA)
+    consumer = AIOKafkaConsumer(USER_EVENTS_TOPIC, bootstrap_servers=KAFKA, **ACCESS)
     await consumer.start()
     try:
         assigned = consumer.assignment()

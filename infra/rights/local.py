@@ -1,0 +1,183 @@
+"""The rights of infra/rights/source.py on the local servers of `make up`.
+
+Kafka: a SCRAM-SHA-512 user per component (and `admin`, the super user, for setup only),
+each password generated once into .state/credentials/<user>.env, like the local JWT key;
+the users are written into Kafka's metadata when its storage is formatted, and the ACLs are
+applied with the Kafka distribution's own kafka-acls (infra/kafka/admin.sh) after it starts.
+"""
+
+import json
+import os
+import secrets
+import subprocess
+import sys
+from collections import defaultdict
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+from infra.rights.source import COMPONENTS
+from infra.stack.paths import REPO, STATE, state_dir
+
+CREDENTIALS = STATE / "credentials"
+ADMIN = "admin"
+MECHANISM = "SCRAM-SHA-512"
+KAFKA_ADMIN = REPO / "infra" / "kafka" / "admin.sh"
+# The ACLs applied last (kafka-acls is slow to start: only changes are sent).
+ACLS_APPLIED = "acls-applied.json"
+# The SCRAM users Kafka's metadata holds (written by run.sh at format, then here).
+SCRAM_USERS = "scram-users.txt"
+
+
+def kafka_users() -> list[str]:
+    return [ADMIN, *(name for name, c in COMPONENTS.items() if c.kafka)]
+
+
+def _credentials_file(user: str) -> Path:
+    return CREDENTIALS / f"{user}.env"
+
+
+def ensure_credentials() -> None:
+    """Generate each user's password once (never committed: .state is git-ignored)."""
+    CREDENTIALS.mkdir(parents=True, exist_ok=True)
+    CREDENTIALS.chmod(0o700)
+    for user in kafka_users():
+        path = _credentials_file(user)
+        if path.exists():
+            continue
+        lines = [
+            "KAFKA_SECURITY_PROTOCOL=SASL_PLAINTEXT",
+            f"KAFKA_SASL_MECHANISM={MECHANISM}",
+            f"KAFKA_SASL_USERNAME={user}",
+            # Hex: nothing that JAAS or kafka-storage's `[name=..,password=..]` would parse.
+            f"KAFKA_SASL_PASSWORD={secrets.token_hex(24)}",
+        ]
+        temporary = path.with_suffix(".tmp")
+        temporary.write_text("\n".join(lines) + "\n")
+        temporary.chmod(0o600)
+        temporary.rename(path)
+
+
+def kafka_env(user: str) -> dict[str, str]:
+    """The settings (KafkaAccessSettings' names) that make a client connect as `user`."""
+    ensure_credentials()
+    pairs = (line.split("=", 1) for line in _credentials_file(user).read_text().splitlines())
+    return dict(pairs)
+
+
+def aiokafka_kwargs(user: str) -> dict[str, Any]:
+    """aiokafka client keyword arguments for `user` (as the services build theirs)."""
+    from chat_common.store_access import KafkaAccessSettings, kafka_client_kwargs
+
+    return kafka_client_kwargs(KafkaAccessSettings(**kafka_env(user)))  # type: ignore[arg-type]
+
+
+def write_kafka_server_files(state: Path) -> None:
+    """What infra/kafka/run.sh and admin.sh read: the users to format with, and the admin
+    client's configuration."""
+    ensure_credentials()
+    scram = [
+        f"{MECHANISM}=[name={user},password={kafka_env(user)['KAFKA_SASL_PASSWORD']}]"
+        for user in kafka_users()
+    ]
+    _private(state / "scram.args", "\n".join(scram) + "\n")
+    password = kafka_env(ADMIN)["KAFKA_SASL_PASSWORD"]
+    properties = [
+        "security.protocol=SASL_PLAINTEXT",
+        f"sasl.mechanism={MECHANISM}",
+        "sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required "
+        f'username="{ADMIN}" password="{password}";',
+    ]
+    _private(state / "admin.properties", "\n".join(properties) + "\n")
+
+
+def _private(path: Path, text: str) -> None:
+    path.write_text(text)
+    path.chmod(0o600)
+
+
+Binding = tuple[str, str, str, str]  # user, resource type, name, operation
+
+
+def desired_acls() -> set[Binding]:
+    return {
+        (name, *acl)
+        for name, component in COMPONENTS.items()
+        if component.kafka
+        for acl in component.kafka.acls()
+    }
+
+
+def acl_commands(bindings: set[Binding], action: str) -> list[list[str]]:
+    """kafka-acls argument lists for `bindings`, one per user and resource type and set
+    of operations (each call takes every resource given to every operation given)."""
+    by_resource: dict[tuple[str, str, str], set[str]] = defaultdict(set)
+    for user, kind, name, operation in bindings:
+        by_resource[(user, kind, name)].add(operation)
+    grouped: dict[tuple[str, str, frozenset[str]], list[str]] = defaultdict(list)
+    for (user, kind, name), operations in by_resource.items():
+        grouped[(user, kind, frozenset(operations))].append(name)
+    commands = []
+    for (user, kind, allowed), names in sorted(grouped.items(), key=str):
+        argv = [action, "--force", "--allow-principal", f"User:{user}"]
+        for operation in sorted(allowed):
+            argv += ["--operation", operation]
+        if kind == "cluster":
+            argv.append("--cluster")
+        else:
+            for name in sorted(names):
+                argv += [f"--{kind}", name]
+        commands.append(argv)
+    return commands
+
+
+def _admin(port: int, tool: str, argv: list[str]) -> None:
+    env = {**os.environ, "STATE_DIR": str(state_dir("kafka")), "PORT": str(port)}
+    done = subprocess.run(
+        ["bash", str(KAFKA_ADMIN), tool, *argv], env=env, capture_output=True, text=True
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"kafka {tool} {' '.join(argv)} failed:\n{done.stderr[-2000:]}")
+
+
+def apply_kafka_rights(port: int) -> None:
+    """SCRAM users added since the format, then the ACLs that changed since last time."""
+    state = state_dir("kafka")
+    known_file = state / SCRAM_USERS
+    known = set(known_file.read_text().split()) if known_file.exists() else set()
+    for user in kafka_users():
+        if user not in known:
+            password = kafka_env(user)["KAFKA_SASL_PASSWORD"]
+            config = f"{MECHANISM}=[password={password}]"
+            _admin(
+                port,
+                "ConfigCommand",
+                ["--alter", "--add-config", config]
+                + ["--entity-type", "users", "--entity-name", user],
+            )
+            known.add(user)
+            known_file.write_text("\n".join(sorted(known)) + "\n")
+    applied_file = state / ACLS_APPLIED
+    applied: set[Binding] = set()
+    if applied_file.exists():
+        applied = {(u, k, n, o) for u, k, n, o in json.loads(applied_file.read_text())}
+    wanted = desired_acls()
+    commands = acl_commands(applied - wanted, "--remove")
+    commands += acl_commands(wanted - applied, "--add")
+    # Two at a time: each is a JVM start on a small machine.
+    with ThreadPoolExecutor(2) as pool:
+        list(pool.map(lambda argv: _admin(port, "AclCommand", argv), commands))
+    applied_file.write_text(json.dumps(sorted(wanted)))
+
+
+def main(argv: list[str]) -> None:
+    if argv == ["kafka-server-files"]:
+        write_kafka_server_files(Path(os.environ["STATE_DIR"]))
+    elif argv == ["credentials"]:
+        ensure_credentials()
+    else:
+        sys.exit("usage: python -m infra.rights.local {kafka-server-files|credentials}")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
