@@ -24,7 +24,7 @@ from bench.options import Options, add_arguments, from_arguments
 from bench.progress import console
 from bench.results import Results, write
 from bench.soak import run as soak
-from infra.rights.local import kafka_env
+from infra.rights.local import credentials_env
 
 # Firestore delays before the send and history parts: those leave the aggregator and the
 # inbox consumers minutes of their messages to work through, which the delays would measure.
@@ -101,9 +101,9 @@ async def _firestore(options: Options, results: Results) -> None:
 
 def main(argv: Sequence[str] | None = None) -> None:
     options = parse(sys.argv[1:] if argv is None else argv, __doc__ or "")
-    # The bench's own Kafka user (infra/rights): every client and in-process service it
-    # starts reads its credentials from the environment, as the services do.
-    os.environ.update(kafka_env("bench"))
+    # The bench's own Kafka user and Cassandra role (infra/rights): every client and
+    # in-process service it starts reads its credentials from the environment.
+    os.environ.update(credentials_env("bench"))
     sys.exit(interruptible(run(options)))
 
 

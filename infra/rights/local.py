@@ -1,9 +1,13 @@
 """The rights of infra/rights/source.py on the local servers of `make up`.
 
-Kafka: a SCRAM-SHA-512 user per component (and `admin`, the super user, for setup only),
-each password generated once into .state/credentials/<user>.env, like the local JWT key;
-the users are written into Kafka's metadata when its storage is formatted, and the ACLs are
-applied with the Kafka distribution's own kafka-acls (infra/kafka/admin.sh) after it starts.
+Every user's passwords are generated once into .state/credentials/<user>.env (the settings
+a client reads: KAFKA_SASL_*, CASSANDRA_USERNAME/PASSWORD), like the local JWT key. `admin`
+is the super user of each store, for this setup only.
+
+Kafka: a SCRAM-SHA-512 user per component; the users are written into Kafka's metadata
+when its storage is formatted, and the ACLs are applied with the Kafka distribution's own
+kafka-acls (infra/kafka/admin.sh) after it starts.
+Cassandra: a login role per component, granted what the source says (CQL, as `admin`).
 """
 
 import json
@@ -33,36 +37,63 @@ def kafka_users() -> list[str]:
     return [ADMIN, *(name for name, c in COMPONENTS.items() if c.kafka)]
 
 
+def cassandra_users() -> list[str]:
+    return [ADMIN, *(name for name, c in COMPONENTS.items() if c.cassandra)]
+
+
 def _credentials_file(user: str) -> Path:
     return CREDENTIALS / f"{user}.env"
 
 
+def _new_password() -> str:
+    # Hex: nothing that JAAS, CQL or kafka-storage's `[name=..,password=..]` would parse.
+    return secrets.token_hex(24)
+
+
+def _wanted(user: str) -> dict[str, str]:
+    """The settings `user` needs, with fresh passwords (kept only where missing)."""
+    out: dict[str, str] = {}
+    if user in kafka_users():
+        out |= {
+            "KAFKA_SECURITY_PROTOCOL": "SASL_PLAINTEXT",
+            "KAFKA_SASL_MECHANISM": MECHANISM,
+            "KAFKA_SASL_USERNAME": user,
+            "KAFKA_SASL_PASSWORD": _new_password(),
+        }
+    if user in cassandra_users():
+        out |= {"CASSANDRA_USERNAME": user, "CASSANDRA_PASSWORD": _new_password()}
+    return out
+
+
 def ensure_credentials() -> None:
-    """Generate each user's password once (never committed: .state is git-ignored)."""
+    """Generate each user's passwords once (never committed: .state is git-ignored); a
+    store added to the source later adds its lines, keeping the others."""
     CREDENTIALS.mkdir(parents=True, exist_ok=True)
     CREDENTIALS.chmod(0o700)
-    for user in kafka_users():
+    for user in dict.fromkeys([*kafka_users(), *cassandra_users()]):
         path = _credentials_file(user)
-        if path.exists():
+        have = _read(path) if path.exists() else {}
+        merged = {**_wanted(user), **have}
+        if merged == have:
             continue
-        lines = [
-            "KAFKA_SECURITY_PROTOCOL=SASL_PLAINTEXT",
-            f"KAFKA_SASL_MECHANISM={MECHANISM}",
-            f"KAFKA_SASL_USERNAME={user}",
-            # Hex: nothing that JAAS or kafka-storage's `[name=..,password=..]` would parse.
-            f"KAFKA_SASL_PASSWORD={secrets.token_hex(24)}",
-        ]
         temporary = path.with_suffix(".tmp")
-        temporary.write_text("\n".join(lines) + "\n")
+        temporary.write_text("".join(f"{k}={v}\n" for k, v in merged.items()))
         temporary.chmod(0o600)
         temporary.rename(path)
 
 
-def kafka_env(user: str) -> dict[str, str]:
-    """The settings (KafkaAccessSettings' names) that make a client connect as `user`."""
+def _read(path: Path) -> dict[str, str]:
+    return dict(line.split("=", 1) for line in path.read_text().splitlines() if line)
+
+
+def credentials_env(user: str) -> dict[str, str]:
+    """The settings (the services' names) that make a client connect as `user`."""
     ensure_credentials()
-    pairs = (line.split("=", 1) for line in _credentials_file(user).read_text().splitlines())
-    return dict(pairs)
+    return _read(_credentials_file(user))
+
+
+def kafka_env(user: str) -> dict[str, str]:
+    return {k: v for k, v in credentials_env(user).items() if k.startswith("KAFKA_")}
 
 
 def aiokafka_kwargs(user: str) -> dict[str, Any]:
@@ -181,3 +212,95 @@ def main(argv: list[str]) -> None:
 
 if __name__ == "__main__":
     main(sys.argv[1:])
+
+
+def cassandra_auth(user: str) -> Any:
+    """The driver's auth provider for `user`."""
+    from cassandra.auth import PlainTextAuthProvider
+
+    env = credentials_env(user)
+    return PlainTextAuthProvider(env["CASSANDRA_USERNAME"], env["CASSANDRA_PASSWORD"])
+
+
+# The role every new Cassandra node makes for a first login; locked once `admin` exists.
+DEFAULT_CASSANDRA_LOGIN = ("cassandra", "cassandra")
+
+
+def cassandra_connect(auth: Any, port: int = 9042) -> Any:
+    """A driver Cluster connected to the local node with `auth` (shut down if it fails)."""
+    from cassandra.cluster import Cluster
+
+    cluster = Cluster(["127.0.0.1"], port=port, auth_provider=auth, protocol_version=5)
+    try:
+        cluster.connect()
+    except BaseException:
+        cluster.shutdown()
+        raise
+    return cluster
+
+
+def cassandra_session(port: int) -> Any:
+    """A Cluster logged in as `admin`, made first (from the default role) if needed."""
+    from cassandra import AuthenticationFailed
+    from cassandra.auth import PlainTextAuthProvider
+    from cassandra.cluster import NoHostAvailable
+
+    def connect(auth: Any) -> Any:
+        return cassandra_connect(auth, port)
+
+    try:
+        return connect(cassandra_auth(ADMIN))
+    except (AuthenticationFailed, NoHostAvailable) as error:
+        if "authentication" not in repr(error).lower() and "credentials" not in repr(error):
+            raise
+    first = connect(PlainTextAuthProvider(*DEFAULT_CASSANDRA_LOGIN))
+    password = credentials_env(ADMIN)["CASSANDRA_PASSWORD"]
+    session = first.connect()
+    session.execute(
+        f"CREATE ROLE IF NOT EXISTS {ADMIN} WITH SUPERUSER = true AND LOGIN = true "
+        f"AND PASSWORD = '{password}'"
+    )
+    first.shutdown()
+    cluster = connect(cassandra_auth(ADMIN))
+    # The published default login no longer works.
+    cluster.connect().execute(
+        f"ALTER ROLE cassandra WITH LOGIN = false AND PASSWORD = '{_new_password()}'"
+    )
+    return cluster
+
+
+def apply_cassandra_rights(port: int) -> None:
+    """Each component's role and grants (idempotent; run before and after the migration,
+    since a keyspace can be granted on only once it exists)."""
+    cluster = cassandra_session(port)
+    try:
+        session = cluster.connect()
+        keyspaces = {
+            row.keyspace_name
+            for row in session.execute("SELECT keyspace_name FROM system_schema.keyspaces")
+        }
+        for name, component in COMPONENTS.items():
+            rights = component.cassandra
+            if rights is None:
+                continue
+            role = f'"{name}"'
+            password = credentials_env(name)["CASSANDRA_PASSWORD"]
+            session.execute(
+                f"CREATE ROLE IF NOT EXISTS {role} WITH LOGIN = true AND PASSWORD = '{password}'"
+            )
+            grants = []
+            if rights.everything:
+                # Virtual tables are outside "all keyspaces": the bench reads the write
+                # latencies of system_views.
+                grants += ["ALL PERMISSIONS ON ALL KEYSPACES", "SELECT ON KEYSPACE system_views"]
+            if rights.owner:
+                # It creates the keyspace, and owns it (and whatever it made before auth).
+                grants.append("CREATE ON ALL KEYSPACES")
+                if rights.keyspace in keyspaces:
+                    grants.append(f"ALL PERMISSIONS ON KEYSPACE {rights.keyspace}")
+            if rights.read_write and rights.keyspace in keyspaces:
+                grants += [f"{p} ON KEYSPACE {rights.keyspace}" for p in ("SELECT", "MODIFY")]
+            for grant in grants:
+                session.execute(f"GRANT {grant} TO {role}")
+    finally:
+        cluster.shutdown()

@@ -59,6 +59,8 @@ class CassandraRights:
     read_write: bool = False
     # CREATE/ALTER/DROP in the keyspace: the migrations only.
     owner: bool = False
+    # Every keyspace (the local test and bench clients, which make keyspaces of their own).
+    everything: bool = False
 
 
 @dataclass(frozen=True)
@@ -181,8 +183,16 @@ COMPONENTS = {
         ),
         # Local only (`make test`, `make bench`): clients that are not components. They run
         # as their own users, so a service's own rights are never widened for them.
-        Component("tests", kafka=KafkaRights(everything=True)),
-        Component("bench", kafka=KafkaRights(everything=True)),
+        Component(
+            "tests",
+            kafka=KafkaRights(everything=True),
+            cassandra=CassandraRights("*", everything=True),
+        ),
+        Component(
+            "bench",
+            kafka=KafkaRights(everything=True),
+            cassandra=CassandraRights("*", everything=True),
+        ),
     )
 }
 

@@ -24,6 +24,8 @@ def _kafka(c: Component) -> str:
 def _cassandra(c: Component) -> str:
     if c.cassandra is None:
         return ""
+    if c.cassandra.everything:
+        return "every keyspace"
     what = "owner (DDL)" if c.cassandra.owner else "select, modify"
     return f"`{c.cassandra.keyspace}`: {what}"
 

@@ -32,18 +32,20 @@ async def is_ready(component: Component, timeout: float = 5.0) -> bool:
     return True
 
 
-def component_env(component: Component) -> dict[str, str]:
+def component_env(component: Component, user: str = "") -> dict[str, str]:
     """What a component's processes get besides the inherited environment: its settings
-    and, for a Kafka client, its own user's credentials (generated on first use)."""
+    and its own (or `user`'s) store credentials (generated on first use)."""
     env = {"REPO": str(REPO), "STATE_DIR": str(state_dir(component.name)), **component.env}
-    if component.kafka_user:
-        env.update(local_rights.kafka_env(component.kafka_user))
+    if user or component.user:
+        env.update(local_rights.credentials_env(user or component.user))
     return env
 
 
-def run_step(component: Component, argv: tuple[str, ...], quiet: bool = False) -> None:
+def run_step(
+    component: Component, argv: tuple[str, ...], quiet: bool = False, user: str = ""
+) -> None:
     """Run one install/prepare command; `quiet` sends its output to the component's log."""
-    env = component_env(component)
+    env = component_env(component, user)
     with process.log_file(component.name).open("ab") as log:
         result = subprocess.run(
             argv,
@@ -64,7 +66,7 @@ def start(component: Component) -> None:
             f"`make up` did not start; stop it (or free the port) and run `make up` again"
         )
     for argv in component.before_start:
-        run_step(component, argv, quiet=True)
+        run_step(component, argv, quiet=True, user=component.setup_user)
     pid = process.start(component.name, component.argv, component_env(component))
     print(f"  started {component.name} (pid {pid}), log: {process.log_file(component.name)}")
 

@@ -24,8 +24,10 @@ class Component:
     # Run before start (keys, migrations); each an argv, must be idempotent.
     before_start: tuple[tuple[str, ...], ...] = ()
     env: dict[str, str] = field(default_factory=dict)
-    # The Kafka user it connects as (infra/rights): its credentials join `env` at start.
-    kafka_user: str = ""
+    # The user it connects to the stores as (infra/rights): its credentials join `env`;
+    # `setup_user`'s instead for the before_start steps (migrations run as their own).
+    user: str = ""
+    setup_user: str = ""
     # Python services exist only once their package does; servers always exist.
     package: str | None = None
     url: str = ""
@@ -128,7 +130,7 @@ SERVERS = (
             "STORAGE_PORT": str(PORTS["cassandra-storage"]),
             "JMX_PORT": str(PORTS["cassandra-jmx"]),
         },
-        after_ready=prepare.cassandra_keyspace,
+        after_ready=prepare.cassandra_rights_and_keyspace,
         start_timeout=240,
         stop_timeout=60,
     ),
@@ -157,7 +159,7 @@ def _service(
     before_start: tuple[tuple[str, ...], ...] = (),
     env: dict[str, str] = SERVICE_ENV,
     package: str | None = None,
-    kafka_user: str = "",
+    setup_user: str = "",
 ) -> Component:
     """One of our Python services: its port and URLs follow from its name, and so does its
     package's folder unless `package` names it (chat-api and chat-worker share one)."""
@@ -170,7 +172,8 @@ def _service(
         ready=partial(readiness.http_ok, f"http://{_local(name)}{probe}"),
         env=env,
         url=f"http://{_local(name)}{page}",
-        kafka_user=kafka_user or name,
+        user=name,
+        setup_user=setup_user,
     )
 
 
@@ -199,6 +202,7 @@ SERVICES = (
         "/readyz",
         "/app",
         before_start=((PY, "-m", "chat_service.store.migrate"),),
+        setup_user="chat-migrations",
         package="chat-service",
     ),
     _service(

@@ -33,9 +33,24 @@ async def kafka_topics(access: dict[str, Any]) -> None:
         await admin.close()
 
 
-async def cassandra_keyspace() -> None:
-    """The chat service's keyspace and tables, made by its own migration (defined once)."""
+async def cassandra_rights_and_keyspace() -> None:
+    """The roles of infra/rights/source.py, then the chat service's keyspace and tables,
+    made by its own migration (defined once) as its migrations role, then the grants on
+    the keyspace that now exists."""
+    import asyncio
+
     from chat_service.config import Settings
     from chat_service.store.migrate import migrate
+    from infra.rights.local import apply_cassandra_rights, credentials_env
 
-    await migrate(Settings(CASSANDRA_HOSTS="127.0.0.1", CASSANDRA_PORT=9042))
+    await asyncio.to_thread(apply_cassandra_rights, 9042)
+    role = credentials_env("chat-migrations")
+    await migrate(
+        Settings(
+            CASSANDRA_HOSTS="127.0.0.1",
+            CASSANDRA_PORT=9042,
+            CASSANDRA_USERNAME=role["CASSANDRA_USERNAME"],
+            CASSANDRA_PASSWORD=role["CASSANDRA_PASSWORD"],  # type: ignore[arg-type]
+        )
+    )
+    await asyncio.to_thread(apply_cassandra_rights, 9042)

@@ -17,9 +17,10 @@ async def postgres(port: int) -> None:
 
 
 def _cassandra_query(port: int) -> None:
-    from cassandra.cluster import Cluster
+    from infra.rights.local import cassandra_session
 
-    cluster = Cluster(["127.0.0.1"], port=port, connect_timeout=3, control_connection_timeout=3)
+    # As the super user `admin` (made at the first successful login: infra/rights).
+    cluster = cassandra_session(port)
     try:
         session = cluster.connect()
         session.execute("SELECT release_version FROM system.local", timeout=3)

@@ -26,7 +26,12 @@ from cassandra.cluster import Cluster
 from google.cloud import firestore
 
 from chat_common.contract.firestore import firestore_client
-from chat_common.store_access import KafkaAccessSettings, kafka_client_kwargs
+from chat_common.store_access import (
+    CassandraAccessSettings,
+    KafkaAccessSettings,
+    cassandra_cluster_kwargs,
+    kafka_client_kwargs,
+)
 from chat_common.waiting import wait_until
 
 REPO = Path(__file__).resolve().parents[2]
@@ -226,7 +231,7 @@ async def swept_past(instant: datetime) -> bool:
     would announce again (a replay after a crash) has been announced."""
 
     def read() -> bool:
-        cluster = Cluster(["127.0.0.1"], protocol_version=5)
+        cluster = Cluster(["127.0.0.1"], protocol_version=5, **CASSANDRA_ACCESS)
         try:
             session = cluster.connect()
             rows = list(session.execute(f"SELECT swept_to FROM {KEYSPACE}.outbox_watermark"))
@@ -254,6 +259,7 @@ async def stack() -> AsyncIterator[Stack]:
 KAFKA = "127.0.0.1:9092"
 # As the local `tests` Kafka user: its credentials come in the environment (infra/run-tests.sh).
 ACCESS = kafka_client_kwargs(KafkaAccessSettings())
+CASSANDRA_ACCESS = cassandra_cluster_kwargs(CassandraAccessSettings())
 TOPIC = "chat-messages"
 INBOX_GROUP = "chat-inbox"
 
