@@ -40,7 +40,7 @@ $(STAMP): constraints.txt tests/requirements.txt bench/requirements.txt infra/to
 lint: $(STAMP)
 	@$(VENV)/bin/ruff check .
 	@$(VENV)/bin/ruff format --check .
-	@$(VENV)/bin/mypy $(foreach p,$(PRESENT),$(p)/src) infra/stack bench
+	@$(VENV)/bin/mypy $(foreach p,$(PRESENT),$(p)/src) infra/stack infra/rights bench
 
 # Every benchmark on the running system, one report: bench/results/<time>/report.md with
 # charts and figures.json. Options (sizes, durations, --quick) in BENCH_ARGS; bench/README.md.

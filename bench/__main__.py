@@ -2,6 +2,7 @@
 
 import argparse
 import asyncio
+import os
 import signal
 import sys
 import traceback
@@ -25,6 +26,7 @@ from bench.options import Options, add_arguments, from_arguments
 from bench.progress import console
 from bench.results import Results, write
 from bench.soak import run as soak
+from infra.rights.local import credentials_env
 
 # Firestore delays before the send and history parts: those leave the aggregator and the
 # inbox consumers minutes of their messages to work through, which the delays would measure.
@@ -105,6 +107,9 @@ async def _firestore(options: Options, results: Results) -> None:
 
 def main(argv: Sequence[str] | None = None) -> None:
     options = parse(sys.argv[1:] if argv is None else argv, __doc__ or "")
+    # The bench's own Kafka user and Cassandra role (infra/rights): every client and
+    # in-process service it starts reads its credentials from the environment.
+    os.environ.update(credentials_env("bench"))
     sys.exit(interruptible(run(options)))
 
 

@@ -37,7 +37,10 @@ DRAIN_MIN_RATE = 50.0  # msg/s below which the aggregator is taken to be stuck
 
 async def _fill(options: Options, topic: str, chats: list[uuid.UUID]) -> None:
     producer = AIOKafkaProducer(
-        bootstrap_servers=options.kafka, linger_ms=20, max_batch_size=262144
+        bootstrap_servers=options.kafka,
+        linger_ms=20,
+        max_batch_size=262144,
+        **options.kafka_access(),
     )
     await producer.start()
     try:
@@ -98,7 +101,11 @@ async def _baseline(options: Options, topic: str, documents: int) -> float:
     """Seconds for a bare consumer plus batched creates of `documents` documents."""
     db = async_firestore_client(options.firestore_project, options.firestore)
     consumer = AIOKafkaConsumer(
-        topic, bootstrap_servers=options.kafka, group_id=None, auto_offset_reset="earliest"
+        topic,
+        bootstrap_servers=options.kafka,
+        group_id=None,
+        auto_offset_reset="earliest",
+        **options.kafka_access(),
     )
     await consumer.start()
     now, ttl = datetime.now(UTC), timedelta(hours=1)
@@ -161,7 +168,7 @@ async def _clean_up(options: Options, chats: list[uuid.UUID]) -> None:
 
 
 async def run(options: Options, results: Results) -> None:
-    admin = AIOKafkaAdminClient(bootstrap_servers=options.kafka)
+    admin = AIOKafkaAdminClient(bootstrap_servers=options.kafka, **options.kafka_access())
     await admin.start()
     topic = f"bench-agg-rate-{uuid.uuid4().hex[:8]}"
     chats = [uuid.uuid4() for _ in range(CHATS)]

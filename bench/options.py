@@ -6,6 +6,8 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
+from chat_common.store_access import KafkaAccessSettings, kafka_client_kwargs
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -50,6 +52,10 @@ class Options:
     out: Path = ROOT / "bench" / "results"
     only: tuple[str, ...] = field(default=())
     compare: Path | None = None
+
+    def kafka_access(self) -> dict[str, Any]:
+        """aiokafka keyword arguments for the Kafka user in the environment (`bench`)."""
+        return kafka_client_kwargs(KafkaAccessSettings())
 
 
 QUICK: dict[str, Any] = {

@@ -18,6 +18,7 @@ from auth_service.keygen import generate
 from auth_service.main import create_app
 from auth_service.migrate import migrate
 from chat_common.contract.events import USER_EVENTS_TOPIC
+from chat_common.store_access import KafkaAccessSettings, kafka_client_kwargs
 
 POSTGRES_ADMIN_DSN = "postgresql://postgres@127.0.0.1:5432/postgres"
 KAFKA = "127.0.0.1:9092"
@@ -117,7 +118,9 @@ async def two_logins(
 async def user_events() -> AsyncIterator[AIOKafkaConsumer]:
     """A consumer of `user-events` from its current end."""
     # Without a group, start() waits for the topic's metadata and assigns every partition.
-    consumer = AIOKafkaConsumer(USER_EVENTS_TOPIC, bootstrap_servers=KAFKA)
+    consumer = AIOKafkaConsumer(
+        USER_EVENTS_TOPIC, bootstrap_servers=KAFKA, **kafka_client_kwargs(KafkaAccessSettings())
+    )
     await consumer.start()
     try:
         assigned = consumer.assignment()

@@ -73,6 +73,9 @@ env_flags=(
   # No jemalloc here: say so, instead of a startup warning that it could not be preloaded.
   -Dcassandra.libjemalloc=-
   "-Dcassandra.config=file://$STATE_DIR/cassandra.yaml"
+  # The default superuser (made once, for make up to create its own roles) without the
+  # 10 s wait meant for a cluster's nodes to agree first.
+  -Dcassandra.superuser_setup_delay_ms=0
   "-Dcassandra.storagedir=$STATE_DIR"
   "-Dcassandra.logdir=$STATE_DIR/logs"
   "-Dlogback.configurationFile=file://$HERE/logback.xml"

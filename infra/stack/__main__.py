@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 
+from infra.rights import local as local_rights
 from infra.stack import process
 from infra.stack.components import SERVERS, SERVICES, Component
 from infra.stack.paths import REPO, STATE, state_dir
@@ -31,9 +32,20 @@ async def is_ready(component: Component, timeout: float = 5.0) -> bool:
     return True
 
 
-def run_step(component: Component, argv: tuple[str, ...], quiet: bool = False) -> None:
-    """Run one install/prepare command; `quiet` sends its output to the component's log."""
+def component_env(component: Component, user: str = "") -> dict[str, str]:
+    """What a component's processes get besides the inherited environment: its settings
+    and its own (or `user`'s) store credentials (generated on first use)."""
     env = {"REPO": str(REPO), "STATE_DIR": str(state_dir(component.name)), **component.env}
+    if user or component.user:
+        env.update(local_rights.credentials_env(user or component.user))
+    return env
+
+
+def run_step(
+    component: Component, argv: tuple[str, ...], quiet: bool = False, user: str = ""
+) -> None:
+    """Run one install/prepare command; `quiet` sends its output to the component's log."""
+    env = component_env(component, user)
     with process.log_file(component.name).open("ab") as log:
         result = subprocess.run(
             argv,
@@ -54,9 +66,8 @@ def start(component: Component) -> None:
             f"`make up` did not start; stop it (or free the port) and run `make up` again"
         )
     for argv in component.before_start:
-        run_step(component, argv, quiet=True)
-    env = {"REPO": str(REPO), "STATE_DIR": str(state_dir(component.name)), **component.env}
-    pid = process.start(component.name, component.argv, env)
+        run_step(component, argv, quiet=True, user=component.setup_user)
+    pid = process.start(component.name, component.argv, component_env(component))
     print(f"  started {component.name} (pid {pid}), log: {process.log_file(component.name)}")
 
 

@@ -24,6 +24,10 @@ class Component:
     # Run before start (keys, migrations); each an argv, must be idempotent.
     before_start: tuple[tuple[str, ...], ...] = ()
     env: dict[str, str] = field(default_factory=dict)
+    # The user it connects to the stores as (infra/rights): its credentials join `env`;
+    # `setup_user`'s instead for the before_start steps (migrations run as their own).
+    user: str = ""
+    setup_user: str = ""
     # Python services exist only once their package does; servers always exist.
     package: str | None = None
     url: str = ""
@@ -118,7 +122,10 @@ SERVERS = (
         "kafka",
         readiness.kafka,
         env={"CONTROLLER_PORT": str(PORTS["kafka-controller"])},
-        after_ready=prepare.kafka_topics,
+        # The users to format with and the admin's client settings (infra/rights/local.py).
+        before_start=((PY, "-m", "infra.rights.local", "kafka-server-files"),),
+        # The ACLs of infra/rights/source.py, then the topics (as the topic-setup user).
+        after_ready=prepare.kafka_rights_and_topics,
         start_timeout=90,
     ),
     _server(
@@ -128,7 +135,7 @@ SERVERS = (
             "STORAGE_PORT": str(PORTS["cassandra-storage"]),
             "JMX_PORT": str(PORTS["cassandra-jmx"]),
         },
-        after_ready=prepare.cassandra_keyspace,
+        after_ready=prepare.cassandra_rights_and_keyspace,
         start_timeout=240,
         stop_timeout=60,
     ),
@@ -167,6 +174,7 @@ def _service(
     before_start: tuple[tuple[str, ...], ...] = (),
     env: dict[str, str] = SERVICE_ENV,
     package: str | None = None,
+    setup_user: str = "",
 ) -> Component:
     """One of our Python services: its port and URLs follow from its name, and so does its
     package's folder unless `package` names it (chat-api and chat-worker share one)."""
@@ -179,6 +187,8 @@ def _service(
         ready=partial(readiness.http_ok, f"http://{_local(name)}{probe}"),
         env=env,
         url=f"http://{_local(name)}{page}",
+        user=name,
+        setup_user=setup_user,
     )
 
 
@@ -207,6 +217,7 @@ SERVICES = (
         "/readyz",
         "/app",
         before_start=((PY, "-m", "chat_service.store.migrate"),),
+        setup_user="chat-migrations",
         package="chat-service",
     ),
     _service(

@@ -17,9 +17,10 @@ async def postgres(port: int) -> None:
 
 
 def _cassandra_query(port: int) -> None:
-    from cassandra.cluster import Cluster
+    from infra.rights.local import cassandra_session
 
-    cluster = Cluster(["127.0.0.1"], port=port, connect_timeout=3, control_connection_timeout=3)
+    # As the super user `admin` (made at the first successful login: infra/rights).
+    cluster = cassandra_session(port)
     try:
         session = cluster.connect()
         session.execute("SELECT release_version FROM system.local", timeout=3)
@@ -35,7 +36,11 @@ async def cassandra(port: int) -> None:
 async def kafka(port: int) -> None:
     from aiokafka.admin import AIOKafkaAdminClient
 
-    admin = AIOKafkaAdminClient(bootstrap_servers=f"127.0.0.1:{port}", request_timeout_ms=3000)
+    from infra.rights.local import ADMIN, aiokafka_kwargs
+
+    admin = AIOKafkaAdminClient(
+        bootstrap_servers=f"127.0.0.1:{port}", request_timeout_ms=3000, **aiokafka_kwargs(ADMIN)
+    )
     await admin.start()
     try:
         await admin.describe_cluster()

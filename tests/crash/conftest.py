@@ -26,6 +26,12 @@ from cassandra.cluster import Cluster
 from google.cloud import firestore
 
 from chat_common.contract.firestore import firestore_client
+from chat_common.store_access import (
+    CassandraAccessSettings,
+    KafkaAccessSettings,
+    cassandra_cluster_kwargs,
+    kafka_client_kwargs,
+)
 from chat_common.waiting import wait_until
 
 REPO = Path(__file__).resolve().parents[2]
@@ -225,7 +231,7 @@ async def swept_past(instant: datetime) -> bool:
     would announce again (a replay after a crash) has been announced."""
 
     def read() -> bool:
-        cluster = Cluster(["127.0.0.1"], protocol_version=5)
+        cluster = Cluster(["127.0.0.1"], protocol_version=5, **CASSANDRA_ACCESS)
         try:
             session = cluster.connect()
             rows = list(session.execute(f"SELECT swept_to FROM {KEYSPACE}.outbox_watermark"))
@@ -251,13 +257,16 @@ async def stack() -> AsyncIterator[Stack]:
 
 
 KAFKA = "127.0.0.1:9092"
+# As the local `tests` Kafka user: its credentials come in the environment (infra/run-tests.sh).
+ACCESS = kafka_client_kwargs(KafkaAccessSettings())
+CASSANDRA_ACCESS = cassandra_cluster_kwargs(CassandraAccessSettings())
 TOPIC = "chat-messages"
 INBOX_GROUP = "chat-inbox"
 
 
 async def topic_ends() -> dict[TopicPartition, int]:
     """Each partition's end offset now."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=KAFKA)
+    admin = AIOKafkaAdminClient(bootstrap_servers=KAFKA, **ACCESS)
     await admin.start()
     try:
         (described,) = await admin.describe_topics([TOPIC])
@@ -265,7 +274,7 @@ async def topic_ends() -> dict[TopicPartition, int]:
         await admin.close()
     partitions = [TopicPartition(TOPIC, p["partition"]) for p in described["partitions"]]
     assert partitions, f"topic {TOPIC} has no partitions"
-    consumer = AIOKafkaConsumer(bootstrap_servers=KAFKA)
+    consumer = AIOKafkaConsumer(bootstrap_servers=KAFKA, **ACCESS)
     await consumer.start()
     try:
         return dict(await consumer.end_offsets(partitions))
@@ -276,7 +285,7 @@ async def topic_ends() -> dict[TopicPartition, int]:
 async def inbox_committed_past(ends: dict[TopicPartition, int]) -> bool:
     """True once the inbox group has committed up to `ends` (it commits only behind what
     it has counted and written to Firestore)."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=KAFKA)
+    admin = AIOKafkaAdminClient(bootstrap_servers=KAFKA, **ACCESS)
     await admin.start()
     try:
         committed = await admin.list_consumer_group_offsets(INBOX_GROUP, partitions=list(ends))

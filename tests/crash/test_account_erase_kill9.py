@@ -12,6 +12,7 @@ import pytest
 from cassandra.cluster import Cluster
 
 from chat_common.contract.documents import chat_batches
+from chat_common.store_access import CassandraAccessSettings, cassandra_cluster_kwargs
 
 from .conftest import AUTH_URL, CHAT_URL, KEYSPACE, PASSWORD, SETTLE_SECONDS, kill9, make_up, until
 
@@ -41,7 +42,9 @@ class MessageRows:
     """The chat's history rows, read straight from Cassandra."""
 
     def __init__(self, chat_id: str) -> None:
-        self.cluster = Cluster(["127.0.0.1"], protocol_version=5)
+        # As the `tests` role, from the environment (infra/run-tests.sh).
+        access = cassandra_cluster_kwargs(CassandraAccessSettings())
+        self.cluster = Cluster(["127.0.0.1"], protocol_version=5, **access)
         self.session = self.cluster.connect(KEYSPACE)
         self.chat_id = uuid.UUID(chat_id)
         self.buckets = self.session.prepare("SELECT bucket FROM message_bucket WHERE chat_id = ?")

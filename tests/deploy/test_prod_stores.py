@@ -8,34 +8,16 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from infra.rights.source import COMPONENTS, SERVICES
+
 Manifest = dict[str, Any]
 Objects = dict[str, dict[str, Manifest]]
 # A Kafka, CloudNativePG or Cassandra credential in a pod: (Secret, key).
 SecretRef = tuple[str, str]
 
-# What each service does on Kafka, by the names its settings give (see kafka-users.yaml).
-EXPECTED_ACLS = {
-    "auth-service": {("topic", "USER_EVENTS_TOPIC", "Write")},
-    "chat-api": {
-        ("topic", "KAFKA_TOPIC", "Write"),
-        ("topic", "USER_EVENTS_TOPIC", "Read"),
-        ("topic", "MODERATION_TOPIC", "Write"),
-    },
-    "chat-worker": {
-        ("topic", "KAFKA_TOPIC", "Read"),
-        ("topic", "KAFKA_TOPIC", "Write"),
-        ("group", "INBOX_GROUP_ID", "Read"),
-        ("topic", "USER_EVENTS_TOPIC", "Read"),
-        ("group", "USER_EVENTS_GROUP_ID", "Read"),
-        ("topic", "KAFKA_DLQ_TOPIC", "Write"),
-        ("topic", "USER_EVENTS_DLQ_TOPIC", "Write"),
-    },
-    "aggregator": {
-        ("topic", "KAFKA_TOPIC", "Read"),
-        ("group", "KAFKA_GROUP_ID", "Read"),
-        ("topic", "KAFKA_DLQ_TOPIC", "Write"),
-    },
-}
+# The services with a KafkaUser: every service of the source that uses Kafka (topic setup
+# is Strimzi's Topic Operator in prod; tests and bench are local only).
+KAFKA_USERS = sorted(name for name in SERVICES if COMPONENTS[name].kafka)
 
 
 def only(objects: dict[str, Manifest]) -> Manifest:
@@ -152,8 +134,8 @@ def test_topics_are_the_ones_the_services_use(prod: Objects) -> None:
         assert topic["spec"]["config"]["min.insync.replicas"] == 2, name
 
 
-@pytest.mark.parametrize("service", sorted(EXPECTED_ACLS))
-def test_each_service_is_a_kafka_user_allowed_exactly_what_it_does(
+@pytest.mark.parametrize("service", KAFKA_USERS)
+def test_each_service_is_a_kafka_user_allowed_exactly_what_the_source_grants(
     prod: Objects, service: str
 ) -> None:
     user = prod["KafkaUser"][service]
@@ -161,19 +143,30 @@ def test_each_service_is_a_kafka_user_allowed_exactly_what_it_does(
     assert (
         user["metadata"]["labels"]["strimzi.io/cluster"] == only(prod["Kafka"])["metadata"]["name"]
     )
-    env = settings(prod, prod["Deployment"][service])
-    expected = {(kind, env[setting], op) for kind, setting, op in EXPECTED_ACLS[service]}
+    rights = COMPONENTS[service].kafka
+    assert rights is not None
     granted = set()
     for acl in user["spec"]["authorization"]["acls"]:
         assert acl.get("type", "allow") == "allow" and acl["resource"]["patternType"] == "literal"
         granted |= {
             (acl["resource"]["type"], acl["resource"]["name"], op) for op in acl["operations"]
         }
-    assert granted == expected
-    assert set(prod["KafkaUser"]) == set(EXPECTED_ACLS)
+    assert granted == rights.acls()
+    assert set(prod["KafkaUser"]) == set(KAFKA_USERS)
 
 
-@pytest.mark.parametrize("service", sorted(EXPECTED_ACLS))
+@pytest.mark.parametrize("service", KAFKA_USERS)
+def test_the_sources_topics_and_groups_are_the_ones_the_service_is_configured_with(
+    prod: Objects, service: str
+) -> None:
+    rights = COMPONENTS[service].kafka
+    assert rights is not None
+    configured = set(settings(prod, prod["Deployment"][service]).values())
+    named = rights.read | rights.write | rights.groups
+    assert named <= configured, named - configured
+
+
+@pytest.mark.parametrize("service", KAFKA_USERS)
 def test_services_reach_kafka_over_tls_as_their_user(prod: Objects, service: str) -> None:
     kafka = only(prod["Kafka"])
     listener = only({lst["name"]: lst for lst in kafka["spec"]["kafka"]["listeners"]})

@@ -24,6 +24,7 @@ from cassandra.cluster import Cluster, Session
 from google.cloud import firestore
 
 from chat_common.contract.documents import chat_batches, chat_receipts, receipt_path, user_inbox
+from chat_common.store_access import CassandraAccessSettings, cassandra_cluster_kwargs
 from chat_common.waiting import wait_until
 from chat_service.store.outbox import outbox_shard, outbox_slot
 from chat_service.store.schema import OUTBOX_SLOT_SECONDS
@@ -38,7 +39,10 @@ MakeUser = Callable[[str], Awaitable[User]]
 
 @pytest.fixture(scope="module")
 def cassandra() -> Iterator[Session]:
-    cluster = Cluster(["127.0.0.1"], protocol_version=5)
+    # As the `tests` role, from the environment (infra/run-tests.sh).
+    cluster = Cluster(
+        ["127.0.0.1"], protocol_version=5, **cassandra_cluster_kwargs(CassandraAccessSettings())
+    )
     try:
         yield cluster.connect(KEYSPACE)
     finally:

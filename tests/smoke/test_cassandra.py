@@ -25,6 +25,8 @@ from cassandra.policies import RoundRobinPolicy
 from cassandra.query import PreparedStatement
 from cassandra.util import datetime_from_uuid1, uuid_from_time
 
+from chat_common.store_access import CassandraAccessSettings, cassandra_cluster_kwargs
+
 HOST = "127.0.0.1"
 PORT = int(os.environ.get("CASSANDRA_PORT", "9042"))
 READY_TIMEOUT_S = 60.0
@@ -41,6 +43,8 @@ def _new_cluster() -> Cluster:
         execution_profiles={EXEC_PROFILE_DEFAULT: profile},
         connect_timeout=5,
         control_connection_timeout=5,
+        # As the `tests` role, from the environment (infra/run-tests.sh).
+        **cassandra_cluster_kwargs(CassandraAccessSettings()),
     )
 
 

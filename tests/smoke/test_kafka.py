@@ -14,14 +14,17 @@ import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
+from chat_common.store_access import KafkaAccessSettings, kafka_client_kwargs
 from chat_common.waiting import wait_until_ready
 
 BOOTSTRAP = os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092")
+# As the local `tests` Kafka user: its credentials come in the environment (infra/run-tests.sh).
+ACCESS = kafka_client_kwargs(KafkaAccessSettings())
 TOPIC_PARTITIONS = 3
 
 
 async def _describe_cluster() -> dict[str, object]:
-    admin = AIOKafkaAdminClient(bootstrap_servers=BOOTSTRAP, request_timeout_ms=5000)
+    admin = AIOKafkaAdminClient(bootstrap_servers=BOOTSTRAP, request_timeout_ms=5000, **ACCESS)
     try:
         await admin.start()
         return await admin.describe_cluster()
@@ -40,7 +43,7 @@ async def cluster(
 
 @pytest.fixture
 async def admin(cluster: dict[str, object]) -> AsyncIterator[AIOKafkaAdminClient]:
-    client = AIOKafkaAdminClient(bootstrap_servers=BOOTSTRAP)
+    client = AIOKafkaAdminClient(bootstrap_servers=BOOTSTRAP, **ACCESS)
     await client.start()
     yield client
     await client.close()
@@ -95,6 +98,7 @@ def _consumer(topic: str, group: str) -> AIOKafkaConsumer:
         group_id=group,
         enable_auto_commit=False,
         auto_offset_reset="earliest",
+        **ACCESS,
     )
 
 
@@ -117,7 +121,9 @@ async def test_consumer_group_resumes_from_committed_offset(topic: str) -> None:
     # One key, so every record lands in one partition and the order is the send order.
     key = b"chat-1"
     values = [f"message {i}".encode() for i in range(10)]
-    producer = AIOKafkaProducer(bootstrap_servers=BOOTSTRAP, acks="all", enable_idempotence=True)
+    producer = AIOKafkaProducer(
+        bootstrap_servers=BOOTSTRAP, acks="all", enable_idempotence=True, **ACCESS
+    )
     await producer.start()
     try:
         metadata = [await producer.send_and_wait(topic, v, key=key) for v in values]

@@ -9,6 +9,8 @@ from pathlib import Path
 
 from aiokafka import AIOKafkaProducer
 
+from chat_common.store_access import KafkaAccessSettings, kafka_client_kwargs
+
 ROOT = Path(__file__).resolve().parents[2]
 BOOTSTRAP = os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092")
 TOOL_TIMEOUT_S = 120
@@ -42,7 +44,11 @@ def test_console_consumer_prints_what_was_produced() -> None:
         value = f"hello {uuid.uuid4()}"
 
         async def produce() -> None:
-            producer = AIOKafkaProducer(bootstrap_servers=BOOTSTRAP, acks="all")
+            producer = AIOKafkaProducer(
+                bootstrap_servers=BOOTSTRAP,
+                acks="all",
+                **kafka_client_kwargs(KafkaAccessSettings()),  # as `tests` (run-tests.sh)
+            )
             await producer.start()
             try:
                 await producer.send_and_wait(topic, value.encode())

@@ -34,9 +34,12 @@ from aggregator.sink import FirestoreSink
 from chat_common.consume.dead_letters import KafkaDeadLetterSink
 from chat_common.consume.loop import ConsumeLoop
 from chat_common.contract.firestore import async_firestore_client, firestore_client
+from chat_common.store_access import KafkaAccessSettings, kafka_client_kwargs
 from chat_common.waiting import wait_until_ready
 
 KAFKA = os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092")
+# As the local `tests` Kafka user: its credentials come in the environment (infra/run-tests.sh).
+ACCESS = kafka_client_kwargs(KafkaAccessSettings())
 FIRESTORE_HOST = os.environ.get("FIRESTORE_EMULATOR_HOST", "127.0.0.1:8080")
 PROJECT = os.environ.get("FIRESTORE_PROJECT", "demo-chat")
 READY_TIMEOUT = 60.0
@@ -44,7 +47,7 @@ READY_TIMEOUT = 60.0
 
 @pytest.fixture(scope="session")
 async def kafka_admin() -> AsyncIterator[AIOKafkaAdminClient]:
-    admin = AIOKafkaAdminClient(bootstrap_servers=KAFKA, request_timeout_ms=10_000)
+    admin = AIOKafkaAdminClient(bootstrap_servers=KAFKA, request_timeout_ms=10_000, **ACCESS)
 
     async def started() -> None:
         await admin.start()
@@ -75,7 +78,7 @@ async def firestore() -> AsyncIterator[AsyncClient]:
 
 @pytest.fixture(scope="session")
 async def producer(kafka_admin: AIOKafkaAdminClient) -> AsyncIterator[AIOKafkaProducer]:
-    prod = AIOKafkaProducer(bootstrap_servers=KAFKA, acks="all", linger_ms=5)
+    prod = AIOKafkaProducer(bootstrap_servers=KAFKA, acks="all", linger_ms=5, **ACCESS)
     await prod.start()
     yield prod
     await prod.stop()
@@ -261,7 +264,7 @@ async def group_offsets(kafka_admin: AIOKafkaAdminClient, topics: Topics) -> Any
     async def _read() -> tuple[int, int]:
         committed = await kafka_admin.list_consumer_group_offsets(topics.group)
         done = sum(m.offset for m in committed.values() if m.offset > 0)
-        consumer = AIOKafkaConsumer(bootstrap_servers=KAFKA)
+        consumer = AIOKafkaConsumer(bootstrap_servers=KAFKA, **ACCESS)
         await consumer.start()
         try:
             tps = [TopicPartition(topics.name, p) for p in range(4)]

@@ -13,7 +13,11 @@ from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 from prometheus_client import REGISTRY
 
+from chat_common.store_access import KafkaAccessSettings, kafka_client_kwargs
+
 KAFKA = "127.0.0.1:9092"
+# As the local `tests` Kafka user: its credentials come in the environment (infra/run-tests.sh).
+ACCESS = kafka_client_kwargs(KafkaAccessSettings())
 
 
 async def max_message_bytes(admin: AIOKafkaAdminClient, topic: str, value: int) -> None:
@@ -61,7 +65,11 @@ async def test_a_record_that_cannot_be_dead_lettered_holds_its_partition_until_i
     assert set(batches.id_counts(docs)) == events.ids
 
     dlq = AIOKafkaConsumer(
-        topics.dlq, bootstrap_servers=KAFKA, auto_offset_reset="earliest", group_id=None
+        topics.dlq,
+        bootstrap_servers=KAFKA,
+        auto_offset_reset="earliest",
+        group_id=None,
+        **ACCESS,
     )
     await dlq.start()
     try:

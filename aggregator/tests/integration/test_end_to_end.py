@@ -11,8 +11,11 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer
 
 from chat_common.contract.times import min_time_uuid
+from chat_common.store_access import KafkaAccessSettings, kafka_client_kwargs
 
 KAFKA = "127.0.0.1:9092"
+# As the local `tests` Kafka user: its credentials come in the environment (infra/run-tests.sh).
+ACCESS = kafka_client_kwargs(KafkaAccessSettings())
 
 
 def uuid_order(message_id: str) -> tuple[int, str]:
@@ -173,7 +176,11 @@ async def test_poison_events_go_to_the_dead_letter_topic_and_do_not_block(
     assert await all_committed() == (total, total), agg.tail()
 
     dlq = AIOKafkaConsumer(
-        topics.dlq, bootstrap_servers=KAFKA, auto_offset_reset="earliest", group_id=None
+        topics.dlq,
+        bootstrap_servers=KAFKA,
+        auto_offset_reset="earliest",
+        group_id=None,
+        **ACCESS,
     )
     await dlq.start()
     try:

@@ -1,6 +1,7 @@
 """The Kafka security settings reach the aggregator's consumer and dead-letter producer:
-with SASL set, the local plaintext broker refuses them, while the local defaults connect
-(checked first, so a broker that is down cannot pass)."""
+with a wrong SASL password the local broker (SASL/SCRAM only, infra/rights) refuses them,
+while the environment's user (the tests') connects (checked first, so a broker that is
+down cannot pass)."""
 
 import asyncio
 import uuid
@@ -23,7 +24,7 @@ async def test_kafka_sasl_settings_reach_the_clients() -> None:
     sasl = Settings(
         ENVIRONMENT="test",
         KAFKA_SECURITY_PROTOCOL="SASL_PLAINTEXT",
-        KAFKA_SASL_USERNAME="aggregator",
+        KAFKA_SASL_USERNAME=plain.KAFKA_SASL_USERNAME or "aggregator",
         KAFKA_SASL_PASSWORD=SecretStr("not-the-password"),
     )
     refused = group_consumer(sasl.KAFKA_BOOTSTRAP_SERVERS, group, sasl, offset_reset="earliest")

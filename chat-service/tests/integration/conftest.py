@@ -22,6 +22,7 @@ from fastapi import FastAPI
 from support import StartChat, User
 from tcp_proxy import TcpProxy
 
+from chat_common.store_access import kafka_client_kwargs
 from chat_common.waiting import wait_until_ready
 from chat_service.api.app import create_app
 from chat_service.config import Settings
@@ -76,7 +77,9 @@ async def kafka_topic() -> str:
     settings = settings_for_test()
 
     async def ensure_topic() -> None:
-        admin = AIOKafkaAdminClient(bootstrap_servers=settings.KAFKA_BOOTSTRAP_SERVERS)
+        admin = AIOKafkaAdminClient(
+            bootstrap_servers=settings.KAFKA_BOOTSTRAP_SERVERS, **kafka_client_kwargs(settings)
+        )
         await admin.start()
         try:
             if settings.KAFKA_TOPIC not in await admin.list_topics():
@@ -156,12 +159,16 @@ class EventLog:
 async def kafka_events(kafka_topic: str) -> AsyncIterator[EventLog]:
     """A consumer reading the topic from its current end, into an EventLog."""
     settings = settings_for_test()
-    consumer = AIOKafkaConsumer(bootstrap_servers=settings.KAFKA_BOOTSTRAP_SERVERS)
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=settings.KAFKA_BOOTSTRAP_SERVERS, **kafka_client_kwargs(settings)
+    )
     await consumer.start()
     log = EventLog()
     try:
         partitions: list[int] = []
-        admin = AIOKafkaAdminClient(bootstrap_servers=settings.KAFKA_BOOTSTRAP_SERVERS)
+        admin = AIOKafkaAdminClient(
+            bootstrap_servers=settings.KAFKA_BOOTSTRAP_SERVERS, **kafka_client_kwargs(settings)
+        )
         await admin.start()
         try:
             for _attempt in range(40):  # a just-created topic takes a moment to show up

@@ -17,6 +17,7 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from prometheus_client import REGISTRY
 
 from chat_common.contract.events import UserDeleted
+from chat_common.store_access import kafka_client_kwargs
 from chat_common.waiting import wait_until
 from chat_service.config import Settings
 
@@ -34,7 +35,9 @@ class Topics(NamedTuple):
 async def topics(settings: Settings) -> AsyncIterator[Topics]:
     stem = f"dlq-test-{uuid.uuid4().hex[:10]}"
     names = Topics(f"{stem}-chats", f"{stem}-chats-dlq", f"{stem}-users", f"{stem}-users-dlq")
-    admin = AIOKafkaAdminClient(bootstrap_servers=settings.KAFKA_BOOTSTRAP_SERVERS)
+    admin = AIOKafkaAdminClient(
+        bootstrap_servers=settings.KAFKA_BOOTSTRAP_SERVERS, **kafka_client_kwargs(settings)
+    )
     await admin.start()
     try:
         await admin.create_topics([NewTopic(n, 1, replication_factor=1) for n in names])
@@ -46,7 +49,9 @@ async def topics(settings: Settings) -> AsyncIterator[Topics]:
 
 async def produce(settings: Settings, topic: str, *values: bytes) -> list[int]:
     """Produce `values` in order; their offsets."""
-    producer = AIOKafkaProducer(bootstrap_servers=settings.KAFKA_BOOTSTRAP_SERVERS)
+    producer = AIOKafkaProducer(
+        bootstrap_servers=settings.KAFKA_BOOTSTRAP_SERVERS, **kafka_client_kwargs(settings)
+    )
     await producer.start()
     try:
         return [(await producer.send_and_wait(topic, value, key=b"k")).offset for value in values]
@@ -56,7 +61,10 @@ async def produce(settings: Settings, topic: str, *values: bytes) -> list[int]:
 
 async def read_all(settings: Settings, topic: str) -> list[ConsumerRecord]:
     consumer = AIOKafkaConsumer(
-        topic, bootstrap_servers=settings.KAFKA_BOOTSTRAP_SERVERS, auto_offset_reset="earliest"
+        topic,
+        bootstrap_servers=settings.KAFKA_BOOTSTRAP_SERVERS,
+        auto_offset_reset="earliest",
+        **kafka_client_kwargs(settings),
     )
     await consumer.start()
     try:
@@ -67,7 +75,9 @@ async def read_all(settings: Settings, topic: str) -> list[ConsumerRecord]:
 
 
 async def committed(settings: Settings, group: str, topic: str) -> int:
-    admin = AIOKafkaAdminClient(bootstrap_servers=settings.KAFKA_BOOTSTRAP_SERVERS)
+    admin = AIOKafkaAdminClient(
+        bootstrap_servers=settings.KAFKA_BOOTSTRAP_SERVERS, **kafka_client_kwargs(settings)
+    )
     await admin.start()
     try:
         offsets = await admin.list_consumer_group_offsets(group)

@@ -2,6 +2,7 @@
 
 from cassandra.cluster import Cluster
 
+from chat_common.store_access import cassandra_cluster_kwargs
 from chat_service.config import Settings
 from chat_service.store.migrate import migrate
 
@@ -10,7 +11,11 @@ async def test_migration_runs_twice_and_creates_every_table(
     cassandra_keyspace: str, settings: Settings
 ) -> None:
     await migrate(settings, cassandra_keyspace, timeout=60)
-    cluster = Cluster(settings.cassandra_contact_points, port=settings.CASSANDRA_PORT)
+    cluster = Cluster(
+        settings.cassandra_contact_points,
+        port=settings.CASSANDRA_PORT,
+        **cassandra_cluster_kwargs(settings),
+    )
     try:
         cluster.connect()
         tables = set(cluster.metadata.keyspaces[cassandra_keyspace].tables)

@@ -19,6 +19,7 @@ from cassandra.util import uuid_from_time
 from support import StartChat, User
 
 from chat_common.contract.moderation import MODERATION_TOPIC, REASON_MAX_CHARS, parse_report
+from chat_common.store_access import kafka_client_kwargs
 from chat_service.config import Settings
 
 # Comfortably past BLOCK_CACHE_SECONDS (1 s): how long a poll may wait for a change to hold.
@@ -94,7 +95,9 @@ async def test_block_refuses_oneself_unknown_users_and_strangers(
 @contextlib.asynccontextmanager
 async def _moderation(settings: Settings) -> AsyncIterator[AIOKafkaConsumer]:
     """A consumer of the moderation topic from its current end."""
-    consumer = AIOKafkaConsumer(bootstrap_servers=settings.KAFKA_BOOTSTRAP_SERVERS)
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=settings.KAFKA_BOOTSTRAP_SERVERS, **kafka_client_kwargs(settings)
+    )
     await consumer.start()
     try:
         partitions = consumer.partitions_for_topic(MODERATION_TOPIC)

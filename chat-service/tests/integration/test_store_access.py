@@ -1,6 +1,7 @@
-"""The store security settings reach the real clients: a client told to use SASL or TLS
-really does, so the local plaintext Kafka and Cassandra refuse it, while the same client
-with the local defaults connects (checked first, so a server that is down cannot pass)."""
+"""The store security settings reach the real clients: a client given a wrong Kafka
+password, or told to use TLS against the plaintext Cassandra, is refused, while the same
+client with the environment's settings (the tests' Kafka user) connects (checked first, so
+a server that is down cannot pass)."""
 
 import asyncio
 
@@ -30,12 +31,12 @@ async def test_kafka_sasl_settings_reach_the_producer() -> None:
     sasl = publisher(
         settings_for_test(
             KAFKA_SECURITY_PROTOCOL="SASL_PLAINTEXT",
-            KAFKA_SASL_USERNAME="chat-service",
+            KAFKA_SASL_USERNAME="chat-api",
             KAFKA_SASL_PASSWORD=SecretStr("not-the-password"),
         )
     )
-    # The local broker has no SASL listener: the handshake is refused and the bootstrap
-    # fails, moments after a plaintext client started against the same broker.
+    # The SCRAM exchange fails and the bootstrap with it, moments after a client with the
+    # right password started against the same broker.
     with pytest.raises(KafkaUnavailable, match="Unable to bootstrap"):
         await asyncio.wait_for(sasl.ensure_started(), timeout=60)
     assert not sasl.started

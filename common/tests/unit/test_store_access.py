@@ -19,6 +19,14 @@ from chat_common.store_access import (
 )
 
 
+@pytest.fixture(autouse=True)
+def no_store_credentials_in_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The defaults are under test: not a test run's own store user (infra/run-tests.sh)."""
+    for model in (KafkaAccessSettings, CassandraAccessSettings, PostgresAccessSettings):
+        for name in model.model_fields:
+            monkeypatch.delenv(name, raising=False)
+
+
 class ServiceLike(ServiceSettings, KafkaAccessSettings, CassandraAccessSettings):
     """How a service combines the mixins with the settings base."""
 

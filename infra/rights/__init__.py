@@ -1,0 +1,1 @@
+"""Every component's rights, one source: see source.py."""
