@@ -105,11 +105,13 @@ request-timeout = 10
 [generation]
 max-examples = 25
 
+# Sequences long enough for auth's deepest chain (register -> login -> refresh -> logout):
+# at 20 steps and 100 examples a run sometimes ended with one of its links never followed.
 [phases.stateful]
-max-steps = 20
+max-steps = 40
 
 [phases.stateful.generation]
-max-examples = 100
+max-examples = 300
 
 [phases.stateful.inference]
 algorithms = []
