@@ -16,6 +16,7 @@ from fastapi.exceptions import RequestValidationError
 from auth_validator import Principal
 from auth_validator.fastapi import CurrentPrincipal
 from chat_common.contract.times import TIME_UUID_PATTERN, is_time_uuid
+from chat_common.errors import RateLimited
 from chat_common.service_app import request_state, state_dependency
 from chat_service.api.send_rate import SendRateLimiter, retry_after_header
 from chat_service.domain.blocks import Blocks
@@ -56,23 +57,29 @@ async def chat_member(chat_id: uuid.UUID, principal: CurrentPrincipal, request: 
     return Member(principal.id, await service.member_chat(chat_id, principal.id))
 
 
+def _within_rate(
+    request: Request, limiter: str, caller: uuid.UUID, refused: type[RateLimited]
+) -> None:
+    """Count one call of `caller` on the limiter `limiter` of app.state; past its rate,
+    `refused` (429 with Retry-After), before any store query."""
+    wait = request_state(request, limiter, SendRateLimiter).take(caller)
+    if wait > 0:
+        raise refused(retry_after_header(wait))
+
+
 async def sending_member(
     chat_id: uuid.UUID, principal: CurrentPrincipal, request: Request
 ) -> Member:
     """`chat_member` for a send, edit or delete: first 429 with Retry-After when the caller
     goes faster than their rate, so that a refused change costs no store query."""
-    wait = request_state(request, "send_rate", SendRateLimiter).take(principal.id)
-    if wait > 0:
-        raise SendRateExceeded(retry_after_header(wait))
+    _within_rate(request, "send_rate", principal.id, SendRateExceeded)
     return await chat_member(chat_id, principal, request)
 
 
 async def chat_starter(principal: CurrentPrincipal, request: Request) -> Principal:
     """The caller of POST /chats, unless they start chats faster than their rate (429 with
     Retry-After, before any store query)."""
-    wait = request_state(request, "chat_start_rate", SendRateLimiter).take(principal.id)
-    if wait > 0:
-        raise ChatStartRateExceeded(retry_after_header(wait))
+    _within_rate(request, "chat_start_rate", principal.id, ChatStartRateExceeded)
     return principal
 
 
@@ -86,9 +93,7 @@ async def reporting_member(
 ) -> Member:
     """`chat_member` for a report: first 429 with Retry-After past the caller's report
     rate, so that a refused report costs no store query."""
-    wait = request_state(request, "report_rate", SendRateLimiter).take(principal.id)
-    if wait > 0:
-        raise ReportRateExceeded(retry_after_header(wait))
+    _within_rate(request, "report_rate", principal.id, ReportRateExceeded)
     return await chat_member(chat_id, principal, request)
 
 
