@@ -14,7 +14,7 @@ from typing import Any
 
 import httpx
 import pytest
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import AIOKafkaConsumer
 from cassandra.util import uuid_from_time
 from support import StartChat, User
 
@@ -95,18 +95,16 @@ async def test_block_refuses_oneself_unknown_users_and_strangers(
 @contextlib.asynccontextmanager
 async def _moderation(settings: Settings) -> AsyncIterator[AIOKafkaConsumer]:
     """A consumer of the moderation topic from its current end."""
+    # Without a group, start() waits for the topic's metadata and assigns every partition.
     consumer = AIOKafkaConsumer(
-        bootstrap_servers=settings.KAFKA_BOOTSTRAP_SERVERS, **kafka_client_kwargs(settings)
+        MODERATION_TOPIC,
+        bootstrap_servers=settings.KAFKA_BOOTSTRAP_SERVERS,
+        **kafka_client_kwargs(settings),
     )
     await consumer.start()
     try:
-        partitions = consumer.partitions_for_topic(MODERATION_TOPIC)
-        if not partitions:
-            await consumer._client.force_metadata_update()  # noqa: SLF001 (a fresh topic)
-            partitions = consumer.partitions_for_topic(MODERATION_TOPIC)
-        assert partitions, f"no topic {MODERATION_TOPIC} (make up creates it)"
-        assigned = [TopicPartition(MODERATION_TOPIC, p) for p in sorted(partitions)]
-        consumer.assign(assigned)
+        assigned = consumer.assignment()
+        assert assigned, f"no topic {MODERATION_TOPIC} (make up creates it)"
         await consumer.seek_to_end(*assigned)
         for tp in assigned:
             await consumer.position(tp)
